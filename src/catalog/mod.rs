@@ -1,0 +1,70 @@
+//! What litewire knows about the user's schema: tables and their columns with
+//! Postgres types. The translator types expressions and parameters from it; the
+//! front end types result columns from it. It is rebuilt from the database
+//! (`store::schema::load_catalog`) after every DDL, never cached stale.
+//!
+//! The `pg_catalog` / `information_schema` emulation will live here too.
+
+use std::collections::HashMap;
+
+use crate::types::ColumnType;
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColumnType,
+    pub not_null: bool,
+    pub primary_key: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A snapshot of the schema. Cheap to share (`Arc<Catalog>`).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    tables: HashMap<String, Table>,
+}
+
+impl Catalog {
+    pub fn new(tables: impl IntoIterator<Item = Table>) -> Self {
+        Catalog {
+            tables: tables
+                .into_iter()
+                .map(|t| (t.name.to_ascii_lowercase(), t))
+                .collect(),
+        }
+    }
+
+    /// Looks a table up by name; `public.` and `pg_temp`-less qualified names
+    /// resolve to the same table (schemas arrive with a later issue).
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        let name = name.strip_prefix("public.").unwrap_or(name);
+        self.tables.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn column_type(&self, table: &str, column: &str) -> Option<ColumnType> {
+        self.table(table)?.column(column).map(|c| c.ty)
+    }
+}
+
+impl Catalog {
+    /// This catalog plus (or with a replaced) `table`; used to type a CREATE TABLE's
+    /// own CHECK and DEFAULT expressions before the table exists.
+    pub fn with_table(&self, table: Table) -> Catalog {
+        let mut next = self.clone();
+        next.tables.insert(table.name.to_ascii_lowercase(), table);
+        next
+    }
+}

@@ -1,0 +1,540 @@
+//! The per-connection message loop over pgwire's codec. We drive it ourselves
+//! (rather than pgwire's `process_socket`) so the session owns its transaction
+//! state and portals, and so a later notification hub can push
+//! NotificationResponse to an idle client from the same `select!`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::extendedquery::{
+    Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
+    PortalSuspended,
+};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
+    TransactionStatus,
+};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec};
+use rusqlite::types::Value;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+use super::encode;
+use super::session::{Described, Outcome, Session};
+use crate::error::{Error, Result, SqlState};
+use crate::translate::Plan;
+use crate::types::{ColumnType, PgType, binary, input};
+
+pub type Socket = Framed<MaybeTls, PgWireMessageServerCodec<String>>;
+
+/// A statement prepared with Parse.
+struct Prepared {
+    plan: Plan,
+    params: Vec<PgType>,
+    described: Option<Arc<Vec<Described>>>,
+}
+
+/// A bound portal; rows are produced on first Execute and handed out in
+/// `max_rows` slices after that (PortalSuspended in between).
+struct Portal {
+    statement: Arc<Prepared>,
+    params: Vec<Value>,
+    formats: Vec<i16>,
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    columns: Arc<Vec<Described>>,
+    rows: std::vec::IntoIter<Vec<Value>>,
+    tag: String,
+}
+
+pub struct Connection {
+    socket: Socket,
+    session: Session,
+    statements: HashMap<String, Arc<Prepared>>,
+    portals: HashMap<String, Portal>,
+    /// After an error in an extended-protocol batch, messages up to Sync are skipped.
+    skip_to_sync: bool,
+}
+
+fn status(session: &Session) -> TransactionStatus {
+    match session.status() {
+        b'T' => TransactionStatus::Transaction,
+        b'E' => TransactionStatus::Error,
+        _ => TransactionStatus::Idle,
+    }
+}
+
+fn error_response(err: &Error, severity: &str) -> ErrorResponse {
+    let mut fields = vec![
+        (b'S', severity.to_string()),
+        (b'V', severity.to_string()),
+        (b'C', err.state.code().to_string()),
+        (b'M', err.message.clone()),
+    ];
+    if let Some(d) = &err.detail {
+        fields.push((b'D', d.clone()));
+    }
+    if let Some(h) = &err.hint {
+        fields.push((b'H', h.clone()));
+    }
+    ErrorResponse::new(fields)
+}
+
+impl Connection {
+    pub fn new(socket: Socket, session: Session) -> Self {
+        Connection {
+            socket,
+            session,
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            skip_to_sync: false,
+        }
+    }
+
+    /// Serves the connection until the client leaves, breaks the protocol, or
+    /// the server shuts down (57P01 sent). An open transaction is rolled back.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        loop {
+            let message = tokio::select! {
+                m = self.socket.next() => m,
+                _ = shutdown.cancelled() => {
+                    let err = Error::new(SqlState::AdminShutdown, "terminating connection due to administrator command");
+                    let _ = self.socket.send(PgWireBackendMessage::ErrorResponse(error_response(&err, "FATAL"))).await;
+                    break;
+                }
+            };
+            let message = match message {
+                Some(Ok(PgWireFrontendMessage::Terminate(_))) | None => break,
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    let err = Error::protocol(format!("invalid frontend message: {e}"));
+                    let _ = self
+                        .socket
+                        .send(PgWireBackendMessage::ErrorResponse(error_response(
+                            &err, "FATAL",
+                        )))
+                        .await;
+                    break;
+                }
+            };
+            if let Err(e) = self.handle(message).await {
+                tracing::debug!(pid = self.session.pid, error = %e, "connection closed");
+                break;
+            }
+        }
+        let _ = self.session.rollback().await;
+    }
+
+    async fn send(&mut self, message: PgWireBackendMessage) -> std::io::Result<()> {
+        self.socket.feed(message).await
+    }
+
+    async fn ready(&mut self) -> std::io::Result<()> {
+        let status = status(&self.session);
+        self.socket
+            .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        self.socket.flush().await
+    }
+
+    async fn flush_notices(&mut self) -> std::io::Result<()> {
+        for notice in std::mem::take(&mut self.session.notices) {
+            let fields = vec![
+                (b'S', "WARNING".to_string()),
+                (b'V', "WARNING".to_string()),
+                (b'C', notice.state.code().to_string()),
+                (b'M', notice.message),
+            ];
+            self.send(PgWireBackendMessage::NoticeResponse(NoticeResponse::new(
+                fields,
+            )))
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn send_error(&mut self, err: &Error) -> std::io::Result<()> {
+        self.flush_notices().await?;
+        self.send(PgWireBackendMessage::ErrorResponse(error_response(
+            err, "ERROR",
+        )))
+        .await
+    }
+
+    /// Handles one message. An `Err` is an I/O failure: the connection ends.
+    async fn handle(&mut self, message: PgWireFrontendMessage) -> std::io::Result<()> {
+        if self.skip_to_sync && !matches!(message, PgWireFrontendMessage::Sync(_)) {
+            return Ok(());
+        }
+        let result = match message {
+            PgWireFrontendMessage::Query(q) => return self.simple_query(&q.query).await,
+            PgWireFrontendMessage::Sync(_) => {
+                self.skip_to_sync = false;
+                return self.ready().await;
+            }
+            PgWireFrontendMessage::Flush(_) => return self.socket.flush().await,
+            PgWireFrontendMessage::Parse(parse) => self.parse(parse).await,
+            PgWireFrontendMessage::Bind(bind) => self.bind(bind).await,
+            PgWireFrontendMessage::Describe(describe) => self.describe(describe).await,
+            PgWireFrontendMessage::Execute(execute) => self.execute(execute).await,
+            PgWireFrontendMessage::Close(close) => self.close(close).await,
+            PgWireFrontendMessage::CopyData(_)
+            | PgWireFrontendMessage::CopyDone(_)
+            | PgWireFrontendMessage::CopyFail(_) => Ok(()),
+            other => Err(Error::protocol(format!("unexpected message {other:?}")).into()),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(Failure::Io(e)) => Err(e),
+            Err(Failure::Sql(err)) => {
+                self.send_error(&err).await?;
+                self.skip_to_sync = true;
+                Ok(())
+            }
+        }
+    }
+
+    async fn simple_query(&mut self, sql: &str) -> std::io::Result<()> {
+        let plans = match self.session.plan(sql) {
+            Ok(p) => p,
+            Err(err) => {
+                if self.session.in_transaction() {
+                    self.session.on_error();
+                }
+                self.send_error(&err).await?;
+                return self.ready().await;
+            }
+        };
+        for plan in plans.iter() {
+            match self.session.execute(plan, Vec::new(), None).await {
+                Ok(outcome) => {
+                    self.flush_notices().await?;
+                    self.send_outcome(outcome, &[]).await?
+                }
+                Err(err) => {
+                    self.send_error(&err).await?;
+                    break;
+                }
+            }
+        }
+        self.ready().await
+    }
+
+    async fn send_outcome(&mut self, outcome: Outcome, formats: &[i16]) -> std::io::Result<()> {
+        match outcome {
+            Outcome::Empty => {
+                self.send(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await
+            }
+            Outcome::Command { tag } => {
+                self.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                    tag,
+                )))
+                .await
+            }
+            Outcome::Rows { columns, rows, tag } => {
+                self.send(PgWireBackendMessage::RowDescription(
+                    encode::row_description(&columns, formats),
+                ))
+                .await?;
+                for row in rows {
+                    match encode::data_row(&columns, &row, formats) {
+                        Ok(r) => self.send(PgWireBackendMessage::DataRow(r)).await?,
+                        Err(err) => return self.send_error(&err).await,
+                    }
+                }
+                self.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                    tag,
+                )))
+                .await
+            }
+        }
+    }
+
+    async fn parse(&mut self, parse: Parse) -> Result<(), Failure> {
+        let name = parse.name.unwrap_or_default();
+        if !name.is_empty() && self.statements.contains_key(&name) {
+            return Err(Error::new(
+                SqlState::DuplicatePreparedStatement,
+                format!("prepared statement \"{name}\" already exists"),
+            )
+            .into());
+        }
+        let plans = self.session.plan(&parse.query)?;
+        if plans.len() > 1 {
+            return Err(
+                Error::syntax("cannot insert multiple commands into a prepared statement").into(),
+            );
+        }
+        let plan = plans.first().cloned().unwrap_or(Plan::Empty);
+        let inferred = match &plan {
+            Plan::Sql(sql) => sql.params.clone(),
+            _ => Vec::new(),
+        };
+        let count = inferred.len().max(parse.type_oids.len());
+        let params = (0..count)
+            .map(|i| {
+                parse
+                    .type_oids
+                    .get(i)
+                    .filter(|oid| **oid != 0)
+                    .and_then(|oid| PgType::from_oid(*oid))
+                    .or_else(|| inferred.get(i).copied().flatten().map(|t| t.ty))
+                    .map(|t| {
+                        if t == PgType::Unknown {
+                            PgType::Text
+                        } else {
+                            t
+                        }
+                    })
+                    .unwrap_or(PgType::Text)
+            })
+            .collect();
+        self.statements.insert(
+            name,
+            Arc::new(Prepared {
+                plan,
+                params,
+                described: None,
+            }),
+        );
+        self.send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    fn statement(&self, name: &str) -> Result<Arc<Prepared>> {
+        self.statements.get(name).cloned().ok_or_else(|| {
+            Error::new(
+                SqlState::InvalidPreparedStatementDefinition,
+                format!("prepared statement \"{name}\" does not exist"),
+            )
+        })
+    }
+
+    async fn bind(&mut self, bind: Bind) -> Result<(), Failure> {
+        let statement = self.statement(&bind.statement_name.unwrap_or_default())?;
+        if bind.parameters.len() != statement.params.len() {
+            return Err(Error::protocol(format!(
+                "bind message supplies {} parameters, but prepared statement \"\" requires {}",
+                bind.parameters.len(),
+                statement.params.len()
+            ))
+            .into());
+        }
+        let params = bind
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let ty = statement.params[i];
+                match raw {
+                    None => Ok(Value::Null),
+                    Some(bytes) if encode::format_for(&bind.parameter_format_codes, i) == 1 => {
+                        binary::read_binary(ty, bytes)
+                    }
+                    Some(bytes) => {
+                        let text = std::str::from_utf8(bytes).map_err(|_| {
+                            Error::new(
+                                SqlState::InvalidTextRepresentation,
+                                "invalid byte sequence for encoding \"UTF8\"",
+                            )
+                        })?;
+                        input::from_text(ColumnType::plain(ty), text)
+                    }
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let name = bind.portal_name.unwrap_or_default();
+        self.portals.insert(
+            name,
+            Portal {
+                statement,
+                params,
+                formats: bind.result_column_format_codes,
+                pending: None,
+            },
+        );
+        self.send(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    /// Result columns of a prepared statement, computed once.
+    async fn described(&mut self, name: &str) -> Result<Option<Arc<Vec<Described>>>> {
+        let statement = self.statement(name)?;
+        if let Some(d) = &statement.described {
+            return Ok(Some(d.clone()));
+        }
+        let described = self.session.describe(&statement.plan).await?;
+        if let Some(d) = &described {
+            let updated = Prepared {
+                plan: statement.plan.clone(),
+                params: statement.params.clone(),
+                described: Some(d.clone()),
+            };
+            self.statements.insert(name.to_string(), Arc::new(updated));
+        }
+        Ok(described)
+    }
+
+    async fn describe(&mut self, describe: Describe) -> Result<(), Failure> {
+        let name = describe.name.unwrap_or_default();
+        if describe.target_type == b'S' {
+            let statement = self.statement(&name)?;
+            let oids = statement.params.iter().map(|t| t.oid()).collect();
+            let described = self.described(&name).await?;
+            self.send(PgWireBackendMessage::ParameterDescription(
+                ParameterDescription::new(oids),
+            ))
+            .await?;
+            match described {
+                Some(cols) => {
+                    self.send(PgWireBackendMessage::RowDescription(
+                        encode::row_description(&cols, &[]),
+                    ))
+                    .await?
+                }
+                None => {
+                    self.send(PgWireBackendMessage::NoData(NoData::new()))
+                        .await?
+                }
+            }
+            return Ok(());
+        }
+        let portal = self
+            .portals
+            .get(&name)
+            .ok_or_else(|| missing_portal(&name))?;
+        let formats = portal.formats.clone();
+        let statement_name = self
+            .statements
+            .iter()
+            .find(|(_, s)| Arc::ptr_eq(s, &portal.statement))
+            .map(|(n, _)| n.clone());
+        let described = match statement_name {
+            Some(n) => self.described(&n).await?,
+            None => self.session.describe(&portal.statement.plan).await?,
+        };
+        match described {
+            Some(cols) => {
+                self.send(PgWireBackendMessage::RowDescription(
+                    encode::row_description(&cols, &formats),
+                ))
+                .await?
+            }
+            None => {
+                self.send(PgWireBackendMessage::NoData(NoData::new()))
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, execute: Execute) -> Result<(), Failure> {
+        let name = execute.name.unwrap_or_default();
+        let portal = self
+            .portals
+            .get_mut(&name)
+            .ok_or_else(|| missing_portal(&name))?;
+        if portal.pending.is_none() {
+            let statement = portal.statement.clone();
+            let params = std::mem::take(&mut portal.params);
+            let outcome = self
+                .session
+                .execute(&statement.plan, params, statement.described.clone())
+                .await?;
+            self.flush_notices().await?;
+            let portal = self.portals.get_mut(&name).expect("present above");
+            match outcome {
+                Outcome::Rows { columns, rows, tag } => {
+                    portal.pending = Some(Pending {
+                        columns,
+                        rows: rows.into_iter(),
+                        tag,
+                    });
+                }
+                other => {
+                    let formats = portal.formats.clone();
+                    self.send_outcome(other, &formats).await?;
+                    return Ok(());
+                }
+            }
+        }
+        let portal = self.portals.get_mut(&name).expect("present above");
+        let formats = portal.formats.clone();
+        let pending = portal.pending.as_mut().expect("set above");
+        let limit = if execute.max_rows > 0 {
+            execute.max_rows as usize
+        } else {
+            usize::MAX
+        };
+        let columns = pending.columns.clone();
+        let mut batch = Vec::new();
+        for row in pending.rows.by_ref().take(limit) {
+            batch.push(encode::data_row(&columns, &row, &formats)?);
+        }
+        let exhausted = pending.rows.len() == 0;
+        let tag = pending.tag.clone();
+        for row in batch {
+            self.send(PgWireBackendMessage::DataRow(row)).await?;
+        }
+        if exhausted {
+            self.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                tag,
+            )))
+            .await?;
+        } else {
+            self.send(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self, close: Close) -> Result<(), Failure> {
+        let name = close.name.unwrap_or_default();
+        if close.target_type == b'S' {
+            self.statements.remove(&name);
+        } else {
+            self.portals.remove(&name);
+        }
+        self.send(PgWireBackendMessage::CloseComplete(CloseComplete::new()))
+            .await?;
+        Ok(())
+    }
+}
+
+fn missing_portal(name: &str) -> Error {
+    Error::new(
+        SqlState::InvalidCursorName,
+        format!("portal \"{name}\" does not exist"),
+    )
+}
+
+/// Why handling a message stopped: a SQL error (reported, session goes on) or
+/// an I/O error (connection ends).
+enum Failure {
+    Sql(Error),
+    Io(std::io::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Sql(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Io(e)
+    }
+}

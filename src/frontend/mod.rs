@@ -1,0 +1,211 @@
+//! The Postgres wire door: accept loop, TLS negotiation and authentication
+//! (pgwire's building blocks), then one task per connection running our own
+//! message loop (`connection`) over a `Session`.
+
+mod connection;
+mod encode;
+mod session;
+pub mod settings;
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::{Sink, StreamExt};
+use pgwire::api::auth::sasl::SASLAuthStartupHandler;
+use pgwire::api::auth::sasl::scram::ScramAuth;
+use pgwire::api::auth::{
+    ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
+    save_startup_parameters_to_metadata,
+};
+use pgwire::api::{ClientInfo, PgWireConnectionState, PidSecretKeyGenerator};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::startup::SecretKey;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::TlsAcceptor;
+use pgwire::tokio::server::{negotiate_tls, process_error};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Users;
+use crate::store::Store;
+use connection::{Connection, Socket};
+use session::Session;
+
+/// A client must finish TLS + authentication within this time.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What every connection of the wire door shares.
+pub struct Frontend {
+    pub store: Arc<Store>,
+    /// Present when logins need SCRAM; None trusts every login.
+    pub users: Option<Arc<Users>>,
+    pub tls: Option<TlsAcceptor>,
+    /// Connection slots; a client beyond them gets 53300.
+    pub permits: Arc<Semaphore>,
+    next_pid: AtomicI32,
+}
+
+impl Frontend {
+    pub fn new(
+        store: Arc<Store>,
+        users: Option<Arc<Users>>,
+        tls: Option<TlsAcceptor>,
+        max_connections: usize,
+    ) -> Self {
+        Frontend {
+            store,
+            users,
+            tls,
+            permits: Arc::new(Semaphore::new(max_connections)),
+            next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 100 + 1),
+        }
+    }
+}
+
+/// Accepts connections until `shutdown`; each runs on `tracker`.
+pub async fn serve(
+    listener: TcpListener,
+    frontend: Arc<Frontend>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.cancelled() => break,
+        };
+        match accepted {
+            Ok((tcp, _)) => {
+                let frontend = frontend.clone();
+                let shutdown = shutdown.clone();
+                tracker.spawn(async move { handle(tcp, frontend, shutdown).await });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationToken) {
+    let pid = frontend.next_pid.fetch_add(1, Ordering::Relaxed);
+    let started = tokio::time::timeout(STARTUP_TIMEOUT, async {
+        let mut socket = negotiate_tls::<String>(tcp, frontend.tls.clone())
+            .await
+            .ok()
+            .flatten()?;
+        authenticate(&mut socket, &frontend, pid)
+            .await
+            .then_some(socket)
+    })
+    .await;
+    let Ok(Some(mut socket)) = started else {
+        return;
+    };
+    let Ok(_permit) = frontend.permits.clone().try_acquire_owned() else {
+        let err = PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+            "FATAL".into(),
+            "53300".into(),
+            "sorry, too many clients already".into(),
+        )));
+        let _ = process_error(&mut socket, err, false).await;
+        return;
+    };
+    let session = Session::new(frontend.store.clone(), pid);
+    Connection::new(socket, session).run(shutdown).await;
+}
+
+/// Runs the startup handshake; true when the client is logged in.
+async fn authenticate(socket: &mut Socket, frontend: &Frontend, pid: i32) -> bool {
+    match &frontend.users {
+        Some(users) => {
+            let handler = SASLAuthStartupHandler::new(Arc::new(Parameters))
+                .with_scram(ScramAuth::new(users.clone()))
+                .with_pid_secret_key_generator(Arc::new(FixedPid(pid)));
+            drive_startup(socket, &handler).await
+        }
+        None => drive_startup(socket, &Trust { pid }).await,
+    }
+}
+
+async fn drive_startup<H: StartupHandler>(socket: &mut Socket, handler: &H) -> bool {
+    while let Some(message) = socket.next().await {
+        let Ok(message) = message else { return false };
+        if let Err(e) = handler.on_startup(socket, message).await {
+            let _ = process_error(socket, e, false).await;
+            return false;
+        }
+        if matches!(socket.state(), PgWireConnectionState::ReadyForQuery) {
+            return true;
+        }
+    }
+    false
+}
+
+fn secret_key(pid: i32) -> SecretKey {
+    SecretKey::I32(pid.wrapping_mul(0x5bd1_e995_u32 as i32) ^ std::process::id() as i32)
+}
+
+/// Our backend PIDs are per-connection counters, so `pg_backend_pid()`, the
+/// BackendKeyData and (later) notification senders agree.
+struct FixedPid(i32);
+
+impl PidSecretKeyGenerator for FixedPid {
+    fn generate(&self, _client: &dyn ClientInfo) -> (i32, SecretKey) {
+        (self.0, secret_key(self.0))
+    }
+}
+
+/// Trusts every login (the default on loopback).
+struct Trust {
+    pid: i32,
+}
+
+#[async_trait]
+impl StartupHandler for Trust {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let PgWireFrontendMessage::Startup(ref startup) = message {
+            protocol_negotiation(client, startup).await?;
+            save_startup_parameters_to_metadata(client, startup);
+            client.set_pid_and_secret_key(self.pid, secret_key(self.pid));
+            finish_authentication(client, &Parameters).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The ParameterStatus values sent at startup.
+struct Parameters;
+
+impl ServerParameterProvider for Parameters {
+    fn server_parameters<C: ClientInfo>(&self, client: &C) -> Option<HashMap<String, String>> {
+        let defaults = settings::Settings::default();
+        let mut params: HashMap<String, String> = settings::REPORTED
+            .iter()
+            .map(|(reported, name)| (reported.to_string(), defaults.get(name).unwrap_or_default()))
+            .collect();
+        if let Some(app) = client.metadata().get("application_name") {
+            params.insert("application_name".into(), app.clone());
+        }
+        if let Some(user) = client.metadata().get("user") {
+            params.insert("session_authorization".into(), user.clone());
+        }
+        Some(params)
+    }
+}

@@ -1,0 +1,570 @@
+//! One client session: its transaction state, settings and prepared plans, and
+//! the rules for where each statement runs.
+//!
+//! Where a statement runs (see `store`): a session that holds the writer runs
+//! everything there (it must see its own writes); otherwise reads go to a pooled
+//! reader (each statement a fresh snapshot: READ COMMITTED, Postgres's default)
+//! and the first write takes the writer, opening the SQLite transaction with
+//! `BEGIN IMMEDIATE` if the session is inside BEGIN ... COMMIT.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result, SqlState};
+use crate::store::exec::{self, ColumnMeta, Output};
+use crate::store::{Conn, Store, WriterGuard, blocking};
+use crate::translate::{self, Access, Plan, SqlPlan};
+use crate::types::{ColumnType, PgType};
+
+use super::settings::Settings;
+
+/// A result column as sent in RowDescription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Described {
+    pub name: String,
+    pub ty: PgType,
+    pub typmod: i32,
+}
+
+/// A transaction block. The writer guard, when held, is the SQLite write
+/// transaction: dropping it without COMMIT leaves the transaction to be rolled
+/// back by the next taker (`Store::writer`).
+struct Tx {
+    writer: Option<WriterGuard>,
+    started: DateTime<Utc>,
+    savepoints: Vec<String>,
+}
+
+/// Postgres's transaction states, as ReadyForQuery reports them (I/T/E).
+enum TxState {
+    Idle,
+    Active(Tx),
+    Failed(Tx),
+}
+
+/// What a statement returned to the client.
+pub enum Outcome {
+    Rows {
+        columns: Arc<Vec<Described>>,
+        rows: Vec<Vec<Value>>,
+        tag: String,
+    },
+    Command {
+        tag: String,
+    },
+    Empty,
+}
+
+/// A warning sent as NoticeResponse before the statement's result.
+pub struct Notice {
+    pub state: SqlState,
+    pub message: String,
+}
+
+pub struct Session {
+    store: Arc<Store>,
+    pub pid: i32,
+    tx: TxState,
+    pub settings: Settings,
+    pub notices: Vec<Notice>,
+    /// Translations by query text, valid while the catalog is the same one.
+    plans: HashMap<String, (Arc<Catalog>, Arc<Vec<Plan>>)>,
+}
+
+const PLAN_CACHE_LIMIT: usize = 1024;
+
+impl Session {
+    pub fn new(store: Arc<Store>, pid: i32) -> Self {
+        Session {
+            store,
+            pid,
+            tx: TxState::Idle,
+            settings: Settings::default(),
+            notices: Vec::new(),
+            plans: HashMap::new(),
+        }
+    }
+
+    /// The status byte of ReadyForQuery.
+    pub fn status(&self) -> u8 {
+        match self.tx {
+            TxState::Idle => b'I',
+            TxState::Active(_) => b'T',
+            TxState::Failed(_) => b'E',
+        }
+    }
+
+    /// Translates `sql`, reusing the plan of an identical earlier query when the
+    /// schema has not changed since.
+    pub fn plan(&mut self, sql: &str) -> Result<Arc<Vec<Plan>>> {
+        let catalog = self.store.catalog();
+        if let Some((cat, plans)) = self.plans.get(sql)
+            && Arc::ptr_eq(cat, &catalog)
+        {
+            return Ok(plans.clone());
+        }
+        let plans = Arc::new(translate::translate(sql, &catalog)?);
+        if self.plans.len() >= PLAN_CACHE_LIMIT {
+            self.plans.clear();
+        }
+        self.plans.insert(sql.to_string(), (catalog, plans.clone()));
+        Ok(plans)
+    }
+
+    fn failed_guard(&self, plan: &Plan) -> Result<()> {
+        let allowed = matches!(
+            plan,
+            Plan::Rollback | Plan::Commit | Plan::RollbackTo(_) | Plan::Empty
+        );
+        if matches!(self.tx, TxState::Failed(_)) && !allowed {
+            return Err(Error::in_failed_transaction());
+        }
+        Ok(())
+    }
+
+    /// Marks the open transaction failed after an error (Postgres's 'E' state).
+    pub fn on_error(&mut self) {
+        self.tx = match std::mem::replace(&mut self.tx, TxState::Idle) {
+            TxState::Active(tx) | TxState::Failed(tx) => TxState::Failed(tx),
+            TxState::Idle => TxState::Idle,
+        };
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !matches!(self.tx, TxState::Idle)
+    }
+
+    /// Runs one plan. Errors leave an open transaction in the failed state.
+    pub async fn execute(
+        &mut self,
+        plan: &Plan,
+        params: Vec<Value>,
+        described: Option<Arc<Vec<Described>>>,
+    ) -> Result<Outcome> {
+        self.failed_guard(plan)?;
+        let result = self.execute_inner(plan, params, described).await;
+        if result.is_err() {
+            self.on_error();
+        }
+        result
+    }
+
+    async fn execute_inner(
+        &mut self,
+        plan: &Plan,
+        params: Vec<Value>,
+        described: Option<Arc<Vec<Described>>>,
+    ) -> Result<Outcome> {
+        let command = |tag: &str| {
+            Ok(Outcome::Command {
+                tag: tag.to_string(),
+            })
+        };
+        match plan {
+            Plan::Empty => Ok(Outcome::Empty),
+            Plan::Begin => {
+                if self.in_transaction() {
+                    self.warn(
+                        SqlState::ActiveSqlTransaction,
+                        "there is already a transaction in progress",
+                    );
+                } else {
+                    self.tx = TxState::Active(Tx {
+                        writer: None,
+                        started: Utc::now(),
+                        savepoints: Vec::new(),
+                    });
+                }
+                command("BEGIN")
+            }
+            Plan::Commit => self.commit().await,
+            Plan::Rollback => {
+                if !self.in_transaction() {
+                    self.warn(
+                        SqlState::NoActiveSqlTransaction,
+                        "there is no transaction in progress",
+                    );
+                }
+                self.rollback().await?;
+                command("ROLLBACK")
+            }
+            Plan::Savepoint(name) => {
+                if !self.in_transaction() {
+                    return Err(Error::new(
+                        SqlState::NoActiveSqlTransaction,
+                        "SAVEPOINT can only be used in transaction blocks",
+                    ));
+                }
+                self.run_on_writer(format!("SAVEPOINT \"{name}\"")).await?;
+                if let TxState::Active(tx) = &mut self.tx {
+                    tx.savepoints.push(name.clone());
+                }
+                command("SAVEPOINT")
+            }
+            Plan::Release(name) => {
+                self.check_savepoint(name)?;
+                self.run_on_writer(format!("RELEASE \"{name}\"")).await?;
+                if let TxState::Active(tx) = &mut self.tx {
+                    let pos = tx.savepoints.iter().rposition(|s| s == name).unwrap_or(0);
+                    tx.savepoints.truncate(pos);
+                }
+                command("RELEASE")
+            }
+            Plan::RollbackTo(name) => {
+                self.check_savepoint(name)?;
+                // Back to a savepoint revives a failed transaction.
+                self.tx = match std::mem::replace(&mut self.tx, TxState::Idle) {
+                    TxState::Failed(tx) | TxState::Active(tx) => TxState::Active(tx),
+                    TxState::Idle => TxState::Idle,
+                };
+                self.run_on_writer(format!("ROLLBACK TO \"{name}\""))
+                    .await?;
+                if let TxState::Active(tx) = &mut self.tx {
+                    let pos = tx.savepoints.iter().rposition(|s| s == name).unwrap_or(0);
+                    tx.savepoints.truncate(pos + 1);
+                }
+                command("ROLLBACK")
+            }
+            Plan::Set { name, value } => {
+                self.settings.set(name, value.clone())?;
+                command("SET")
+            }
+            Plan::Show(name) => self.show(name),
+            Plan::DiscardAll => {
+                if self.in_transaction() {
+                    return Err(Error::new(
+                        SqlState::ActiveSqlTransaction,
+                        "DISCARD ALL cannot run inside a transaction block",
+                    ));
+                }
+                self.settings.reset_all();
+                command("DISCARD ALL")
+            }
+            Plan::Sql(sql) => self.run_sql(sql, params, described).await,
+        }
+    }
+
+    fn warn(&mut self, state: SqlState, message: &str) {
+        self.notices.push(Notice {
+            state,
+            message: message.to_string(),
+        });
+    }
+
+    fn check_savepoint(&self, name: &str) -> Result<()> {
+        let known = match &self.tx {
+            TxState::Active(tx) | TxState::Failed(tx) => tx.savepoints.iter().any(|s| s == name),
+            TxState::Idle => {
+                return Err(Error::new(
+                    SqlState::NoActiveSqlTransaction,
+                    "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
+                ));
+            }
+        };
+        if known {
+            Ok(())
+        } else {
+            Err(Error::new(
+                SqlState::InvalidSavepointSpecification,
+                format!("savepoint \"{name}\" does not exist"),
+            ))
+        }
+    }
+
+    fn show(&self, name: &str) -> Result<Outcome> {
+        let key = match name {
+            "time zone" => "timezone",
+            "transaction isolation level" => "transaction_isolation",
+            other => other,
+        };
+        let value = self.settings.get(key).ok_or_else(|| {
+            Error::new(
+                SqlState::UndefinedObject,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
+        })?;
+        let columns = Arc::new(vec![Described {
+            name: key.to_string(),
+            ty: PgType::Text,
+            typmod: -1,
+        }]);
+        Ok(Outcome::Rows {
+            columns,
+            rows: vec![vec![Value::Text(value)]],
+            tag: "SHOW".into(),
+        })
+    }
+
+    async fn commit(&mut self) -> Result<Outcome> {
+        match std::mem::replace(&mut self.tx, TxState::Idle) {
+            TxState::Idle => {
+                self.warn(
+                    SqlState::NoActiveSqlTransaction,
+                    "there is no transaction in progress",
+                );
+                Ok(Outcome::Command {
+                    tag: "COMMIT".into(),
+                })
+            }
+            TxState::Failed(tx) => {
+                finish(tx, "ROLLBACK", &self.store).await?;
+                Ok(Outcome::Command {
+                    tag: "ROLLBACK".into(),
+                })
+            }
+            TxState::Active(tx) => {
+                finish(tx, "COMMIT", &self.store).await?;
+                Ok(Outcome::Command {
+                    tag: "COMMIT".into(),
+                })
+            }
+        }
+    }
+
+    /// Ends any open transaction without committing (ROLLBACK, or connection end).
+    pub async fn rollback(&mut self) -> Result<()> {
+        match std::mem::replace(&mut self.tx, TxState::Idle) {
+            TxState::Idle => Ok(()),
+            TxState::Active(tx) | TxState::Failed(tx) => finish(tx, "ROLLBACK", &self.store).await,
+        }
+    }
+
+    /// Makes sure the open transaction holds the writer (for SAVEPOINT and writes).
+    async fn ensure_writer(&mut self) -> Result<()> {
+        let timeout = self.settings.lock_timeout();
+        let (TxState::Active(tx) | TxState::Failed(tx)) = &mut self.tx else {
+            return Ok(());
+        };
+        if tx.writer.is_none() {
+            let guard = self.store.writer(timeout).await?;
+            let started = tx.started;
+            let (guard, result) = blocking(guard, move |conn| {
+                conn.clock.set(Some(started));
+                conn.sqlite.execute_batch("BEGIN IMMEDIATE")
+            })
+            .await;
+            result?;
+            tx.writer = Some(guard);
+        }
+        Ok(())
+    }
+
+    async fn run_on_writer(&mut self, sql: String) -> Result<()> {
+        self.ensure_writer().await?;
+        let (TxState::Active(tx) | TxState::Failed(tx)) = &mut self.tx else {
+            unreachable!("checked by caller")
+        };
+        let guard = tx.writer.take().expect("ensure_writer took it");
+        let (guard, result) = blocking(guard, move |conn| conn.sqlite.execute_batch(&sql)).await;
+        tx.writer = Some(guard);
+        result.map_err(Error::from)
+    }
+
+    /// Runs translated SQL where it belongs (see the module doc) and types its
+    /// result columns.
+    async fn run_sql(
+        &mut self,
+        plan: &SqlPlan,
+        params: Vec<Value>,
+        described: Option<Arc<Vec<Described>>>,
+    ) -> Result<Outcome> {
+        let plan = Arc::new(plan.clone());
+        let need_meta = described.is_none() && returns_rows(&plan) && !fully_typed(&plan);
+        let work = {
+            let plan = plan.clone();
+            let store = self.store.clone();
+            move |conn: &mut Conn| -> Result<(Output, Option<Vec<ColumnMeta>>)> {
+                let meta = if need_meta {
+                    Some(exec::describe(conn, &plan.sql)?.0)
+                } else {
+                    None
+                };
+                let result = exec::execute(conn, &plan.sql, &plan.after, &params);
+                if plan.access == Access::Schema {
+                    store.reload_catalog(conn)?;
+                }
+                Ok((result?, meta))
+            }
+        };
+        let holds_writer =
+            matches!(&self.tx, TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some());
+        let (output, meta) = if holds_writer || plan.access != Access::Read {
+            if self.in_transaction() {
+                self.ensure_writer().await?;
+                let TxState::Active(tx) = &mut self.tx else {
+                    return Err(Error::in_failed_transaction());
+                };
+                let guard = tx.writer.take().expect("ensure_writer took it");
+                let (guard, result) = blocking(guard, work).await;
+                tx.writer = Some(guard);
+                result?
+            } else {
+                let guard = self.store.writer(self.settings.lock_timeout()).await?;
+                let (_guard, result) = blocking(guard, move |conn| {
+                    conn.clock.set(None);
+                    work(conn)
+                })
+                .await;
+                result?
+            }
+        } else {
+            let started = match &self.tx {
+                TxState::Active(tx) => Some(tx.started),
+                _ => None,
+            };
+            let reader = self.store.reader().await;
+            let (_reader, result) = blocking(reader, move |conn| {
+                conn.clock.set(started);
+                work(conn)
+            })
+            .await;
+            result?
+        };
+        if !returns_rows(&plan) {
+            return Ok(Outcome::Command {
+                tag: command_tag(&plan, output.changes),
+            });
+        }
+        let columns = match described {
+            Some(d) => d,
+            None => Arc::new(self.resolve_columns(&plan, meta.as_deref(), output.rows.first())),
+        };
+        let tag = command_tag(&plan, output.rows.len() as u64);
+        Ok(Outcome::Rows {
+            columns,
+            rows: output.rows,
+            tag,
+        })
+    }
+
+    /// Describes a statement's result columns without running it.
+    pub async fn describe(&mut self, plan: &Plan) -> Result<Option<Arc<Vec<Described>>>> {
+        let sql = match plan {
+            Plan::Sql(sql) if returns_rows(sql) => sql,
+            Plan::Show(name) => {
+                return Ok(Some(Arc::new(vec![Described {
+                    name: name.clone(),
+                    ty: PgType::Text,
+                    typmod: -1,
+                }])));
+            }
+            _ => return Ok(None),
+        };
+        if fully_typed(sql) {
+            return Ok(Some(Arc::new(self.resolve_columns(sql, None, None))));
+        }
+        let text = sql.sql.clone();
+        let meta = match &mut self.tx {
+            TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some() => {
+                let guard = tx.writer.take().expect("checked");
+                let (guard, result) =
+                    blocking(guard, move |conn| exec::describe(conn, &text)).await;
+                tx.writer = Some(guard);
+                result?
+            }
+            _ => {
+                let reader = self.store.reader().await;
+                blocking(reader, move |conn| exec::describe(conn, &text))
+                    .await
+                    .1?
+            }
+        };
+        Ok(Some(Arc::new(self.resolve_columns(
+            sql,
+            Some(&meta.0),
+            None,
+        ))))
+    }
+
+    /// Types each result column: the translator's type, else the origin
+    /// column's declared type, else SQLite's declared type, else the first
+    /// row's value, else text.
+    fn resolve_columns(
+        &self,
+        plan: &SqlPlan,
+        meta: Option<&[ColumnMeta]>,
+        first: Option<&Vec<Value>>,
+    ) -> Vec<Described> {
+        let catalog = self.store.catalog();
+        let width = meta
+            .map(|m| m.len())
+            .or(plan.columns.as_ref().map(|c| c.len()))
+            .unwrap_or(0);
+        let translated = plan.columns.as_ref().filter(|c| c.len() == width);
+        (0..width)
+            .map(|i| {
+                let out = translated.map(|c| &c[i]);
+                let m = meta.and_then(|m| m.get(i));
+                let from_meta = m.and_then(|m| {
+                    m.origin
+                        .as_ref()
+                        .and_then(|(t, c)| catalog.column_type(t, c))
+                        .or_else(|| m.decl.as_deref().and_then(ColumnType::parse))
+                });
+                let from_value = first.and_then(|row| match row.get(i) {
+                    Some(Value::Integer(_)) => Some(ColumnType::plain(PgType::Int8)),
+                    Some(Value::Real(_)) => Some(ColumnType::plain(PgType::Float8)),
+                    Some(Value::Blob(_)) => Some(ColumnType::plain(PgType::Bytea)),
+                    _ => None,
+                });
+                let ct = out
+                    .and_then(|o| o.ty)
+                    .filter(|t| t.ty != PgType::Unknown)
+                    .or(from_meta)
+                    .or(from_value)
+                    .unwrap_or(ColumnType::plain(PgType::Text));
+                let name = out
+                    .map(|o| o.name.clone())
+                    .or_else(|| m.map(|m| m.name.clone()))
+                    .unwrap_or_else(|| "?column?".into());
+                Described {
+                    name,
+                    ty: ct.ty,
+                    typmod: ct.typmod(),
+                }
+            })
+            .collect()
+    }
+}
+
+async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
+    let Some(guard) = tx.writer else {
+        return Ok(());
+    };
+    let store = store.clone();
+    let (_guard, result) = blocking(guard, move |conn| {
+        let result = conn.sqlite.execute_batch(verb).map_err(Error::from);
+        if result.is_err() && !conn.sqlite.is_autocommit() {
+            let _ = conn.sqlite.execute_batch("ROLLBACK");
+        }
+        // DDL may have been undone; the catalog must follow.
+        let _ = store.reload_catalog(conn);
+        result
+    })
+    .await;
+    result
+}
+
+fn returns_rows(plan: &SqlPlan) -> bool {
+    plan.tag == "SELECT" || plan.columns.is_some()
+}
+
+fn fully_typed(plan: &SqlPlan) -> bool {
+    plan.columns.as_ref().is_some_and(|c| {
+        c.iter()
+            .all(|o| o.ty.is_some_and(|t| t.ty != PgType::Unknown))
+    })
+}
+
+/// `INSERT 0 n`, `UPDATE n`, `SELECT n`, `CREATE TABLE`, ...
+fn command_tag(plan: &SqlPlan, count: u64) -> String {
+    match plan.tag {
+        "INSERT" => format!("INSERT 0 {count}"),
+        "SELECT" | "UPDATE" | "DELETE" => format!("{} {count}", plan.tag),
+        other => other.to_string(),
+    }
+}

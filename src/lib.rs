@@ -1,0 +1,33 @@
+//! # litewire
+//!
+//! A PostgreSQL wire-protocol server in front of an embedded SQLite database.
+//! Postgres clients (psql, psycopg, asyncpg, JDBC, ORMs) connect to it as if it
+//! were Postgres; their SQL is translated to SQLite and results come back typed
+//! and encoded exactly as Postgres would send them.
+//!
+//! The data path, in module order (each imports only from those before it):
+//!
+//! - [`config`], [`error`] (SQLSTATE-carrying errors), [`types`] (Postgres types:
+//!   canonical storage, text and binary I/O)
+//! - [`catalog`] (the user schema as the translator sees it), [`translate`]
+//!   (Postgres SQL -> SQLite SQL, pure), [`auth`] (users and SCRAM secrets)
+//! - [`store`] (SQLite: one writer, pooled readers, our SQL functions)
+//! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
+//! - [`server`] (wiring and ordered shutdown)
+//!
+//! References: the Postgres protocol
+//! (<https://www.postgresql.org/docs/15/protocol.html>) and error codes
+//! (<https://www.postgresql.org/docs/15/errcodes-appendix.html>).
+
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod frontend;
+pub mod server;
+pub mod store;
+mod tls;
+pub mod translate;
+pub mod types;
+
+pub use server::{Server, start};

@@ -1,0 +1,110 @@
+//! Wiring only: open the store, build the doors, run them, and shut down in
+//! order (stop accepting, end sessions with 57P01, wait for them, checkpoint).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Users;
+use crate::config::Config;
+use crate::frontend::{self, Frontend};
+use crate::store::{Store, StoreConfig};
+
+/// How long sessions get to finish after shutdown is requested.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot create data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("cannot open database: {0}")]
+    Store(crate::error::Error),
+    #[error(transparent)]
+    Users(#[from] crate::auth::UsersError),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("cannot read listener address: {0}")]
+    Listener(std::io::Error),
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::stop`].
+pub struct Server {
+    pub pg_addr: SocketAddr,
+    pub store: Arc<Store>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Starts litewire on an already-bound Postgres listener.
+pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, StartError> {
+    config.validate().map_err(StartError::Config)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+    let store_config = StoreConfig {
+        path: config.database_path(),
+        readers: config.readers,
+        synchronous: "FULL",
+    };
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || Store::open(&store_config))
+            .await
+            .expect("open task")
+            .map_err(StartError::Store)?,
+    );
+
+    let mut users = Users::load(&config.data_dir)?;
+    if let Some(password) = &config.password {
+        users.set_password("postgres", password);
+    }
+    let users = (!users.is_empty()).then(|| Arc::new(users));
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key).map_err(StartError::Tls)?),
+        _ => None,
+    };
+
+    let pg_addr = pg_listener.local_addr().map_err(StartError::Listener)?;
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let frontend = Arc::new(Frontend::new(
+        store.clone(),
+        users,
+        tls,
+        config.max_connections,
+    ));
+    tracker.spawn(frontend::serve(
+        pg_listener,
+        frontend,
+        shutdown.clone(),
+        tracker.clone(),
+    ));
+    Ok(Server {
+        pg_addr,
+        store,
+        shutdown,
+        tracker,
+    })
+}
+
+impl Server {
+    /// Ordered shutdown: sessions get 57P01 and roll back, then the WAL is
+    /// checkpointed into the database file.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("sessions did not end within the grace period");
+        }
+        if let Err(e) = self.store.close().await {
+            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+    }
+}

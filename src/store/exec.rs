@@ -1,0 +1,104 @@
+//! Running translated SQL on a connection: describe (prepare only) and execute.
+
+use rusqlite::types::Value;
+
+use super::Conn;
+use crate::error::{Error, Result};
+
+/// A result column as SQLite describes it; the front end types it from the
+/// origin (table, column) through the catalog when the translator could not.
+#[derive(Debug, Clone)]
+pub struct ColumnMeta {
+    pub name: String,
+    pub origin: Option<(String, String)>,
+    pub decl: Option<String>,
+}
+
+/// What a statement produced.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub rows: Vec<Vec<Value>>,
+    /// Rows inserted/updated/deleted, for the command tag.
+    pub changes: u64,
+}
+
+/// Prepares `sql` and reports its result columns and parameter count.
+pub fn describe(conn: &Conn, sql: &str) -> Result<(Vec<ColumnMeta>, usize)> {
+    let stmt = conn.sqlite.prepare_cached(sql)?;
+    let decls: Vec<Option<String>> = stmt
+        .columns()
+        .iter()
+        .map(|c| c.decl_type().map(str::to_string))
+        .collect();
+    let columns = stmt
+        .columns_with_metadata()
+        .iter()
+        .zip(decls)
+        .map(|(c, decl)| ColumnMeta {
+            name: c.name().to_string(),
+            origin: match (c.table_name(), c.origin_name()) {
+                (Some(t), Some(o)) => Some((t.to_string(), o.to_string())),
+                _ => None,
+            },
+            decl,
+        })
+        .collect();
+    Ok((columns, stmt.parameter_count()))
+}
+
+/// Runs `sql` with `params`, then the bookkeeping statements `after`, as one
+/// atomic unit (a savepoint), so a failing statement leaves nothing behind even
+/// inside an open transaction.
+pub fn execute(conn: &Conn, sql: &str, after: &[String], params: &[Value]) -> Result<Output> {
+    if after.is_empty() {
+        return run_one(conn, sql, params);
+    }
+    conn.sqlite.execute_batch("SAVEPOINT lw_statement")?;
+    let result = run_one(conn, sql, params).and_then(|out| {
+        for extra in after {
+            conn.sqlite.execute_batch(extra)?;
+        }
+        Ok(out)
+    });
+    match result {
+        Ok(out) => {
+            conn.sqlite.execute_batch("RELEASE lw_statement")?;
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = conn
+                .sqlite
+                .execute_batch("ROLLBACK TO lw_statement; RELEASE lw_statement");
+            Err(e)
+        }
+    }
+}
+
+fn run_one(conn: &Conn, sql: &str, params: &[Value]) -> Result<Output> {
+    let mut stmt = conn.sqlite.prepare_cached(sql)?;
+    let expected = stmt.parameter_count();
+    if params.len() < expected {
+        return Err(Error::protocol(format!(
+            "bind message supplies {} parameters, but prepared statement requires {expected}",
+            params.len()
+        )));
+    }
+    for (i, value) in params.iter().take(expected).enumerate() {
+        stmt.raw_bind_parameter(i + 1, value)?;
+    }
+    let width = stmt.column_count();
+    let mut rows = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(Value::from(row.get_ref(i)?));
+        }
+        rows.push(values);
+    }
+    drop(cursor);
+    Ok(Output {
+        rows,
+        changes: conn.sqlite.changes(),
+    })
+}

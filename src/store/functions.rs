@@ -1,0 +1,267 @@
+//! SQL functions and the collation litewire registers on every SQLite connection.
+//! They are the runtime half of the translator: `translate` rewrites Postgres
+//! operators and functions into calls to these (`total::int` -> `lw_cast(...)`,
+//! `a + b` on numerics -> `lw_num_add(a, b)`, `now()` -> `lw_now()`).
+//! Errors carry their SQLSTATE through [`crate::error::function_error`].
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use rusqlite::types::{Value, ValueRef};
+use rust_decimal::Decimal;
+
+use crate::error::{Error, function_error};
+use crate::types::{ColumnType, PgType, datetime, input, json, numeric};
+
+/// The time `now()` returns: fixed at transaction start, as in Postgres. The
+/// session sets it before running statements on a connection; `None` means "the
+/// current time" (used between transactions).
+#[derive(Clone, Default)]
+pub struct Clock(Arc<Mutex<Option<DateTime<Utc>>>>);
+
+impl Clock {
+    pub fn set(&self, at: Option<DateTime<Utc>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(Utc::now)
+    }
+}
+
+fn to_sqlite(err: Error) -> rusqlite::Error {
+    function_error(err.state, err.message)
+}
+
+fn type_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<ColumnType> {
+    let name: String = ctx.get(idx)?;
+    ColumnType::parse(&name)
+        .ok_or_else(|| to_sqlite(Error::internal(format!("unknown type {name}"))))
+}
+
+fn decimal_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<Option<Decimal>> {
+    Ok(match ctx.get_raw(idx) {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(Decimal::from(i)),
+        ValueRef::Real(f) => {
+            Some(Decimal::try_from(f).map_err(|_| to_sqlite(numeric::overflow()))?)
+        }
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Some(numeric::parse(&String::from_utf8_lossy(t)).map_err(to_sqlite)?)
+        }
+    })
+}
+
+const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
+
+/// Registers everything on `conn`.
+pub fn register(conn: &Connection, clock: Clock) -> rusqlite::Result<()> {
+    conn.create_collation("lw_numeric", numeric::compare_text)?;
+
+    conn.create_scalar_function("lw_now", 0, VOLATILE, move |_| {
+        Ok(datetime::format_timestamptz(clock.now()))
+    })?;
+    conn.create_scalar_function("lw_uuid", 0, VOLATILE, |_| {
+        Ok(uuid::Uuid::new_v4().hyphenated().to_string())
+    })?;
+    conn.create_scalar_function("lw_in", 2, PURE, |ctx| {
+        let ct = type_arg(ctx, 1)?;
+        input::coerce(ct, ctx.get_raw(0)).map_err(to_sqlite)
+    })?;
+    conn.create_scalar_function("lw_cast", 3, PURE, |ctx| {
+        let from: String = ctx.get(1)?;
+        let to = type_arg(ctx, 2)?;
+        cast(ctx.get_raw(0), PgType::from_sql_name(&from), to).map_err(to_sqlite)
+    })?;
+    register_numeric(conn)?;
+    register_json(conn)?;
+    Ok(())
+}
+
+/// `value::type`. Numeric sources round into integers (Postgres rounds half away
+/// from zero); text sources parse with the target's input function.
+fn cast(value: ValueRef<'_>, from: Option<PgType>, to: ColumnType) -> Result<Value, Error> {
+    match (from, value) {
+        (Some(PgType::Numeric), ValueRef::Text(t)) if to.ty.is_integer() => {
+            let d = numeric::parse(&String::from_utf8_lossy(t))?;
+            input::coerce(to, ValueRef::Integer(numeric::to_i64(d)?))
+        }
+        (Some(PgType::Numeric), ValueRef::Text(t)) if to.ty.is_float() => {
+            let d = numeric::parse(&String::from_utf8_lossy(t))?;
+            Ok(Value::Real(d.to_string().parse().unwrap_or(f64::NAN)))
+        }
+        (Some(PgType::Bool), ValueRef::Integer(i)) if to.ty.is_textual() => {
+            Ok(Value::Text(if i != 0 { "true" } else { "false" }.into()))
+        }
+        (Some(PgType::Bool), ValueRef::Integer(i)) if to.ty.is_integer() => Ok(Value::Integer(i)),
+        (Some(PgType::Bytea), ValueRef::Blob(b)) if to.ty.is_textual() => {
+            let mut out = bytes::BytesMut::new();
+            crate::types::output::format_bytea(b, &mut out);
+            Ok(Value::Text(String::from_utf8_lossy(&out).into_owned()))
+        }
+        (Some(PgType::Timestamptz), ValueRef::Text(t)) if to.ty == PgType::Date => {
+            let ts = datetime::parse_timestamptz(&String::from_utf8_lossy(t))?;
+            Ok(Value::Text(datetime::format_date(ts.date_naive())))
+        }
+        _ => input::coerce(to, value),
+    }
+}
+
+fn binary_numeric(
+    conn: &Connection,
+    name: &str,
+    op: fn(Decimal, Decimal) -> Result<Decimal, Error>,
+) -> rusqlite::Result<()> {
+    conn.create_scalar_function(name, 2, PURE, move |ctx| {
+        match (decimal_arg(ctx, 0)?, decimal_arg(ctx, 1)?) {
+            (Some(a), Some(b)) => Ok(Some(op(a, b).map_err(to_sqlite)?.to_string())),
+            _ => Ok(None),
+        }
+    })
+}
+
+fn register_numeric(conn: &Connection) -> rusqlite::Result<()> {
+    binary_numeric(conn, "lw_num_add", |a, b| {
+        a.checked_add(b).ok_or_else(numeric::overflow)
+    })?;
+    binary_numeric(conn, "lw_num_sub", |a, b| {
+        a.checked_sub(b).ok_or_else(numeric::overflow)
+    })?;
+    binary_numeric(conn, "lw_num_mul", |a, b| {
+        a.checked_mul(b).ok_or_else(numeric::overflow)
+    })?;
+    binary_numeric(conn, "lw_num_div", numeric::divide)?;
+    binary_numeric(conn, "lw_num_mod", |a, b| {
+        if b.is_zero() {
+            Err(numeric::division_by_zero())
+        } else {
+            Ok(a % b)
+        }
+    })?;
+    conn.create_scalar_function("lw_num_cmp", 2, PURE, |ctx| {
+        Ok(match (decimal_arg(ctx, 0)?, decimal_arg(ctx, 1)?) {
+            (Some(a), Some(b)) => Some(a.cmp(&b) as i64),
+            _ => None,
+        })
+    })?;
+    // Integer division and modulo: SQLite yields NULL for a zero divisor,
+    // Postgres raises 22012.
+    conn.create_scalar_function("lw_div", 2, PURE, |ctx| int_op(ctx, IntOp::Div))?;
+    conn.create_scalar_function("lw_mod", 2, PURE, |ctx| int_op(ctx, IntOp::Mod))?;
+    conn.create_aggregate_function("lw_num_sum", 1, PURE, DecimalSum { average: false })?;
+    conn.create_aggregate_function("lw_num_avg", 1, PURE, DecimalSum { average: true })?;
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum IntOp {
+    Div,
+    Mod,
+}
+
+fn int_op(ctx: &Context<'_>, op: IntOp) -> rusqlite::Result<Value> {
+    let (a, b) = (ctx.get_raw(0), ctx.get_raw(1));
+    match (a, b) {
+        (ValueRef::Null, _) | (_, ValueRef::Null) => Ok(Value::Null),
+        (_, ValueRef::Integer(0)) => Err(to_sqlite(numeric::division_by_zero())),
+        (_, ValueRef::Real(0.0)) => Err(to_sqlite(numeric::division_by_zero())),
+        (ValueRef::Integer(x), ValueRef::Integer(y)) => match op {
+            IntOp::Div => x.checked_div(y),
+            IntOp::Mod => x.checked_rem(y),
+        }
+        .map(Value::Integer)
+        .ok_or_else(|| {
+            to_sqlite(Error::new(
+                crate::error::SqlState::NumericValueOutOfRange,
+                "integer out of range",
+            ))
+        }),
+        (x, y) => {
+            let f = |v: ValueRef<'_>| {
+                v.as_f64()
+                    .or_else(|_| v.as_i64().map(|i| i as f64))
+                    .unwrap_or(f64::NAN)
+            };
+            let (x, y) = (f(x), f(y));
+            Ok(Value::Real(match op {
+                IntOp::Div => x / y,
+                IntOp::Mod => x % y,
+            }))
+        }
+    }
+}
+
+/// `sum`/`avg` over numeric text, exact.
+struct DecimalSum {
+    average: bool,
+}
+
+impl Aggregate<(Decimal, i64), Option<String>> for DecimalSum {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<(Decimal, i64)> {
+        Ok((Decimal::ZERO, 0))
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut (Decimal, i64)) -> rusqlite::Result<()> {
+        if let Some(d) = decimal_arg(ctx, 0)? {
+            acc.0 = acc
+                .0
+                .checked_add(d)
+                .ok_or_else(|| to_sqlite(numeric::overflow()))?;
+            acc.1 += 1;
+        }
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<(Decimal, i64)>,
+    ) -> rusqlite::Result<Option<String>> {
+        match acc {
+            Some((sum, n)) if n > 0 => Ok(Some(if self.average {
+                numeric::average(sum, n).map_err(to_sqlite)?.to_string()
+            } else {
+                sum.to_string()
+            })),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn json_key(value: ValueRef<'_>) -> Option<json::JsonKey> {
+    match value {
+        ValueRef::Integer(i) => Some(json::JsonKey::Index(i)),
+        ValueRef::Text(t) => Some(json::JsonKey::Field(
+            String::from_utf8_lossy(t).into_owned(),
+        )),
+        _ => None,
+    }
+}
+
+fn json_step(ctx: &Context<'_>) -> rusqlite::Result<Option<serde_json::Value>> {
+    let ValueRef::Text(doc) = ctx.get_raw(0) else {
+        return Ok(None);
+    };
+    let Some(key) = json_key(ctx.get_raw(1)) else {
+        return Ok(None);
+    };
+    let doc: serde_json::Value = serde_json::from_slice(doc)
+        .map_err(|_| to_sqlite(json::invalid("json", &String::from_utf8_lossy(doc))))?;
+    Ok(json::get(&doc, &key).cloned())
+}
+
+fn register_json(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function("lw_json_get", 2, PURE, |ctx| {
+        Ok(json_step(ctx)?.map(|v| json::to_jsonb_text(&v)))
+    })?;
+    conn.create_scalar_function("lw_json_get_text", 2, PURE, |ctx| {
+        Ok(json_step(ctx)?.and_then(|v| json::as_text(&v)))
+    })?;
+    Ok(())
+}

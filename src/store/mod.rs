@@ -1,0 +1,224 @@
+//! The SQLite store: one writer connection and a pool of readers, all on the
+//! same database file in WAL mode, all with litewire's functions registered.
+//!
+//! SQLite has one writer. The writer connection sits behind an async mutex; a
+//! session that writes takes the lock (waiting at most its `lock_timeout`, then
+//! 55P03) and holds the guard until its transaction ends, so SQLite itself never
+//! sees two writers and "database is locked" never reaches a client. Readers run
+//! on pooled connections and never wait for the writer (WAL snapshots).
+//! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
+
+pub mod exec;
+mod functions;
+pub mod schema;
+
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+
+pub use functions::Clock;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result, SqlState};
+
+/// A SQLite connection with litewire's functions and the clock `now()` reads.
+pub struct Conn {
+    pub sqlite: Connection,
+    pub clock: Clock,
+}
+
+/// The writer, held for the length of a write transaction.
+pub type WriterGuard = OwnedMutexGuard<Conn>;
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub readers: usize,
+    /// `PRAGMA synchronous`: FULL makes every commit survive power loss / kill -9.
+    pub synchronous: &'static str,
+}
+
+pub struct Store {
+    writer: Arc<tokio::sync::Mutex<Conn>>,
+    readers: Arc<ReaderPool>,
+    catalog: RwLock<Arc<Catalog>>,
+}
+
+struct ReaderPool {
+    idle: Mutex<Vec<Conn>>,
+    permits: Arc<Semaphore>,
+}
+
+/// A pooled reader; returned to the pool on drop.
+pub struct ReaderGuard {
+    conn: Option<Conn>,
+    pool: Arc<ReaderPool>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for ReaderGuard {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("reader present until drop")
+    }
+}
+
+impl DerefMut for ReaderGuard {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("reader present until drop")
+    }
+}
+
+impl Drop for ReaderGuard {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(conn);
+        }
+    }
+}
+
+fn open_conn(path: &Path, synchronous: &str, writer: bool) -> Result<Conn> {
+    let sqlite = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // Another process may hold the write lock briefly; wait rather than fail.
+    sqlite.busy_timeout(Duration::from_secs(5))?;
+    sqlite.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+         PRAGMA case_sensitive_like = ON; PRAGMA recursive_triggers = ON;"
+    ))?;
+    if !writer {
+        sqlite.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    sqlite.set_prepared_statement_cache_capacity(512);
+    let clock = Clock::default();
+    functions::register(&sqlite, clock.clone())?;
+    Ok(Conn { sqlite, clock })
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and installs litewire's tables.
+    pub fn open(config: &StoreConfig) -> Result<Store> {
+        let writer = open_conn(&config.path, config.synchronous, true)?;
+        writer.sqlite.execute_batch(schema::BOOTSTRAP)?;
+        let catalog = schema::load_catalog(&writer.sqlite)?;
+        let readers = (0..config.readers.max(1))
+            .map(|_| open_conn(&config.path, config.synchronous, false))
+            .collect::<Result<Vec<_>>>()?;
+        let permits = Arc::new(Semaphore::new(readers.len()));
+        Ok(Store {
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            readers: Arc::new(ReaderPool {
+                idle: Mutex::new(readers),
+                permits,
+            }),
+            catalog: RwLock::new(Arc::new(catalog)),
+        })
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the schema through `conn` (the writer, so a transaction's own
+    /// uncommitted DDL is visible to its later statements).
+    pub fn reload_catalog(&self, conn: &Conn) -> Result<()> {
+        let catalog = schema::load_catalog(&conn.sqlite)?;
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+        Ok(())
+    }
+
+    /// Takes the writer, waiting at most `timeout` (then 55P03, as Postgres's
+    /// `lock_timeout`). A transaction left open by a session that died is rolled
+    /// back before the writer is handed on.
+    pub async fn writer(&self, timeout: Duration) -> Result<WriterGuard> {
+        let lock = self.writer.clone().lock_owned();
+        let guard = if timeout.is_zero() {
+            lock.await
+        } else {
+            tokio::time::timeout(timeout, lock).await.map_err(|_| {
+                Error::new(
+                    SqlState::LockNotAvailable,
+                    "canceling statement due to lock timeout",
+                )
+                .with_detail("another session holds the database writer lock")
+            })?
+        };
+        let (guard, result) = blocking(guard, |conn| {
+            if !conn.sqlite.is_autocommit() {
+                conn.sqlite.execute_batch("ROLLBACK")?;
+            }
+            Ok::<_, Error>(())
+        })
+        .await;
+        result?;
+        Ok(guard)
+    }
+
+    pub async fn reader(&self) -> ReaderGuard {
+        let permit = self
+            .readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("reader semaphore is never closed");
+        let conn = self
+            .readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        ReaderGuard {
+            conn: Some(conn.expect("a permit guarantees an idle reader")),
+            pool: self.readers.clone(),
+            _permit: permit,
+        }
+    }
+
+    /// Rolls back whatever is open and checkpoints the WAL into the database
+    /// file; called once at shutdown after the sessions are gone.
+    pub async fn close(&self) -> Result<()> {
+        let guard = self.writer.clone().lock_owned().await;
+        let (_guard, result) = blocking(guard, |conn| {
+            if !conn.sqlite.is_autocommit() {
+                conn.sqlite.execute_batch("ROLLBACK")?;
+            }
+            conn.sqlite
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+            Ok::<_, Error>(())
+        })
+        .await;
+        result
+    }
+}
+
+/// Runs `f` on a blocking thread with the connection behind `guard`, and gives
+/// the guard back: the caller keeps holding the writer across statements.
+pub async fn blocking<G, R, F>(mut guard: G, f: F) -> (G, R)
+where
+    G: DerefMut<Target = Conn> + Send + 'static,
+    R: Send + 'static,
+    F: FnOnce(&mut Conn) -> R + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let result = f(&mut guard);
+        (guard, result)
+    })
+    .await
+    .expect("SQLite task panicked")
+}

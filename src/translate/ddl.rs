@@ -1,0 +1,239 @@
+//! CREATE TABLE / CREATE INDEX / DROP: Postgres column types become SQLite
+//! declarations with the right affinity (and the `lw_numeric` collation), the
+//! declared Postgres type is recorded in `_lw_columns`, defaults and checks are
+//! translated like any expression. `serial` / identity primary keys become
+//! SQLite rowid aliases (`INTEGER PRIMARY KEY`), which assign the next id.
+
+use sqlparser::ast::{
+    ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, ObjectType,
+    Statement,
+};
+
+use super::expr::{Typer, coerce_literal, column_type, object_name};
+use super::{Access, SqlPlan};
+use crate::catalog::{Catalog, Column, Table};
+use crate::error::{Error, Result};
+use crate::types::{ColumnType, PgType};
+
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn schema_plan(sql: String, after: Vec<String>, tag: &'static str) -> SqlPlan {
+    SqlPlan {
+        sql,
+        after,
+        access: Access::Schema,
+        tag,
+        params: Vec::new(),
+        columns: None,
+    }
+}
+
+pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
+    match statement {
+        Statement::CreateTable(create) => create_table(create, catalog),
+        Statement::CreateIndex(mut index) => {
+            if !index.include.is_empty() {
+                return Err(Error::unsupported("CREATE INDEX ... INCLUDE"));
+            }
+            index.using = None;
+            index.concurrently = false;
+            index.nulls_distinct = None;
+            index.with.clear();
+            let mut typer = Typer::new(catalog);
+            typer.add_table(&object_name(&index.table_name), None);
+            let mut statement = Statement::CreateIndex(index);
+            typer.rewrite(&mut statement)?;
+            Ok(schema_plan(
+                statement.to_string(),
+                Vec::new(),
+                "CREATE INDEX",
+            ))
+        }
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            ..
+        } => {
+            let (keyword, tag) = match object_type {
+                ObjectType::Table => ("TABLE", "DROP TABLE"),
+                ObjectType::Index => ("INDEX", "DROP INDEX"),
+                ObjectType::View => ("VIEW", "DROP VIEW"),
+                other => return Err(Error::unsupported(format!("DROP {other}"))),
+            };
+            let exists = if if_exists { "IF EXISTS " } else { "" };
+            let mut statements: Vec<String> = Vec::new();
+            for name in &names {
+                let name = object_name(name);
+                let name = name.strip_prefix("public.").unwrap_or(&name).to_string();
+                statements.push(format!(
+                    "DROP {keyword} {exists}\"{}\"",
+                    name.replace('"', "\"\"")
+                ));
+                if object_type == ObjectType::Table {
+                    statements.push(format!(
+                        "DELETE FROM _lw_columns WHERE table_name = {}",
+                        sql_string(&name)
+                    ));
+                }
+            }
+            let first = statements.remove(0);
+            Ok(schema_plan(first, statements, tag))
+        }
+        Statement::AlterTable(_) => Err(Error::unsupported("ALTER TABLE")),
+        _ => unreachable!("ddl::plan is called for DDL statements only"),
+    }
+}
+
+fn is_serial(data_type: &DataType) -> bool {
+    let name = data_type.to_string().to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
+    )
+}
+
+fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
+    if create.temporary {
+        return Err(Error::unsupported("CREATE TEMPORARY TABLE"));
+    }
+    if create.query.is_some()
+        || create.like.is_some()
+        || create.inherits.is_some()
+        || create.partition_by.is_some()
+    {
+        return Err(Error::unsupported(
+            "CREATE TABLE AS / LIKE / INHERITS / PARTITION BY",
+        ));
+    }
+    let table_name = object_name(&create.name);
+    let table_name = table_name
+        .strip_prefix("public.")
+        .unwrap_or(&table_name)
+        .to_string();
+    create.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
+        '"',
+        table_name.clone(),
+    ))]);
+    if create.if_not_exists && catalog.table(&table_name).is_some() {
+        return Ok(schema_plan(create.to_string(), Vec::new(), "CREATE TABLE"));
+    }
+
+    let mut columns = Vec::with_capacity(create.columns.len());
+    for def in &create.columns {
+        columns.push(Column {
+            name: super::ident_text(&def.name),
+            ty: column_type(&def.data_type)?,
+            not_null: false,
+            primary_key: false,
+        });
+    }
+    let scope = catalog.with_table(Table {
+        name: table_name.clone(),
+        columns: columns.clone(),
+    });
+    let mut typer = Typer::new(&scope);
+    typer.add_table(&table_name, None);
+
+    for (def, column) in create.columns.iter_mut().zip(&columns) {
+        let primary_key = def
+            .options
+            .iter()
+            .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)));
+        let identity = def.options.iter().any(|o| {
+            matches!(
+                o.option,
+                ColumnOption::Generated {
+                    generation_expr: None,
+                    ..
+                } | ColumnOption::Identity(_)
+            )
+        });
+        let auto = is_serial(&def.data_type) || identity;
+        if auto && !(primary_key && column.ty.ty.is_integer()) {
+            return Err(Error::unsupported(
+                "serial or identity column that is not the integer primary key",
+            ));
+        }
+        def.options.retain(|o| {
+            !matches!(
+                o.option,
+                ColumnOption::Generated {
+                    generation_expr: None,
+                    ..
+                } | ColumnOption::Identity(_)
+            )
+        });
+        for option in &mut def.options {
+            if matches!(option.option, ColumnOption::Check(_)) && option.name.is_none() {
+                option.name = Some(Ident::new(format!("{table_name}_{}_check", column.name)));
+            }
+        }
+        let decl = if auto {
+            "INTEGER"
+        } else {
+            column.ty.ty.sqlite_decl()
+        };
+        def.data_type = DataType::Custom(
+            ObjectName(vec![ObjectNamePart::Identifier(Ident::new(decl))]),
+            vec![],
+        );
+        for option in &mut def.options {
+            match &mut option.option {
+                ColumnOption::Default(expr) => default_expr(&mut typer, expr, column.ty)?,
+                ColumnOption::Check(check) => typer.rewrite(&mut check.expr)?,
+                ColumnOption::Generated { .. } => {
+                    return Err(Error::unsupported("generated columns"));
+                }
+                _ => {}
+            }
+        }
+        def.name = Ident::with_quote('"', column.name.clone());
+    }
+    for constraint in &mut create.constraints {
+        typer.rewrite(constraint)?;
+    }
+
+    let mut after = vec![format!(
+        "DELETE FROM _lw_columns WHERE table_name = {}",
+        sql_string(&table_name)
+    )];
+    for column in &columns {
+        after.push(format!(
+            "INSERT INTO _lw_columns (table_name, column_name, type) VALUES ({}, {}, {})",
+            sql_string(&table_name),
+            sql_string(&column.name),
+            sql_string(&column.ty.to_sql())
+        ));
+    }
+    Ok(schema_plan(
+        Statement::CreateTable(create).to_string(),
+        after,
+        "CREATE TABLE",
+    ))
+}
+
+/// A DEFAULT is a canonical literal, or a parenthesized expression (SQLite's
+/// rule for non-constant defaults such as `lw_now()`).
+fn default_expr(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
+    typer.rewrite(expr)?;
+    if coerce_literal(expr, ty)? {
+        return Ok(());
+    }
+    if let Expr::Value(v) = expr
+        && matches!(v.value, sqlparser::ast::Value::Null)
+    {
+        return Ok(());
+    }
+    let inner = std::mem::replace(expr, Expr::Value(sqlparser::ast::Value::Null.into()));
+    let needs_cast = typer.type_of(&inner).map(|t| t.ty) != Some(ty.ty) && ty.ty != PgType::Unknown;
+    let inner = if needs_cast {
+        super::expr::call("lw_in", vec![inner, super::expr::string(&ty.to_sql())])
+    } else {
+        inner
+    };
+    *expr = Expr::Nested(Box::new(inner));
+    Ok(())
+}

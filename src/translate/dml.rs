@@ -1,0 +1,305 @@
+//! SELECT, INSERT, UPDATE, DELETE: expand `*` into typed columns, name and type
+//! the result columns, and coerce values written into typed columns.
+
+use sqlparser::ast::{
+    Assignment, AssignmentTarget, Distinct, Expr, Ident, OnConflictAction, OnInsert, Query,
+    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
+};
+
+use super::expr::{Typer, coerce_to_column, column_name, object_name};
+use super::{Access, OutColumn, SqlPlan};
+use crate::catalog::{Catalog, Table};
+use crate::error::{Error, Result};
+
+pub fn plan(mut statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
+    let mut typer = Typer::new(catalog);
+    typer.collect_tables(&mut statement);
+    let (tag, access, names) = match &mut statement {
+        Statement::Query(query) => ("SELECT", Access::Read, query_projection(query, &typer)?),
+        Statement::Insert(insert) => {
+            let TableObject::TableName(name) = &insert.table else {
+                return Err(Error::unsupported("INSERT into a table function"));
+            };
+            let table = object_name(name);
+            let names = returning(&mut insert.returning, catalog.table(&table), &typer);
+            ("INSERT", Access::Write, names)
+        }
+        Statement::Update(update) => {
+            let table = match &update.table.relation {
+                TableFactor::Table { name, .. } => catalog.table(&object_name(name)),
+                _ => None,
+            };
+            let names = returning(&mut update.returning, table, &typer);
+            ("UPDATE", Access::Write, names)
+        }
+        Statement::Delete(delete) => {
+            let table = delete_target(delete).and_then(|t| catalog.table(&t));
+            let names = returning(&mut delete.returning, table, &typer);
+            ("DELETE", Access::Write, names)
+        }
+        _ => unreachable!("dml::plan is called for DML statements only"),
+    };
+    typer.rewrite(&mut statement)?;
+    coerce_writes(&mut statement, catalog, &mut typer)?;
+    let columns = names.map(|names| {
+        let exprs = projection_exprs(&statement);
+        names
+            .into_iter()
+            .zip(exprs)
+            .map(|(name, expr)| OutColumn {
+                name,
+                ty: expr.and_then(|e| typer.type_of(e)),
+            })
+            .collect()
+    });
+    Ok(SqlPlan {
+        sql: statement.to_string(),
+        after: Vec::new(),
+        access,
+        tag,
+        params: typer.params,
+        columns,
+    })
+}
+
+fn delete_target(delete: &sqlparser::ast::Delete) -> Option<String> {
+    use sqlparser::ast::FromTable;
+    let tables = match &delete.from {
+        FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+    };
+    match &tables.first()?.relation {
+        TableFactor::Table { name, .. } => Some(object_name(name)),
+        _ => None,
+    }
+}
+
+/// Names of the result columns of a query, after expanding `*` in its first
+/// SELECT; None when some `*` cannot be expanded (subquery, unknown table).
+fn query_projection(query: &mut Query, typer: &Typer<'_>) -> Result<Option<Vec<String>>> {
+    let Some(select) = first_select(&mut query.body) else {
+        return Ok(None);
+    };
+    if let Some(Distinct::On(_)) = select.distinct {
+        return Err(Error::unsupported("SELECT DISTINCT ON"));
+    }
+    let mut from_tables = Vec::new();
+    for twj in &select.from {
+        for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
+            match factor {
+                TableFactor::Table { name, alias, .. } => {
+                    let table_name = object_name(name);
+                    let key = alias
+                        .as_ref()
+                        .map(|a| super::ident_text(&a.name))
+                        .unwrap_or_else(|| {
+                            table_name
+                                .rsplit('.')
+                                .next()
+                                .unwrap_or(&table_name)
+                                .to_string()
+                        });
+                    from_tables.push((key, typer.table(&table_name)));
+                }
+                _ => from_tables.push((String::new(), None)),
+            }
+        }
+    }
+    let mut expanded = Vec::with_capacity(select.projection.len());
+    for item in select.projection.iter().cloned() {
+        match item {
+            SelectItem::Wildcard(_) => {
+                if from_tables.iter().any(|(_, t)| t.is_none()) {
+                    return Ok(None);
+                }
+                let qualify = from_tables.len() > 1;
+                for (key, table) in &from_tables {
+                    expanded.extend(columns_of(table.unwrap(), qualify.then_some(key.as_str())));
+                }
+            }
+            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                let key = object_name(&name);
+                match from_tables
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                {
+                    Some((k, Some(table))) => expanded.extend(columns_of(table, Some(k))),
+                    _ => return Ok(None),
+                }
+            }
+            other => expanded.push(other),
+        }
+    }
+    select.projection = expanded;
+    Ok(Some(select.projection.iter().map(item_name).collect()))
+}
+
+fn first_select(body: &mut SetExpr) -> Option<&mut sqlparser::ast::Select> {
+    match body {
+        SetExpr::Select(select) => Some(select),
+        SetExpr::Query(query) => first_select(&mut query.body),
+        SetExpr::SetOperation { left, .. } => first_select(left),
+        _ => None,
+    }
+}
+
+fn columns_of(table: &Table, qualifier: Option<&str>) -> Vec<SelectItem> {
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            let col = Ident::with_quote('"', c.name.clone());
+            SelectItem::UnnamedExpr(match qualifier {
+                Some(q) => {
+                    Expr::CompoundIdentifier(vec![Ident::with_quote('"', q.to_string()), col])
+                }
+                None => Expr::Identifier(col),
+            })
+        })
+        .collect()
+}
+
+fn item_name(item: &SelectItem) -> String {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => super::ident_text(alias),
+        SelectItem::UnnamedExpr(e) => column_name(e),
+        _ => "?column?".into(),
+    }
+}
+
+/// Expands `RETURNING *` against the target table and names the columns.
+fn returning(
+    items: &mut Option<Vec<SelectItem>>,
+    table: Option<&Table>,
+    _typer: &Typer<'_>,
+) -> Option<Vec<String>> {
+    let list = items.as_mut()?;
+    let mut expanded = Vec::new();
+    for item in list.iter().cloned() {
+        match item {
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => match table {
+                Some(t) => expanded.extend(columns_of(t, None)),
+                None => return None,
+            },
+            other => expanded.push(other),
+        }
+    }
+    *list = expanded;
+    Some(list.iter().map(item_name).collect())
+}
+
+fn projection_exprs(statement: &Statement) -> Vec<Option<&Expr>> {
+    let items: &[SelectItem] = match statement {
+        Statement::Query(q) => match select_of(&q.body) {
+            Some(s) => &s.projection,
+            None => &[],
+        },
+        Statement::Insert(i) => i.returning.as_deref().unwrap_or(&[]),
+        Statement::Update(u) => u.returning.as_deref().unwrap_or(&[]),
+        Statement::Delete(d) => d.returning.as_deref().unwrap_or(&[]),
+        _ => &[],
+    };
+    items
+        .iter()
+        .map(|i| match i {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn select_of(body: &SetExpr) -> Option<&sqlparser::ast::Select> {
+    match body {
+        SetExpr::Select(s) => Some(s),
+        SetExpr::Query(q) => select_of(&q.body),
+        SetExpr::SetOperation { left, .. } => select_of(left),
+        _ => None,
+    }
+}
+
+/// Makes every value written into a typed column canonical for that type.
+fn coerce_writes(
+    statement: &mut Statement,
+    catalog: &Catalog,
+    typer: &mut Typer<'_>,
+) -> Result<()> {
+    match statement {
+        Statement::Insert(insert) => {
+            let TableObject::TableName(name) = &insert.table else {
+                return Ok(());
+            };
+            let Some(table) = catalog.table(&object_name(name)) else {
+                return Ok(());
+            };
+            let targets: Vec<String> = if insert.columns.is_empty() {
+                table.columns.iter().map(|c| c.name.clone()).collect()
+            } else {
+                insert.columns.iter().map(super::ident_text).collect()
+            };
+            for target in &targets {
+                if table.column(target).is_none() {
+                    return Err(Error::new(
+                        crate::error::SqlState::UndefinedColumn,
+                        format!(
+                            "column \"{target}\" of relation \"{}\" does not exist",
+                            table.name
+                        ),
+                    ));
+                }
+            }
+            if let Some(source) = insert.source.as_mut()
+                && let SetExpr::Values(values) = source.body.as_mut()
+            {
+                for row in &mut values.rows {
+                    if row.len() > targets.len() {
+                        return Err(Error::syntax(
+                            "INSERT has more expressions than target columns",
+                        ));
+                    }
+                    for (value, target) in row.iter_mut().zip(&targets) {
+                        let ty = table.column(target).map(|c| c.ty).unwrap();
+                        coerce_to_column(typer, value, ty)?;
+                    }
+                }
+            }
+            if let Some(OnInsert::OnConflict(conflict)) = insert.on.as_mut()
+                && let OnConflictAction::DoUpdate(update) = &mut conflict.action
+            {
+                coerce_assignments(&mut update.assignments, table, typer)?;
+            }
+        }
+        Statement::Update(update) => {
+            if let TableFactor::Table { name, .. } = &update.table.relation
+                && let Some(table) = catalog.table(&object_name(name))
+            {
+                coerce_assignments(&mut update.assignments, table, typer)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn coerce_assignments(
+    assignments: &mut [Assignment],
+    table: &Table,
+    typer: &mut Typer<'_>,
+) -> Result<()> {
+    for assignment in assignments {
+        let AssignmentTarget::ColumnName(name) = &assignment.target else {
+            return Err(Error::unsupported("multi-column assignment"));
+        };
+        let column = object_name(name);
+        let column = column.rsplit('.').next().unwrap_or(&column);
+        let ty = table.column(column).map(|c| c.ty).ok_or_else(|| {
+            Error::new(
+                crate::error::SqlState::UndefinedColumn,
+                format!(
+                    "column \"{column}\" of relation \"{}\" does not exist",
+                    table.name
+                ),
+            )
+        })?;
+        coerce_to_column(typer, &mut assignment.value, ty)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,724 @@
+//! Expression rewriting and typing. A post-order pass over every expression of a
+//! statement: children are rewritten first, then the parent looks at their types
+//! (computed by [`Typer::type_of`], which understands both Postgres expressions
+//! and the `lw_*` calls already substituted) and rewrites itself.
+//!
+//! Rules, each named after the Postgres construct it handles:
+//! - `$n` -> `?n` (SQLite numbered parameter); its type is inferred from context.
+//! - `x::T`, `CAST(x AS T)`, `T 'lit'` -> `lw_cast(x, 'source', 'T')`.
+//! - `->`, `->>` -> `lw_json_get`, `lw_json_get_text` (Postgres jsonb output).
+//! - numeric `+ - * / %` -> `lw_num_*`; integer `/ %` -> `lw_div`/`lw_mod` (22012).
+//! - a comparison with numeric operands that carry no `lw_numeric` collation ->
+//!   `lw_num_cmp(a, b) op 0`.
+//! - a string literal compared with a typed expression takes that type (as an
+//!   `unknown` literal does in Postgres) and is canonicalized at translate time.
+//! - `ILIKE` -> `lower(a) LIKE lower(b)` (LIKE is case-sensitive, as in Postgres).
+//! - `now()`, `CURRENT_TIMESTAMP` -> `lw_now()`; `gen_random_uuid()` -> `lw_uuid()`;
+//!   `sum`/`avg` over numeric -> exact `lw_num_sum`/`lw_num_avg`.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, TableFactor,
+    UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut,
+};
+
+use crate::catalog::{Catalog, Table};
+use crate::error::{Error, Result};
+use crate::types::{ColumnType, PgType, input};
+
+/// Typing context for one statement: the tables it names (by alias or name)
+/// and what has been learned about its parameters.
+pub struct Typer<'a> {
+    catalog: &'a Catalog,
+    tables: Vec<(String, &'a Table)>,
+    pub params: Vec<Option<ColumnType>>,
+}
+
+pub fn object_name(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| match part {
+            ObjectNamePart::Identifier(i) => super::ident_text(i),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Collects the tables a statement reads or writes, with their aliases.
+struct TableCollector<'a, 'b> {
+    typer: &'b mut Typer<'a>,
+}
+
+impl VisitorMut for TableCollector<'_, '_> {
+    type Break = ();
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, alias, .. } = factor {
+            let table_name = object_name(name);
+            let alias = alias.as_ref().map(|a| super::ident_text(&a.name));
+            self.typer.add_table(&table_name, alias);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl<'a> Typer<'a> {
+    pub fn new(catalog: &'a Catalog) -> Self {
+        Typer {
+            catalog,
+            tables: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn add_table(&mut self, name: &str, alias: Option<String>) {
+        if let Some(table) = self.catalog.table(name) {
+            let key = alias.unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name).to_string());
+            self.tables.push((key, table));
+        }
+    }
+
+    pub fn table(&self, name: &str) -> Option<&'a Table> {
+        self.tables
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, t)| *t)
+            .or_else(|| self.catalog.table(name))
+    }
+
+    /// Finds the tables of `node` (a statement or query) before rewriting.
+    pub fn collect_tables<T: VisitMut>(&mut self, node: &mut T) {
+        let _ = node.visit(&mut TableCollector { typer: self });
+    }
+
+    /// Rewrites every expression in `node`.
+    pub fn rewrite<T: VisitMut>(&mut self, node: &mut T) -> Result<()> {
+        match node.visit(self) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(e) => Err(e),
+        }
+    }
+
+    fn column(&self, qualifier: Option<&str>, column: &str) -> Option<ColumnType> {
+        match qualifier {
+            Some(q) if q.eq_ignore_ascii_case("excluded") => self
+                .tables
+                .first()
+                .and_then(|(_, t)| t.column(column))
+                .map(|c| c.ty),
+            Some(q) => self.table(q)?.column(column).map(|c| c.ty),
+            None => self
+                .tables
+                .iter()
+                .find_map(|(_, t)| t.column(column))
+                .map(|c| c.ty),
+        }
+    }
+
+    fn param_index(name: &str) -> Option<usize> {
+        name.strip_prefix('?')
+            .or_else(|| name.strip_prefix('$'))?
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(|n| n - 1)
+    }
+
+    fn note_param(&mut self, index: usize) {
+        if self.params.len() <= index {
+            self.params.resize(index + 1, None);
+        }
+    }
+
+    /// Gives parameter `expr` the type `ty` if it is a still-untyped parameter.
+    pub fn infer_param(&mut self, expr: &Expr, ty: ColumnType) {
+        if let Expr::Value(ValueWithSpan {
+            value: Value::Placeholder(p),
+            ..
+        }) = expr
+            && let Some(i) = Self::param_index(p)
+        {
+            self.note_param(i);
+            if self.params[i].is_none() {
+                self.params[i] = Some(ty);
+            }
+        }
+    }
+
+    /// The Postgres type of an (already rewritten) expression, when known.
+    pub fn type_of(&self, expr: &Expr) -> Option<ColumnType> {
+        let plain = |t| Some(ColumnType::plain(t));
+        match expr {
+            Expr::Identifier(i) => self.column(None, &super::ident_text(i)),
+            Expr::CompoundIdentifier(parts) => {
+                let n = parts.len();
+                let col = super::ident_text(&parts[n - 1]);
+                let qual = (n >= 2).then(|| super::ident_text(&parts[n - 2]));
+                self.column(qual.as_deref(), &col)
+            }
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => plain(number_type(n)),
+                Value::SingleQuotedString(_)
+                | Value::EscapedStringLiteral(_)
+                | Value::DollarQuotedString(_) => plain(PgType::Unknown),
+                Value::Boolean(_) => plain(PgType::Bool),
+                Value::Placeholder(p) => {
+                    Self::param_index(p).and_then(|i| self.params.get(i).copied().flatten())
+                }
+                _ => None,
+            },
+            Expr::Nested(e) => self.type_of(e),
+            Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                ..
+            } => plain(PgType::Bool),
+            Expr::UnaryOp { expr, .. } => self.type_of(expr),
+            Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::IsTrue(_)
+            | Expr::IsFalse(_)
+            | Expr::IsNotTrue(_)
+            | Expr::IsNotFalse(_)
+            | Expr::IsDistinctFrom(..)
+            | Expr::IsNotDistinctFrom(..)
+            | Expr::InList { .. }
+            | Expr::InSubquery { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. }
+            | Expr::ILike { .. }
+            | Expr::Exists { .. } => plain(PgType::Bool),
+            Expr::BinaryOp { left, op, right } => self.binary_type(left, op, right),
+            Expr::Function(f) => self.function_type(f),
+            Expr::Case {
+                conditions,
+                else_result,
+                ..
+            } => conditions
+                .iter()
+                .find_map(|c| self.type_of(&c.result).filter(|t| t.ty != PgType::Unknown))
+                .or_else(|| else_result.as_ref().and_then(|e| self.type_of(e))),
+            Expr::Substring { .. } | Expr::Trim { .. } => plain(PgType::Text),
+            Expr::Position { .. } => plain(PgType::Int4),
+            _ => None,
+        }
+    }
+
+    fn binary_type(&self, left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<ColumnType> {
+        use BinaryOperator::*;
+        match op {
+            Eq | NotEq | Lt | LtEq | Gt | GtEq | And | Or | Spaceship => {
+                Some(ColumnType::plain(PgType::Bool))
+            }
+            StringConcat => Some(ColumnType::plain(PgType::Text)),
+            Plus | Minus | Multiply | Divide | Modulo => {
+                let (l, r) = (self.type_of(left)?.ty, self.type_of(right)?.ty);
+                Some(ColumnType::plain(arithmetic_type(l, r)))
+            }
+            _ => None,
+        }
+    }
+
+    fn function_type(&self, f: &Function) -> Option<ColumnType> {
+        let name = object_name(&f.name);
+        let args = function_args(f);
+        let arg = |i: usize| args.get(i).and_then(|a| self.type_of(a));
+        let plain = |t| Some(ColumnType::plain(t));
+        match name.as_str() {
+            "lw_cast" => literal_text(args.get(2)?).and_then(|t| ColumnType::parse(&t)),
+            "lw_in" => literal_text(args.get(1)?).and_then(|t| ColumnType::parse(&t)),
+            "lw_num_add" | "lw_num_sub" | "lw_num_mul" | "lw_num_div" | "lw_num_mod"
+            | "lw_num_sum" | "lw_num_avg" => plain(PgType::Numeric),
+            "lw_now" => plain(PgType::Timestamptz),
+            "lw_uuid" => plain(PgType::Uuid),
+            "lw_json_get" => plain(PgType::Jsonb),
+            "lw_json_get_text" => plain(PgType::Text),
+            "lw_div" | "lw_mod" => {
+                let (l, r) = (arg(0)?.ty, arg(1)?.ty);
+                plain(arithmetic_type(l, r))
+            }
+            "count" => plain(PgType::Int8),
+            "sum" => match arg(0)?.ty {
+                t if t.is_float() => plain(PgType::Float8),
+                _ => plain(PgType::Int8),
+            },
+            "avg" => plain(PgType::Float8),
+            "lower" | "upper" | "group_concat" | "string_agg" | "concat" | "replace" | "substr"
+            | "ltrim" | "rtrim" | "btrim" | "md5" | "version" | "repeat" | "lpad" | "rpad"
+            | "initcap" => plain(PgType::Text),
+            "length" | "char_length" | "octet_length" | "strpos" => plain(PgType::Int4),
+            "random" => plain(PgType::Float8),
+            "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" => args
+                .iter()
+                .find_map(|a| self.type_of(a).filter(|t| t.ty != PgType::Unknown)),
+            _ => None,
+        }
+    }
+
+    fn on_expr(&mut self, expr: &mut Expr) -> Result<()> {
+        match expr {
+            Expr::Value(ValueWithSpan {
+                value: Value::Placeholder(p),
+                ..
+            }) => {
+                let index = Self::param_index(p)
+                    .ok_or_else(|| Error::syntax(format!("syntax error at or near \"{p}\"")))?;
+                self.note_param(index);
+                *p = format!("?{}", index + 1);
+            }
+            Expr::Cast {
+                kind,
+                expr: inner,
+                data_type,
+                ..
+            } => {
+                if *kind == CastKind::TryCast || *kind == CastKind::SafeCast {
+                    return Err(Error::unsupported("TRY_CAST"));
+                }
+                let target = column_type(data_type)?;
+                self.infer_param(inner, target);
+                let source = self.type_of(inner);
+                *expr = cast_call(take(inner), source, target);
+            }
+            Expr::TypedString(typed) => {
+                let target = column_type(&typed.data_type)?;
+                let literal = Expr::Value(typed.value.clone());
+                *expr = cast_call(literal, None, target);
+            }
+            Expr::BinaryOp { left, op, right } => {
+                if let Some(rewritten) = self.binary(left, op, right)? {
+                    *expr = rewritten;
+                }
+            }
+            Expr::ILike {
+                negated,
+                expr: inner,
+                pattern,
+                escape_char,
+                any: false,
+            } => {
+                self.infer_param(pattern, ColumnType::plain(PgType::Text));
+                *expr = Expr::Like {
+                    negated: *negated,
+                    any: false,
+                    expr: Box::new(call("lower", vec![take(inner)])),
+                    pattern: Box::new(call("lower", vec![take(pattern)])),
+                    escape_char: escape_char.clone(),
+                };
+            }
+            Expr::Like {
+                expr: inner,
+                pattern,
+                ..
+            } => {
+                let _ = inner;
+                self.infer_param(pattern, ColumnType::plain(PgType::Text));
+            }
+            Expr::InList {
+                expr: inner, list, ..
+            } => {
+                if let Some(ty) = self.type_of(inner).filter(|t| t.ty != PgType::Unknown) {
+                    for item in list.iter_mut() {
+                        self.infer_param(item, ty);
+                        coerce_literal(item, ty)?;
+                    }
+                }
+            }
+            Expr::Between {
+                expr: inner,
+                low,
+                high,
+                ..
+            } => {
+                if let Some(ty) = self.type_of(inner).filter(|t| t.ty != PgType::Unknown) {
+                    for bound in [low, high] {
+                        self.infer_param(bound, ty);
+                        coerce_literal(bound, ty)?;
+                    }
+                }
+            }
+            Expr::Function(f) => {
+                if let Some(rewritten) = self.function(f)? {
+                    *expr = rewritten;
+                }
+            }
+            Expr::AtTimeZone { .. } => return Err(Error::unsupported("AT TIME ZONE")),
+            Expr::Array(_) => return Err(Error::unsupported("ARRAY constructor")),
+            Expr::AnyOp { .. } | Expr::AllOp { .. } => {
+                return Err(Error::unsupported("ANY/ALL over arrays"));
+            }
+            Expr::Extract { .. } => return Err(Error::unsupported("EXTRACT")),
+            Expr::Interval(_) => return Err(Error::unsupported("interval literals")),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn binary(
+        &mut self,
+        left: &mut Box<Expr>,
+        op: &BinaryOperator,
+        right: &mut Box<Expr>,
+    ) -> Result<Option<Expr>> {
+        use BinaryOperator::*;
+        match op {
+            Arrow | LongArrow => {
+                self.infer_param(right, ColumnType::plain(PgType::Text));
+                let name = if *op == Arrow {
+                    "lw_json_get"
+                } else {
+                    "lw_json_get_text"
+                };
+                Ok(Some(call(name, vec![take(left), take(right)])))
+            }
+            HashArrow | HashLongArrow => Err(Error::unsupported("#> and #>> JSON path operators")),
+            Eq | NotEq | Lt | LtEq | Gt | GtEq => {
+                let (lt, rt) = (self.type_of(left), self.type_of(right));
+                if let Some(t) = rt.filter(|t| t.ty != PgType::Unknown) {
+                    self.infer_param(left, t);
+                    coerce_literal(left, t)?;
+                }
+                if let Some(t) = lt.filter(|t| t.ty != PgType::Unknown) {
+                    self.infer_param(right, t);
+                    coerce_literal(right, t)?;
+                }
+                let numeric = |t: Option<ColumnType>| t.is_some_and(|t| t.ty == PgType::Numeric);
+                let collated = |e: &Expr, t: Option<ColumnType>| {
+                    numeric(t) && matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                };
+                if (numeric(lt) || numeric(rt)) && !collated(left, lt) && !collated(right, rt) {
+                    let cmp = call("lw_num_cmp", vec![take(left), take(right)]);
+                    return Ok(Some(Expr::BinaryOp {
+                        left: Box::new(cmp),
+                        op: op.clone(),
+                        right: Box::new(number("0")),
+                    }));
+                }
+                Ok(None)
+            }
+            Plus | Minus | Multiply | Divide | Modulo => {
+                let (lt, rt) = (self.type_of(left), self.type_of(right));
+                for (side, other) in [(&mut *left, rt), (&mut *right, lt)] {
+                    if let Some(t) = other.filter(|t| t.ty != PgType::Unknown) {
+                        self.infer_param(side, t);
+                    }
+                }
+                let kinds = (lt.map(|t| t.ty), rt.map(|t| t.ty));
+                if [kinds.0, kinds.1].iter().any(|k| {
+                    matches!(
+                        k,
+                        Some(
+                            PgType::Timestamp
+                                | PgType::Timestamptz
+                                | PgType::Date
+                                | PgType::Interval
+                                | PgType::Time
+                        )
+                    )
+                }) {
+                    return Err(Error::unsupported("date/time arithmetic"));
+                }
+                let numeric = matches!(
+                    kinds,
+                    (Some(PgType::Numeric), _) | (_, Some(PgType::Numeric))
+                ) && !matches!(kinds, (Some(t), _) | (_, Some(t)) if t.is_float());
+                let name = match (numeric, op) {
+                    (true, Plus) => "lw_num_add",
+                    (true, Minus) => "lw_num_sub",
+                    (true, Multiply) => "lw_num_mul",
+                    (true, Divide) => "lw_num_div",
+                    (true, _) => "lw_num_mod",
+                    (false, Divide) => "lw_div",
+                    (false, Modulo) => "lw_mod",
+                    (false, _) => return Ok(None),
+                };
+                Ok(Some(call(name, vec![take(left), take(right)])))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn function(&mut self, f: &mut Function) -> Result<Option<Expr>> {
+        let name = object_name(&f.name);
+        let args = function_args(f);
+        let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
+        let renamed = match name.as_str() {
+            "now"
+            | "current_timestamp"
+            | "transaction_timestamp"
+            | "statement_timestamp"
+            | "localtimestamp" => {
+                return Ok(Some(call("lw_now", vec![])));
+            }
+            "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),
+            "version" => {
+                return Ok(Some(string(&format!(
+                    "PostgreSQL 15.0 (litewire {}) on SQLite {}",
+                    env!("CARGO_PKG_VERSION"),
+                    rusqlite::version()
+                ))));
+            }
+            "sum" if arg_type(0) == Some(PgType::Numeric) => "lw_num_sum",
+            "avg" if !arg_type(0).is_some_and(|t| t.is_float()) => "lw_num_avg",
+            "string_agg" => "group_concat",
+            "char_length" | "character_length" => "length",
+            "greatest" => "max",
+            "least" => "min",
+            "btrim" => "trim",
+            "strpos" => "instr",
+            _ => return Ok(None),
+        };
+        f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(renamed))]);
+        Ok(None)
+    }
+}
+
+impl VisitorMut for Typer<'_> {
+    type Break = Error;
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        match self.on_expr(expr) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+}
+
+/// The type of an arithmetic result, by Postgres's promotion rules.
+fn arithmetic_type(l: PgType, r: PgType) -> PgType {
+    use PgType::*;
+    match (l, r) {
+        (a, b) if a.is_float() || b.is_float() => Float8,
+        (Numeric, _) | (_, Numeric) => Numeric,
+        (Int8, _) | (_, Int8) => Int8,
+        (Int2, Int2) => Int2,
+        _ => Int4,
+    }
+}
+
+/// A numeric literal's type: int4 if it fits, int8, else numeric.
+fn number_type(text: &str) -> PgType {
+    if text.contains(['.', 'e', 'E']) {
+        PgType::Numeric
+    } else if text.parse::<i32>().is_ok() {
+        PgType::Int4
+    } else if text.parse::<i64>().is_ok() {
+        PgType::Int8
+    } else {
+        PgType::Numeric
+    }
+}
+
+pub fn column_type(data_type: &DataType) -> Result<ColumnType> {
+    let text = data_type.to_string();
+    if text.ends_with("[]") || matches!(data_type, DataType::Array(_)) {
+        return Err(Error::unsupported(format!("array type {text}")));
+    }
+    ColumnType::parse(&text)
+        .ok_or_else(|| Error::unsupported(format!("type {}", text.to_ascii_lowercase())))
+}
+
+pub fn function_args(f: &Function) -> Vec<&Expr> {
+    match &f.args {
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn literal_text(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(s),
+            ..
+        }) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn take(expr: &mut Box<Expr>) -> Expr {
+    std::mem::replace(&mut **expr, Expr::Value(Value::Null.into()))
+}
+
+pub fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+pub fn string(s: &str) -> Expr {
+    Expr::Value(Value::SingleQuotedString(s.to_string()).into())
+}
+
+fn number(s: &str) -> Expr {
+    Expr::Value(Value::Number(s.to_string(), false).into())
+}
+
+fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Expr {
+    let source = source.map(|s| s.ty.name()).unwrap_or("");
+    call(
+        "lw_cast",
+        vec![inner, string(source), string(&target.to_sql())],
+    )
+}
+
+/// Wraps a value written into a column of type `ty` so it is stored canonically:
+/// literals are converted now, parameters are typed, anything else goes through
+/// `lw_in` at run time unless it already has the column's type.
+pub fn coerce_to_column(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
+    if let Expr::Value(ValueWithSpan {
+        value: Value::Placeholder(_),
+        ..
+    }) = expr
+    {
+        typer.infer_param(expr, ty);
+        if typer.type_of(expr) == Some(ty) {
+            return Ok(());
+        }
+    }
+    if coerce_literal(expr, ty)? {
+        return Ok(());
+    }
+    if matches!(
+        expr,
+        Expr::Value(ValueWithSpan {
+            value: Value::Null,
+            ..
+        })
+    ) {
+        return Ok(());
+    }
+    let current = typer.type_of(expr).map(|t| t.ty);
+    let same_storage =
+        current == Some(ty.ty) && matches!(ty.modifier, crate::types::TypeModifier::None);
+    let integer_into_integer = current.is_some_and(|c| c.is_integer()) && ty.ty == PgType::Int8;
+    if !(same_storage
+        || integer_into_integer
+        || ty.ty.is_textual()
+            && current.is_some_and(|c| c.is_textual())
+            && ty.modifier == crate::types::TypeModifier::None)
+    {
+        let inner = std::mem::replace(expr, Expr::Value(Value::Null.into()));
+        *expr = call("lw_in", vec![inner, string(&ty.to_sql())]);
+    }
+    Ok(())
+}
+
+/// Converts a literal into the canonical SQLite literal of `ty`. Returns whether
+/// `expr` was a literal.
+pub fn coerce_literal(expr: &mut Expr, ty: ColumnType) -> Result<bool> {
+    let Expr::Value(v) = expr else {
+        return Ok(false);
+    };
+    let text = match &v.value {
+        Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => s.clone(),
+        Value::Number(n, _) if !ty.ty.is_textual() => n.clone(),
+        Value::Boolean(b) if ty.ty == PgType::Bool => {
+            return Ok({
+                v.value = Value::Number(if *b { "1" } else { "0" }.into(), false);
+                true
+            });
+        }
+        _ => return Ok(false),
+    };
+    if ty.ty == PgType::Unknown {
+        return Ok(true);
+    }
+    v.value = match input::from_text(ty, &text)? {
+        rusqlite::types::Value::Null => Value::Null,
+        rusqlite::types::Value::Integer(i) => Value::Number(i.to_string(), false),
+        rusqlite::types::Value::Real(f) => {
+            if f.is_finite() {
+                Value::Number(format!("{f:?}"), false)
+            } else {
+                return Err(Error::unsupported("non-finite float literal"));
+            }
+        }
+        rusqlite::types::Value::Text(s) => Value::SingleQuotedString(s),
+        rusqlite::types::Value::Blob(b) => {
+            Value::HexStringLiteral(b.iter().map(|x| format!("{x:02x}")).collect())
+        }
+    };
+    Ok(true)
+}
+
+/// Postgres's name for an unaliased result column (`FigureColname`).
+pub fn column_name(expr: &Expr) -> String {
+    match expr {
+        Expr::Identifier(i) => super::ident_text(i),
+        Expr::CompoundIdentifier(parts) => parts.last().map(super::ident_text).unwrap_or_default(),
+        Expr::Function(f) => match f.name.0.last() {
+            Some(ObjectNamePart::Identifier(i)) => super::ident_text(i),
+            _ => "?column?".into(),
+        },
+        Expr::Cast {
+            expr, data_type, ..
+        } => match column_name(expr).as_str() {
+            "?column?" => column_type(data_type)
+                .map(|t| typname(t.ty).to_string())
+                .unwrap_or_else(|_| "?column?".into()),
+            name => name.to_string(),
+        },
+        Expr::Nested(e) => column_name(e),
+        Expr::Case { .. } => "case".into(),
+        Expr::Exists { .. } => "exists".into(),
+        Expr::Value(ValueWithSpan {
+            value: Value::Boolean(_),
+            ..
+        }) => "bool".into(),
+        Expr::TypedString(t) => column_type(&t.data_type)
+            .map(|t| typname(t.ty).to_string())
+            .unwrap_or_else(|_| "?column?".into()),
+        _ => "?column?".into(),
+    }
+}
+
+/// `pg_type.typname`, which Postgres uses to name a cast column.
+pub fn typname(ty: PgType) -> &'static str {
+    use PgType::*;
+    match ty {
+        Bool => "bool",
+        Int2 => "int2",
+        Int4 => "int4",
+        Int8 => "int8",
+        Float4 => "float4",
+        Float8 => "float8",
+        Numeric => "numeric",
+        Text => "text",
+        Varchar => "varchar",
+        Bpchar => "bpchar",
+        Name => "name",
+        Bytea => "bytea",
+        Date => "date",
+        Time => "time",
+        Timestamp => "timestamp",
+        Timestamptz => "timestamptz",
+        Interval => "interval",
+        Uuid => "uuid",
+        Json => "json",
+        Jsonb => "jsonb",
+        Oid => "oid",
+        Unknown => "unknown",
+    }
+}

@@ -1,0 +1,218 @@
+//! Postgres SQL -> SQLite SQL, pure (no I/O): the catalog snapshot comes in, plans
+//! go out. Each client statement becomes one [`Plan`]: either a session command
+//! the front end carries out itself (transaction control, SET/SHOW), or a
+//! [`SqlPlan`] with the SQLite text to run, its parameter types, its result
+//! columns typed the Postgres way, and the command tag to report.
+//!
+//! The work is split by concept: `expr` rewrites and types expressions (casts,
+//! numeric arithmetic, JSON operators, literals typed by context), `dml` coerces
+//! values written into typed columns and expands `*`, `ddl` turns Postgres column
+//! types into SQLite declarations plus `_lw_columns` records. Anything we cannot
+//! translate faithfully is refused with 0A000 naming the construct.
+
+mod ddl;
+mod dml;
+mod expr;
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::types::ColumnType;
+
+/// One client statement, ready to run.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// An empty query string (`;`).
+    Empty,
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
+    /// `SET name = value` / `SET name TO DEFAULT` (None) / `RESET name`.
+    Set {
+        name: String,
+        value: Option<String>,
+    },
+    Show(String),
+    /// `DISCARD ALL`: drop prepared statements and reset settings.
+    DiscardAll,
+    Sql(SqlPlan),
+}
+
+/// What a statement does to the database, which decides where it runs: reads on
+/// a pooled reader, everything else under the writer lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    /// DDL: a write after which the catalog is reloaded.
+    Schema,
+}
+
+/// A result column as the translator types it; `None` fields are filled in from
+/// SQLite's column metadata at describe time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutColumn {
+    pub name: String,
+    pub ty: Option<ColumnType>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqlPlan {
+    /// Statements to run in order, in one transaction; results come from `main`.
+    pub sql: String,
+    /// Bookkeeping run after `sql` in the same transaction (e.g. `_lw_columns`).
+    pub after: Vec<String>,
+    pub access: Access,
+    /// Command tag verb: `SELECT`, `INSERT`, `CREATE TABLE`, ...
+    pub tag: &'static str,
+    /// Types of `$1..$n` inferred from context (None: unknown, sent as text).
+    pub params: Vec<Option<ColumnType>>,
+    /// Result columns when the translator could name and type them all (no
+    /// unexpanded `*`); otherwise None and SQLite's metadata is used.
+    pub columns: Option<Vec<OutColumn>>,
+}
+
+/// Translates a query string, which may hold several statements.
+pub fn translate(sql: &str, catalog: &Catalog) -> Result<Vec<Plan>> {
+    if sql.trim().trim_matches(';').trim().is_empty() {
+        return Ok(vec![Plan::Empty]);
+    }
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .map_err(|e| Error::syntax(parse_message(&e.to_string())))?;
+    statements
+        .into_iter()
+        .map(|s| translate_statement(s, catalog))
+        .collect()
+}
+
+/// sqlparser says `sql parser error: Expected: ..., found: x at Line: 1, Column: 8`;
+/// Postgres says `syntax error at or near "x"`.
+fn parse_message(raw: &str) -> String {
+    let raw = raw.strip_prefix("sql parser error: ").unwrap_or(raw);
+    if let Some((_, found)) = raw.split_once("found: ") {
+        let token = found.split(" at Line").next().unwrap_or(found).trim();
+        if token == "EOF" {
+            return "syntax error at end of input".into();
+        }
+        return format!("syntax error at or near \"{token}\"");
+    }
+    format!("syntax error: {raw}")
+}
+
+fn ident_text(ident: &sqlparser::ast::Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_ascii_lowercase()
+    }
+}
+
+fn translate_statement(statement: Statement, catalog: &Catalog) -> Result<Plan> {
+    Ok(match statement {
+        // Isolation levels and access modes are accepted: with one writer every
+        // write transaction is serializable, and reads are READ COMMITTED.
+        Statement::StartTransaction { .. } => Plan::Begin,
+        Statement::Commit { chain: false, .. } => Plan::Commit,
+        Statement::Rollback {
+            chain: false,
+            savepoint: None,
+        } => Plan::Rollback,
+        Statement::Rollback {
+            chain: false,
+            savepoint: Some(name),
+        } => Plan::RollbackTo(ident_text(&name)),
+        Statement::Savepoint { name } => Plan::Savepoint(ident_text(&name)),
+        Statement::ReleaseSavepoint { name } => Plan::Release(ident_text(&name)),
+        Statement::Set(set) => set_plan(set)?,
+        Statement::ShowVariable { variable } => Plan::Show(
+            variable
+                .iter()
+                .map(ident_text)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Statement::Discard { object_type } => match object_type {
+            sqlparser::ast::DiscardObject::ALL => Plan::DiscardAll,
+            other => return Err(Error::unsupported(format!("DISCARD {other}"))),
+        },
+        Statement::Query(_)
+        | Statement::Insert(_)
+        | Statement::Update(_)
+        | Statement::Delete(_) => Plan::Sql(dml::plan(statement, catalog)?),
+        Statement::CreateTable(_)
+        | Statement::CreateIndex(_)
+        | Statement::Drop { .. }
+        | Statement::AlterTable(_) => Plan::Sql(ddl::plan(statement, catalog)?),
+        other => return Err(Error::unsupported(statement_name(&other))),
+    })
+}
+
+/// The leading keywords of a statement, to name it in a 0A000 error.
+fn statement_name(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    let mut name = words.join(" ");
+    if name.len() > 40 {
+        name.truncate(40);
+    }
+    format!("statement {name}")
+}
+
+fn set_plan(set: sqlparser::ast::Set) -> Result<Plan> {
+    use sqlparser::ast::Set;
+    Ok(match set {
+        Set::SingleAssignment {
+            variable, values, ..
+        } => {
+            let name = variable.to_string().to_ascii_lowercase();
+            let value = values
+                .iter()
+                .map(setting_text)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if value.eq_ignore_ascii_case("default") {
+                Plan::Set { name, value: None }
+            } else {
+                Plan::Set {
+                    name,
+                    value: Some(value),
+                }
+            }
+        }
+        Set::SetTimeZone { value, .. } => Plan::Set {
+            name: "timezone".into(),
+            value: Some(setting_text(&value)),
+        },
+        Set::SetNames { charset_name, .. } => Plan::Set {
+            name: "client_encoding".into(),
+            value: Some(charset_name.value),
+        },
+        Set::SetTransaction { .. } => Plan::Set {
+            name: "transaction_isolation".into(),
+            value: None,
+        },
+        other => return Err(Error::unsupported(format!("{other}"))),
+    })
+}
+
+/// A SET value as Postgres stores it: string literals unquoted, identifiers as written.
+fn setting_text(expr: &sqlparser::ast::Expr) -> String {
+    use sqlparser::ast::{Expr, Value};
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,126 @@
+//! Before/after pairs for the translation rules.
+
+use super::*;
+use crate::catalog::{Column, Table};
+use crate::types::PgType;
+
+fn catalog() -> Catalog {
+    let col = |name: &str, ty: &str| Column {
+        name: name.into(),
+        ty: ColumnType::parse(ty).unwrap(),
+        not_null: false,
+        primary_key: false,
+    };
+    Catalog::new([Table {
+        name: "orders".into(),
+        columns: vec![
+            col("id", "bigint"),
+            col("total", "numeric(10,2)"),
+            col("placed_at", "timestamptz"),
+            col("meta", "jsonb"),
+            col("paid", "boolean"),
+        ],
+    }])
+}
+
+fn sql_of(pg: &str) -> SqlPlan {
+    match translate(pg, &catalog()).unwrap().remove(0) {
+        Plan::Sql(plan) => plan,
+        other => panic!("not SQL: {other:?}"),
+    }
+}
+
+#[test]
+fn placeholders_become_numbered_and_typed() {
+    let plan = sql_of("SELECT * FROM orders WHERE id = $1 AND paid = $2");
+    assert!(plan.sql.contains("id = ?1"), "{}", plan.sql);
+    assert_eq!(plan.params[0].unwrap().ty, PgType::Int8);
+    assert_eq!(plan.params[1].unwrap().ty, PgType::Bool);
+}
+
+#[test]
+fn casts_become_lw_cast_with_source_type() {
+    let plan = sql_of("UPDATE orders SET paid = true WHERE total::int >= 10");
+    assert!(
+        plan.sql
+            .contains("lw_cast(total, 'numeric', 'integer') >= 10"),
+        "{}",
+        plan.sql
+    );
+}
+
+#[test]
+fn numeric_arithmetic_is_exact() {
+    let plan = sql_of("SELECT total + 1 FROM orders");
+    assert!(plan.sql.contains("lw_num_add(total, 1)"), "{}", plan.sql);
+    assert_eq!(plan.columns.unwrap()[0].ty.unwrap().ty, PgType::Numeric);
+}
+
+#[test]
+fn json_operators_and_names() {
+    let plan = sql_of("SELECT meta->'tags'->>0, meta->>'missing' IS NULL FROM orders");
+    assert!(
+        plan.sql
+            .contains("lw_json_get_text(lw_json_get(meta, 'tags'), 0)"),
+        "{}",
+        plan.sql
+    );
+    let cols = plan.columns.unwrap();
+    assert_eq!(cols[0].name, "?column?");
+    assert_eq!(cols[0].ty.unwrap().ty, PgType::Text);
+    assert_eq!(cols[1].ty.unwrap().ty, PgType::Bool);
+}
+
+#[test]
+fn literal_compared_with_timestamptz_is_canonicalized() {
+    let plan = sql_of("SELECT id FROM orders WHERE placed_at > '2024-01-01T10:00:00+02'");
+    assert!(
+        plan.sql.contains("'2024-01-01 08:00:00+00'"),
+        "{}",
+        plan.sql
+    );
+}
+
+#[test]
+fn insert_values_are_coerced_to_column_types() {
+    let plan =
+        sql_of("INSERT INTO orders (total, paid, meta) VALUES (12.5, 't', '{\"b\":1,\"a\":2}')");
+    assert!(
+        plan.sql.contains("'12.50', 1, '{\"a\": 2, \"b\": 1}'"),
+        "{}",
+        plan.sql
+    );
+}
+
+#[test]
+fn create_table_records_types_and_uses_rowid_alias() {
+    let plan = sql_of(
+        "CREATE TABLE t (id bigserial PRIMARY KEY, n numeric(10,2) CHECK (n >= 0), at timestamptz DEFAULT now())",
+    );
+    assert!(
+        plan.sql.contains("\"id\" INTEGER PRIMARY KEY"),
+        "{}",
+        plan.sql
+    );
+    assert!(
+        plan.sql
+            .contains("\"n\" TEXT COLLATE lw_numeric CONSTRAINT t_n_check CHECK (n >= '0.00')"),
+        "{}",
+        plan.sql
+    );
+    assert!(plan.sql.contains("DEFAULT (lw_now())"), "{}", plan.sql);
+    assert!(plan.after.iter().any(|s| s.contains("'id', 'bigint'")));
+}
+
+#[test]
+fn unsupported_constructs_are_named() {
+    let err = translate("SELECT DISTINCT ON (id) id FROM orders", &catalog()).unwrap_err();
+    assert_eq!(err.state, crate::error::SqlState::FeatureNotSupported);
+    assert!(err.message.contains("DISTINCT ON"));
+}
+
+#[test]
+fn syntax_errors_are_42601() {
+    let err = translate("SELEC 1", &catalog()).unwrap_err();
+    assert_eq!(err.state, crate::error::SqlState::SyntaxError);
+}

@@ -1,0 +1,315 @@
+//! The Postgres type system as litewire models it: which types exist, how each is
+//! stored in SQLite, and how its values are read from and written to clients.
+//!
+//! SQLite is dynamically typed, so the Postgres type of every column is recorded
+//! (`_lw_columns`, see `store::schema`) and every value is kept in one canonical
+//! SQLite form per type ([`Storage`]). Canonical forms are chosen so SQLite's own
+//! comparison and sorting give Postgres's answer (UTC timestamps in ISO text sort
+//! chronologically; `numeric` text compares through the `lw_numeric` collation).
+//! The text form sent to clients is then, for most types, the stored text itself.
+
+pub mod binary;
+pub mod datetime;
+pub mod input;
+pub mod json;
+pub mod numeric;
+pub mod output;
+
+/// A Postgres type litewire stores and serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PgType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Text,
+    Varchar,
+    Bpchar,
+    Name,
+    Bytea,
+    Date,
+    Time,
+    Timestamp,
+    Timestamptz,
+    Interval,
+    Uuid,
+    Json,
+    Jsonb,
+    Oid,
+    /// The type of a string literal before context decides (`'abc'`); sent as text.
+    Unknown,
+}
+
+/// How a type's values live in SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    Integer,
+    Real,
+    Text,
+    Blob,
+}
+
+impl PgType {
+    /// The `pg_type.oid` of the type, as sent in RowDescription and ParameterDescription.
+    pub fn oid(self) -> u32 {
+        use PgType::*;
+        match self {
+            Bool => 16,
+            Bytea => 17,
+            Name => 19,
+            Int8 => 20,
+            Int2 => 21,
+            Int4 => 23,
+            Text => 25,
+            Oid => 26,
+            Json => 114,
+            Float4 => 700,
+            Float8 => 701,
+            Unknown => 705,
+            Bpchar => 1042,
+            Varchar => 1043,
+            Date => 1082,
+            Time => 1083,
+            Timestamp => 1114,
+            Timestamptz => 1184,
+            Interval => 1186,
+            Numeric => 1700,
+            Uuid => 2950,
+            Jsonb => 3802,
+        }
+    }
+
+    pub fn from_oid(oid: u32) -> Option<PgType> {
+        use PgType::*;
+        Some(match oid {
+            16 => Bool,
+            17 => Bytea,
+            19 => Name,
+            20 => Int8,
+            21 => Int2,
+            23 => Int4,
+            25 => Text,
+            26 => Oid,
+            114 => Json,
+            700 => Float4,
+            701 => Float8,
+            705 => Unknown,
+            1042 => Bpchar,
+            1043 => Varchar,
+            1082 => Date,
+            1083 => Time,
+            1114 => Timestamp,
+            1184 => Timestamptz,
+            1186 => Interval,
+            1700 => Numeric,
+            2950 => Uuid,
+            3802 => Jsonb,
+            _ => return None,
+        })
+    }
+
+    /// `pg_type.typlen`: fixed size in bytes, or -1 for variable length.
+    pub fn size(self) -> i16 {
+        use PgType::*;
+        match self {
+            Bool => 1,
+            Int2 => 2,
+            Int4 | Float4 | Date | Oid => 4,
+            Int8 | Float8 | Time | Timestamp | Timestamptz => 8,
+            Interval | Uuid => 16,
+            Name => 64,
+            Unknown => -2,
+            Numeric | Text | Varchar | Bpchar | Bytea | Json | Jsonb => -1,
+        }
+    }
+
+    /// The name Postgres's `format_type` prints, used in messages.
+    pub fn name(self) -> &'static str {
+        use PgType::*;
+        match self {
+            Bool => "boolean",
+            Int2 => "smallint",
+            Int4 => "integer",
+            Int8 => "bigint",
+            Float4 => "real",
+            Float8 => "double precision",
+            Numeric => "numeric",
+            Text => "text",
+            Varchar => "character varying",
+            Bpchar => "character",
+            Name => "name",
+            Bytea => "bytea",
+            Date => "date",
+            Time => "time without time zone",
+            Timestamp => "timestamp without time zone",
+            Timestamptz => "timestamp with time zone",
+            Interval => "interval",
+            Uuid => "uuid",
+            Json => "json",
+            Jsonb => "jsonb",
+            Oid => "oid",
+            Unknown => "unknown",
+        }
+    }
+
+    pub fn storage(self) -> Storage {
+        use PgType::*;
+        match self {
+            Bool | Int2 | Int4 | Int8 | Oid => Storage::Integer,
+            Float4 | Float8 => Storage::Real,
+            Bytea => Storage::Blob,
+            Numeric | Text | Varchar | Bpchar | Name | Date | Time | Timestamp | Timestamptz
+            | Interval | Uuid | Json | Jsonb | Unknown => Storage::Text,
+        }
+    }
+
+    /// The SQLite column type declared for this Postgres type. It fixes the column's
+    /// affinity (so `'12.50'` stays text in a numeric column) and, for `numeric`,
+    /// the collation that makes comparisons and ORDER BY numeric.
+    pub fn sqlite_decl(self) -> &'static str {
+        match self {
+            PgType::Numeric => "TEXT COLLATE lw_numeric",
+            _ => match self.storage() {
+                Storage::Integer => "INTEGER",
+                Storage::Real => "REAL",
+                Storage::Text => "TEXT",
+                Storage::Blob => "BLOB",
+            },
+        }
+    }
+
+    pub fn is_integer(self) -> bool {
+        matches!(
+            self,
+            PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Oid
+        )
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, PgType::Float4 | PgType::Float8)
+    }
+
+    pub fn is_textual(self) -> bool {
+        matches!(
+            self,
+            PgType::Text | PgType::Varchar | PgType::Bpchar | PgType::Name | PgType::Unknown
+        )
+    }
+
+    /// Parses a type name as written in SQL (`bigint`, `int8`, `character varying`,
+    /// `timestamp with time zone`, ...), without modifiers.
+    pub fn from_sql_name(name: &str) -> Option<PgType> {
+        use PgType::*;
+        let lower = name.trim().to_ascii_lowercase();
+        let lower = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+        Some(match lower {
+            "bool" | "boolean" => Bool,
+            "int2" | "smallint" | "smallserial" | "serial2" => Int2,
+            "int" | "int4" | "integer" | "serial" | "serial4" => Int4,
+            "int8" | "bigint" | "bigserial" | "serial8" => Int8,
+            "float4" | "real" => Float4,
+            "float8" | "double precision" | "float" => Float8,
+            "numeric" | "decimal" => Numeric,
+            "text" => Text,
+            "varchar" | "character varying" => Varchar,
+            "char" | "character" | "bpchar" => Bpchar,
+            "name" => Name,
+            "bytea" => Bytea,
+            "date" => Date,
+            "time" | "time without time zone" => Time,
+            "timestamp" | "timestamp without time zone" => Timestamp,
+            "timestamptz" | "timestamp with time zone" => Timestamptz,
+            "interval" => Interval,
+            "uuid" => Uuid,
+            "json" => Json,
+            "jsonb" => Jsonb,
+            "oid" | "regclass" | "regtype" | "regproc" => Oid,
+            _ => return None,
+        })
+    }
+}
+
+/// A column type with its modifier: `numeric(10,2)`, `varchar(20)`, `char(3)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ColumnType {
+    pub ty: PgType,
+    pub modifier: TypeModifier,
+}
+
+/// The `(n)` / `(p,s)` part of a type, kept so input can be checked and rounded
+/// the way Postgres does on assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TypeModifier {
+    #[default]
+    None,
+    Length(u32),
+    Numeric {
+        precision: u32,
+        scale: u32,
+    },
+}
+
+impl ColumnType {
+    pub fn plain(ty: PgType) -> Self {
+        ColumnType {
+            ty,
+            modifier: TypeModifier::None,
+        }
+    }
+
+    /// The type as `format_type` prints it, e.g. `numeric(10,2)`; this is also
+    /// the text stored in `_lw_columns`.
+    pub fn to_sql(self) -> String {
+        match self.modifier {
+            TypeModifier::None => self.ty.name().to_string(),
+            TypeModifier::Length(n) => format!("{}({n})", self.ty.name()),
+            TypeModifier::Numeric { precision, scale } => {
+                format!("{}({precision},{scale})", self.ty.name())
+            }
+        }
+    }
+
+    /// Parses what [`ColumnType::to_sql`] prints (and common spellings).
+    pub fn parse(text: &str) -> Option<ColumnType> {
+        let text = text.trim();
+        let (base, args) = match text.find('(') {
+            Some(open) => (&text[..open], Some(text[open + 1..].trim_end_matches(')'))),
+            None => (text, None),
+        };
+        let ty = PgType::from_sql_name(base)?;
+        let modifier = match args {
+            None => TypeModifier::None,
+            Some(args) => {
+                let nums: Vec<u32> = args
+                    .split(',')
+                    .map(|a| a.trim().parse().ok())
+                    .collect::<Option<_>>()?;
+                match (ty, nums.as_slice()) {
+                    (PgType::Numeric, [p]) => TypeModifier::Numeric {
+                        precision: *p,
+                        scale: 0,
+                    },
+                    (PgType::Numeric, [p, s]) => TypeModifier::Numeric {
+                        precision: *p,
+                        scale: *s,
+                    },
+                    (PgType::Varchar | PgType::Bpchar, [n]) => TypeModifier::Length(*n),
+                    _ => TypeModifier::None,
+                }
+            }
+        };
+        Some(ColumnType { ty, modifier })
+    }
+
+    /// `atttypmod` as Postgres reports it in RowDescription (-1 when none).
+    pub fn typmod(self) -> i32 {
+        match self.modifier {
+            TypeModifier::None => -1,
+            TypeModifier::Length(n) => n as i32 + 4,
+            TypeModifier::Numeric { precision, scale } => (((precision << 16) | scale) + 4) as i32,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+#![allow(dead_code)] // each test crate uses a different subset of the helpers
+//! Starts a real litewire server on an ephemeral port for a test.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use litewire::config::Config;
+use tokio_postgres::{Client, NoTls};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty data directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "litewire-test-{tag}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+pub async fn start_with(config: Config) -> litewire::Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    litewire::start(config, listener).await.unwrap()
+}
+
+pub async fn start() -> litewire::Server {
+    start_with(Config::new(temp_dir("srv"))).await
+}
+
+pub async fn connect(server: &litewire::Server) -> Client {
+    connect_as(server, "postgres", None).await.unwrap()
+}
+
+pub async fn connect_as(
+    server: &litewire::Server,
+    user: &str,
+    password: Option<&str>,
+) -> Result<Client, tokio_postgres::Error> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(server.pg_addr.port())
+        .user(user)
+        .dbname("postgres");
+    if let Some(p) = password {
+        config.password(p);
+    }
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// The SQLSTATE of a failed query.
+pub fn code(err: &tokio_postgres::Error) -> String {
+    err.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no code: {err}"))
+}

@@ -1,0 +1,369 @@
+//! The spine, driven by a real Postgres client (tokio-postgres) against the real
+//! server: types and encodings, both query protocols, transactions, errors.
+
+mod common;
+
+use common::{code, connect, start};
+use tokio_postgres::SimpleQueryMessage;
+use tokio_postgres::types::Type;
+
+const ORDERS: &str = "CREATE TABLE orders (
+  id bigserial PRIMARY KEY, customer text NOT NULL, status varchar(20) NOT NULL DEFAULT 'pending',
+  total numeric(10,2) CHECK (total >= 0), paid boolean DEFAULT false, placed_at timestamptz DEFAULT now(),
+  ref uuid DEFAULT gen_random_uuid(), meta jsonb, raw bytea, day date, ratio double precision)";
+
+fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn orders_scenario_matches_postgres() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(ORDERS).await.unwrap();
+    db.batch_execute("CREATE INDEX orders_status ON orders (status)")
+        .await
+        .unwrap();
+
+    let rows = db
+        .query("INSERT INTO orders (customer, total, meta) VALUES ('ann', 12.50, '{\"tags\":[\"a\"]}') RETURNING id, placed_at, paid", &[])
+        .await
+        .unwrap();
+    let types: Vec<Type> = rows[0]
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    assert_eq!(types, vec![Type::INT8, Type::TIMESTAMPTZ, Type::BOOL]);
+    assert_eq!(rows[0].get::<_, i64>(0), 1);
+    assert!(!rows[0].get::<_, bool>(2));
+
+    let rows = db
+        .query(
+            "UPDATE orders SET status = 'shipped' WHERE total::int >= 10 RETURNING *",
+            &[],
+        )
+        .await
+        .unwrap();
+    let types: Vec<Type> = rows[0]
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            Type::INT8,
+            Type::TEXT,
+            Type::VARCHAR,
+            Type::NUMERIC,
+            Type::BOOL,
+            Type::TIMESTAMPTZ,
+            Type::UUID,
+            Type::JSONB,
+            Type::BYTEA,
+            Type::DATE,
+            Type::FLOAT8
+        ]
+    );
+    assert_eq!(rows[0].get::<_, &str>("status"), "shipped");
+    let meta: serde_json::Value = rows[0].get("meta");
+    assert_eq!(meta, serde_json::json!({"tags": ["a"]}));
+
+    let upsert = db
+        .simple_query("INSERT INTO orders (id, customer, total) VALUES (1, 'x', 1) ON CONFLICT (id) DO UPDATE SET total = orders.total + EXCLUDED.total RETURNING total")
+        .await
+        .unwrap();
+    assert_eq!(simple_rows(&upsert), vec![vec![Some("13.50".to_string())]]);
+
+    let grouped = db
+        .simple_query("SELECT status, count(*), sum(total) FROM orders WHERE customer ILIKE 'A%' GROUP BY status ORDER BY 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&grouped),
+        vec![vec![
+            Some("shipped".into()),
+            Some("1".into()),
+            Some("13.50".into())
+        ]]
+    );
+    let stmt = db
+        .prepare("SELECT status, count(*), sum(total) FROM orders GROUP BY status")
+        .await
+        .unwrap();
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, vec![Type::VARCHAR, Type::INT8, Type::NUMERIC]);
+
+    let json = db
+        .simple_query("SELECT meta->'tags'->>0, meta->>'missing' IS NULL FROM orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&json),
+        vec![vec![Some("a".into()), Some("t".into())]]
+    );
+
+    db.batch_execute("BEGIN; DELETE FROM orders; ROLLBACK")
+        .await
+        .unwrap();
+    let count: i64 = db
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn values_round_trip_in_binary_and_text() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(ORDERS).await.unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T14:30:00.25+02:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+    let uuid = uuid::Uuid::parse_str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").unwrap();
+    let meta = serde_json::json!({"b": 1, "a": [true, null]});
+    db.execute(
+        "INSERT INTO orders (customer, paid, placed_at, ref, meta, raw, day, ratio) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&"bob", &true, &at, &uuid, &meta, &vec![0u8, 1, 255], &day, &0.1f64],
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_one("SELECT customer, paid, placed_at, ref, meta, raw, day, ratio, id FROM orders WHERE customer = $1", &[&"bob"])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "bob");
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, chrono::DateTime<chrono::Utc>>(2), at);
+    assert_eq!(row.get::<_, uuid::Uuid>(3), uuid);
+    assert_eq!(row.get::<_, serde_json::Value>(4), meta);
+    assert_eq!(row.get::<_, Vec<u8>>(5), vec![0u8, 1, 255]);
+    assert_eq!(row.get::<_, chrono::NaiveDate>(6), day);
+    assert_eq!(row.get::<_, f64>(7), 0.1);
+    // The parameter of `id = $1` takes the column's type (int8).
+    let stmt = db
+        .prepare("SELECT customer FROM orders WHERE id = $1")
+        .await
+        .unwrap();
+    assert_eq!(stmt.params(), &[Type::INT8]);
+    let text = db
+        .simple_query("SELECT placed_at, raw, meta, paid, day FROM orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&text),
+        vec![vec![
+            Some("2024-05-01 12:30:00.25+00".into()),
+            Some("\\x0001ff".into()),
+            Some("{\"a\": [true, null], \"b\": 1}".into()),
+            Some("t".into()),
+            Some("2024-02-29".into()),
+        ]]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn multi_statement_simple_query_and_portal_suspension() {
+    let server = start().await;
+    let mut db = connect(&server).await;
+    let results = db
+        .simple_query("CREATE TABLE t (n int); INSERT INTO t VALUES (1), (2), (3), (4), (5); SELECT n FROM t ORDER BY n")
+        .await
+        .unwrap();
+    assert_eq!(simple_rows(&results).len(), 5);
+    let tx = db.transaction().await.unwrap();
+    let stmt = tx.prepare("SELECT n FROM t ORDER BY n").await.unwrap();
+    let portal = tx.bind(&stmt, &[]).await.unwrap();
+    let first = tx.query_portal(&portal, 2).await.unwrap();
+    let second = tx.query_portal(&portal, 2).await.unwrap();
+    let rest = tx.query_portal(&portal, 10).await.unwrap();
+    let values =
+        |rows: &[tokio_postgres::Row]| rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>();
+    assert_eq!(values(&first), vec![1, 2]);
+    assert_eq!(values(&second), vec![3, 4]);
+    assert_eq!(values(&rest), vec![5]);
+    tx.commit().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn errors_carry_postgres_sqlstates_and_session_survives() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE parent (id int PRIMARY KEY, name text UNIQUE);
+         CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent (id), qty int CHECK (qty > 0));
+         INSERT INTO parent VALUES (1, 'a')",
+    )
+    .await
+    .unwrap();
+    let cases = [
+        ("INSERT INTO parent VALUES (1, 'b')", "23505"),
+        ("INSERT INTO parent VALUES (2, 'a')", "23505"),
+        (
+            "INSERT INTO child (id, parent_id) VALUES (1, NULL)",
+            "23502",
+        ),
+        ("INSERT INTO child (id, parent_id) VALUES (1, 99)", "23503"),
+        (
+            "INSERT INTO child (id, parent_id, qty) VALUES (1, 1, 0)",
+            "23514",
+        ),
+        ("SELECT * FROM missing_table", "42P01"),
+        ("SELECT nope FROM parent", "42703"),
+        ("SELEC 1", "42601"),
+        ("SELECT 1/0", "22012"),
+        ("SELECT 'abc'::int", "22P02"),
+        ("SELECT DISTINCT ON (id) id FROM parent", "0A000"),
+    ];
+    for (sql, expected) in cases {
+        let err = db.simple_query(sql).await.expect_err(sql);
+        assert_eq!(code(&err), expected, "{sql}: {err:?}");
+        let err = db.query(sql, &[]).await.expect_err(sql);
+        assert_eq!(code(&err), expected, "extended {sql}: {err:?}");
+        assert_eq!(
+            db.query_one("SELECT 1", &[])
+                .await
+                .unwrap()
+                .get::<_, i32>(0),
+            1
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn transactions_are_all_or_nothing_with_savepoints() {
+    let server = start().await;
+    let db = connect(&server).await;
+    let other = connect(&server).await;
+    db.batch_execute("CREATE TABLE t (n int PRIMARY KEY)")
+        .await
+        .unwrap();
+
+    db.batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    // Uncommitted rows are invisible to others, and reading does not wait.
+    let seen: i64 = other
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 0);
+    let err = db
+        .simple_query("INSERT INTO t VALUES (1)")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "23505");
+    let err = db.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&err), "25P02");
+    let tag = db.simple_query("COMMIT").await.unwrap();
+    assert!(matches!(&tag[0], SimpleQueryMessage::CommandComplete(0)));
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "a failed transaction commits nothing");
+
+    db.batch_execute(
+        "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT a; INSERT INTO t VALUES (2); ROLLBACK TO SAVEPOINT a;
+         INSERT INTO t VALUES (3); RELEASE SAVEPOINT a; COMMIT",
+    )
+    .await
+    .unwrap();
+    let rows: Vec<i32> = db
+        .query("SELECT n FROM t ORDER BY n", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(rows, vec![1, 3]);
+
+    // A savepoint revives a failed transaction.
+    db.batch_execute("BEGIN; SAVEPOINT s").await.unwrap();
+    assert!(db.simple_query("INSERT INTO t VALUES (1)").await.is_err());
+    db.batch_execute("ROLLBACK TO SAVEPOINT s; INSERT INTO t VALUES (4); COMMIT")
+        .await
+        .unwrap();
+    let n: i64 = other
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn second_writer_gets_lock_timeout_not_a_hang() {
+    let server = start().await;
+    let a = connect(&server).await;
+    let b = connect(&server).await;
+    a.batch_execute("CREATE TABLE t (n int)").await.unwrap();
+    a.batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    b.batch_execute("SET lock_timeout = '200ms'").await.unwrap();
+    let err = b
+        .simple_query("INSERT INTO t VALUES (2)")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "55P03");
+    // Readers do not wait for the writer.
+    let n: i64 = b
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    a.batch_execute("COMMIT").await.unwrap();
+    b.batch_execute("INSERT INTO t VALUES (2)").await.unwrap();
+    let n: i64 = b
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_messages_close_only_that_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start().await;
+    let mut raw = tokio::net::TcpStream::connect(server.pg_addr)
+        .await
+        .unwrap();
+    raw.write_all(&[0, 0, 0, 8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3])
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(5), raw.read_to_end(&mut buf)).await;
+    let db = connect(&server).await;
+    assert_eq!(
+        db.query_one("SELECT 2", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        2
+    );
+    server.stop().await;
+}
