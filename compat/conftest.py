@@ -89,3 +89,18 @@ def uniq():
 def psql_bin():
     path = os.environ.get("COMPAT_PSQL") or "psql"
     return path
+
+
+# Checks that litewire does not pass yet, each with the issue that brings it.
+# They still run against litewire, as strict xfails: when one starts passing,
+# the suite fails until it is removed from this list.
+LITEWIRE_GAPS = {
+    "test_query_output[litewire-rows]": "generate_series() as a table function (issue 4: dialect breadth)",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        reason = LITEWIRE_GAPS.get(item.name)
+        if reason:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))

@@ -25,15 +25,21 @@ use tokio_util::sync::CancellationToken;
 use super::encode;
 use super::session::{Described, Outcome, Session};
 use crate::error::{Error, Result, SqlState};
-use crate::translate::Plan;
+use crate::translate::{Access, Plan};
 use crate::types::{ColumnType, PgType, binary, input};
 
 pub type Socket = Framed<MaybeTls, PgWireMessageServerCodec<String>>;
 
 /// A statement prepared with Parse.
+#[derive(Clone)]
 struct Prepared {
     plan: Plan,
+    /// Parameter types as the client sends them (its OIDs, else ours).
     params: Vec<PgType>,
+    /// The column type each parameter lands in, when the translator knows it: a
+    /// bound value is converted to it, as Postgres assigns a parameter to a
+    /// `numeric(10,2)` column (rounding) whatever type the client declared.
+    targets: Vec<Option<ColumnType>>,
     described: Option<Arc<Vec<Described>>>,
 }
 
@@ -170,13 +176,21 @@ impl Connection {
 
     /// Handles one message. An `Err` is an I/O failure: the connection ends.
     async fn handle(&mut self, message: PgWireFrontendMessage) -> std::io::Result<()> {
-        if self.skip_to_sync && !matches!(message, PgWireFrontendMessage::Sync(_)) {
+        if self.skip_to_sync
+            && !matches!(
+                message,
+                PgWireFrontendMessage::Sync(_) | PgWireFrontendMessage::Flush(_)
+            )
+        {
             return Ok(());
         }
         let result = match message {
             PgWireFrontendMessage::Query(q) => return self.simple_query(&q.query).await,
             PgWireFrontendMessage::Sync(_) => {
                 self.skip_to_sync = false;
+                if let Err(err) = self.session.end_implicit().await {
+                    self.send_error(&err).await?;
+                }
                 return self.ready().await;
             }
             PgWireFrontendMessage::Flush(_) => return self.socket.flush().await,
@@ -196,7 +210,8 @@ impl Connection {
             Err(Failure::Sql(err)) => {
                 self.send_error(&err).await?;
                 self.skip_to_sync = true;
-                Ok(())
+                // The client may wait for the error before sending Sync.
+                self.socket.flush().await
             }
         }
     }
@@ -212,7 +227,14 @@ impl Connection {
                 return self.ready().await;
             }
         };
-        for plan in plans.iter() {
+        // Several statements in one Query run as one implicit transaction.
+        if plans.len() > 1 {
+            self.session.begin_implicit();
+        }
+        let mut plans = plans;
+        let mut next = 0;
+        while let Some(plan) = plans.get(next) {
+            let changes_schema = matches!(plan, Plan::Sql(p) if p.access == Access::Schema);
             match self.session.execute(plan, Vec::new(), None).await {
                 Ok(outcome) => {
                     self.flush_notices().await?;
@@ -223,6 +245,21 @@ impl Connection {
                     break;
                 }
             }
+            next += 1;
+            // Later statements were translated against the old schema
+            // (`CREATE TABLE t ...; INSERT INTO t ...`): translate them again.
+            if changes_schema && next < plans.len() {
+                match self.session.plan(sql) {
+                    Ok(p) => plans = p,
+                    Err(err) => {
+                        self.send_error(&err).await?;
+                        break;
+                    }
+                }
+            }
+        }
+        if let Err(err) = self.session.end_implicit().await {
+            self.send_error(&err).await?;
         }
         self.ready().await
     }
@@ -289,14 +326,17 @@ impl Connection {
                     .filter(|oid| **oid != 0)
                     .and_then(|oid| PgType::from_oid(*oid))
                     .or_else(|| inferred.get(i).copied().flatten().map(|t| t.ty))
-                    .map(|t| {
-                        if t == PgType::Unknown {
-                            PgType::Text
-                        } else {
-                            t
-                        }
-                    })
+                    .filter(|t| *t != PgType::Unknown)
                     .unwrap_or(PgType::Text)
+            })
+            .collect();
+        let targets = (0..count)
+            .map(|i| {
+                inferred
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .filter(|t| t.ty != PgType::Unknown)
             })
             .collect();
         self.statements.insert(
@@ -304,6 +344,7 @@ impl Connection {
             Arc::new(Prepared {
                 plan,
                 params,
+                targets,
                 described: None,
             }),
         );
@@ -337,10 +378,10 @@ impl Connection {
             .enumerate()
             .map(|(i, raw)| {
                 let ty = statement.params[i];
-                match raw {
-                    None => Ok(Value::Null),
+                let value = match raw {
+                    None => Value::Null,
                     Some(bytes) if encode::format_for(&bind.parameter_format_codes, i) == 1 => {
-                        binary::read_binary(ty, bytes)
+                        binary::read_binary(ty, bytes)?
                     }
                     Some(bytes) => {
                         let text = std::str::from_utf8(bytes).map_err(|_| {
@@ -349,8 +390,12 @@ impl Connection {
                                 "invalid byte sequence for encoding \"UTF8\"",
                             )
                         })?;
-                        input::from_text(ColumnType::plain(ty), text)
+                        input::from_text(ColumnType::plain(ty), text)?
                     }
+                };
+                match statement.targets[i] {
+                    Some(target) => input::coerce(target, rusqlite::types::ValueRef::from(&value)),
+                    None => Ok(value),
                 }
             })
             .collect::<Result<Vec<_>>>()?;
@@ -378,9 +423,8 @@ impl Connection {
         let described = self.session.describe(&statement.plan).await?;
         if let Some(d) = &described {
             let updated = Prepared {
-                plan: statement.plan.clone(),
-                params: statement.params.clone(),
                 described: Some(d.clone()),
+                ..(*statement).clone()
             };
             self.statements.insert(name.to_string(), Arc::new(updated));
         }
@@ -447,6 +491,8 @@ impl Connection {
             .get_mut(&name)
             .ok_or_else(|| missing_portal(&name))?;
         if portal.pending.is_none() {
+            self.session.begin_implicit();
+            let portal = self.portals.get_mut(&name).expect("present above");
             let statement = portal.statement.clone();
             let params = std::mem::take(&mut portal.params);
             let outcome = self

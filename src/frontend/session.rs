@@ -34,6 +34,9 @@ pub struct Described {
 /// transaction: dropping it without COMMIT leaves the transaction to be rolled
 /// back by the next taker (`Store::writer`).
 struct Tx {
+    /// An implicit transaction spans one extended-protocol batch (up to Sync) or
+    /// one multi-statement simple query; it ends there unless BEGIN made it explicit.
+    implicit: bool,
     writer: Option<WriterGuard>,
     started: DateTime<Utc>,
     savepoints: Vec<String>,
@@ -167,17 +170,20 @@ impl Session {
         match plan {
             Plan::Empty => Ok(Outcome::Empty),
             Plan::Begin => {
-                if self.in_transaction() {
-                    self.warn(
+                match &mut self.tx {
+                    TxState::Active(tx) if tx.implicit => tx.implicit = false,
+                    TxState::Active(_) | TxState::Failed(_) => self.warn(
                         SqlState::ActiveSqlTransaction,
                         "there is already a transaction in progress",
-                    );
-                } else {
-                    self.tx = TxState::Active(Tx {
-                        writer: None,
-                        started: Utc::now(),
-                        savepoints: Vec::new(),
-                    });
+                    ),
+                    TxState::Idle => {
+                        self.tx = TxState::Active(Tx {
+                            implicit: false,
+                            writer: None,
+                            started: Utc::now(),
+                            savepoints: Vec::new(),
+                        })
+                    }
                 }
                 command("BEGIN")
             }
@@ -322,6 +328,33 @@ impl Session {
                     tag: "COMMIT".into(),
                 })
             }
+        }
+    }
+
+    /// Opens an implicit transaction if none is open (see [`Tx::implicit`]).
+    pub fn begin_implicit(&mut self) {
+        if !self.in_transaction() {
+            self.tx = TxState::Active(Tx {
+                implicit: true,
+                writer: None,
+                started: Utc::now(),
+                savepoints: Vec::new(),
+            });
+        }
+    }
+
+    /// Ends an implicit transaction: committed if it succeeded, rolled back if it
+    /// failed. An explicit transaction is left open.
+    pub async fn end_implicit(&mut self) -> Result<()> {
+        let (implicit, failed) = match &self.tx {
+            TxState::Active(tx) => (tx.implicit, false),
+            TxState::Failed(tx) => (tx.implicit, true),
+            TxState::Idle => (false, false),
+        };
+        match (implicit, failed) {
+            (true, false) => self.commit().await.map(|_| ()),
+            (true, true) => self.rollback().await,
+            (false, _) => Ok(()),
         }
     }
 

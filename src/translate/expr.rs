@@ -200,6 +200,14 @@ impl<'a> Typer<'a> {
                 .find_map(|c| self.type_of(&c.result).filter(|t| t.ty != PgType::Unknown))
                 .or_else(|| else_result.as_ref().and_then(|e| self.type_of(e))),
             Expr::Substring { .. } | Expr::Trim { .. } => plain(PgType::Text),
+            Expr::Subquery(query) => match query.body.as_ref() {
+                sqlparser::ast::SetExpr::Select(select) => match select.projection.first()? {
+                    sqlparser::ast::SelectItem::UnnamedExpr(e)
+                    | sqlparser::ast::SelectItem::ExprWithAlias { expr: e, .. } => self.type_of(e),
+                    _ => None,
+                },
+                _ => None,
+            },
             Expr::Position { .. } => plain(PgType::Int4),
             _ => None,
         }
