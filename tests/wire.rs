@@ -24,7 +24,7 @@ fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_scenario_matches_postgres() {
     let server = start().await;
     let db = connect(&server).await;
@@ -124,7 +124,7 @@ async fn orders_scenario_matches_postgres() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_round_trip_in_binary_and_text() {
     let server = start().await;
     let db = connect(&server).await;
@@ -176,7 +176,7 @@ async fn values_round_trip_in_binary_and_text() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_statement_simple_query_and_portal_suspension() {
     let server = start().await;
     let mut db = connect(&server).await;
@@ -200,7 +200,7 @@ async fn multi_statement_simple_query_and_portal_suspension() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_carry_postgres_sqlstates_and_session_survives() {
     let server = start().await;
     let db = connect(&server).await;
@@ -246,7 +246,7 @@ async fn errors_carry_postgres_sqlstates_and_session_survives() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_are_all_or_nothing_with_savepoints() {
     let server = start().await;
     let db = connect(&server).await;
@@ -311,7 +311,7 @@ async fn transactions_are_all_or_nothing_with_savepoints() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_writer_gets_lock_timeout_not_a_hang() {
     let server = start().await;
     let a = connect(&server).await;
@@ -344,6 +344,7 @@ async fn second_writer_gets_lock_timeout_not_a_hang() {
     server.stop().await;
 }
 
+// Single-threaded runtime: exercises the spawn_blocking path of store::blocking.
 #[tokio::test]
 async fn malformed_messages_close_only_that_connection() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -37,6 +37,9 @@ struct Tx {
     /// An implicit transaction spans one extended-protocol batch (up to Sync) or
     /// one multi-statement simple query; it ends there unless BEGIN made it explicit.
     implicit: bool,
+    /// Whether the transaction ran DDL: ending it must then reload the catalog
+    /// (a rollback undoes the schema change).
+    changed_schema: bool,
     writer: Option<WriterGuard>,
     started: DateTime<Utc>,
     savepoints: Vec<String>,
@@ -182,6 +185,7 @@ impl Session {
                             writer: None,
                             started: Utc::now(),
                             savepoints: Vec::new(),
+                            changed_schema: false,
                         })
                     }
                 }
@@ -250,7 +254,7 @@ impl Session {
                 self.settings.reset_all();
                 command("DISCARD ALL")
             }
-            Plan::Sql(sql) => self.run_sql(sql, params, described).await,
+            Plan::Sql(sql) => self.run_sql(sql.clone(), params, described).await,
         }
     }
 
@@ -339,6 +343,7 @@ impl Session {
                 writer: None,
                 started: Utc::now(),
                 savepoints: Vec::new(),
+                changed_schema: false,
             });
         }
     }
@@ -401,11 +406,10 @@ impl Session {
     /// result columns.
     async fn run_sql(
         &mut self,
-        plan: &SqlPlan,
+        plan: Arc<SqlPlan>,
         params: Vec<Value>,
         described: Option<Arc<Vec<Described>>>,
     ) -> Result<Outcome> {
-        let plan = Arc::new(plan.clone());
         let need_meta = described.is_none() && returns_rows(&plan) && !fully_typed(&plan);
         let work = {
             let plan = plan.clone();
@@ -432,6 +436,7 @@ impl Session {
                     return Err(Error::in_failed_transaction());
                 };
                 let guard = tx.writer.take().expect("ensure_writer took it");
+                tx.changed_schema |= plan.access == Access::Schema;
                 let (guard, result) = blocking(guard, work).await;
                 tx.writer = Some(guard);
                 result?
@@ -569,13 +574,16 @@ async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
         return Ok(());
     };
     let store = store.clone();
+    let changed_schema = tx.changed_schema;
     let (_guard, result) = blocking(guard, move |conn| {
         let result = conn.sqlite.execute_batch(verb).map_err(Error::from);
         if result.is_err() && !conn.sqlite.is_autocommit() {
             let _ = conn.sqlite.execute_batch("ROLLBACK");
         }
-        // DDL may have been undone; the catalog must follow.
-        let _ = store.reload_catalog(conn);
+        if changed_schema {
+            // DDL may have been undone; the catalog must follow.
+            let _ = store.reload_catalog(conn);
+        }
         result
     })
     .await;

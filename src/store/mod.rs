@@ -207,14 +207,25 @@ impl Store {
     }
 }
 
-/// Runs `f` on a blocking thread with the connection behind `guard`, and gives
-/// the guard back: the caller keeps holding the writer across statements.
+/// Runs `f` off the async executor with the connection behind `guard`, and
+/// gives the guard back: the caller keeps holding the writer across statements.
+///
+/// On the multi-threaded runtime (the server) this is `block_in_place`: the
+/// worker hands its other tasks to a new worker and runs SQLite itself, which
+/// saves the two thread hops of `spawn_blocking` on every statement (most of a
+/// point query's cost). Elsewhere (single-threaded test runtimes) it falls back
+/// to `spawn_blocking`.
 pub async fn blocking<G, R, F>(mut guard: G, f: F) -> (G, R)
 where
     G: DerefMut<Target = Conn> + Send + 'static,
     R: Send + 'static,
     F: FnOnce(&mut Conn) -> R + Send + 'static,
 {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        let result = tokio::task::block_in_place(|| f(&mut guard));
+        return (guard, result);
+    }
     tokio::task::spawn_blocking(move || {
         let result = f(&mut guard);
         (guard, result)

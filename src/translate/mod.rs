@@ -14,6 +14,8 @@ mod ddl;
 mod dml;
 mod expr;
 
+use std::sync::Arc;
+
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -41,7 +43,8 @@ pub enum Plan {
     Show(String),
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
-    Sql(SqlPlan),
+    /// Shared: prepared statements and the plan cache hand it out per execution.
+    Sql(Arc<SqlPlan>),
 }
 
 /// What a statement does to the database, which decides where it runs: reads on
@@ -144,11 +147,11 @@ fn translate_statement(statement: Statement, catalog: &Catalog) -> Result<Plan> 
         Statement::Query(_)
         | Statement::Insert(_)
         | Statement::Update(_)
-        | Statement::Delete(_) => Plan::Sql(dml::plan(statement, catalog)?),
+        | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog)?)),
         Statement::CreateTable(_)
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
-        | Statement::AlterTable(_) => Plan::Sql(ddl::plan(statement, catalog)?),
+        | Statement::AlterTable(_) => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
         other => return Err(Error::unsupported(statement_name(&other))),
     })
 }

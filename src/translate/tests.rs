@@ -25,7 +25,7 @@ fn catalog() -> Catalog {
 
 fn sql_of(pg: &str) -> SqlPlan {
     match translate(pg, &catalog()).unwrap().remove(0) {
-        Plan::Sql(plan) => plan,
+        Plan::Sql(plan) => (*plan).clone(),
         other => panic!("not SQL: {other:?}"),
     }
 }
