@@ -151,9 +151,13 @@ CROSS_CHECKS = [q for q, _ in QUERIES] + [
 ]
 
 
+CROSS_IDS = [f"q{i}" for i in range(len(CROSS_CHECKS))]
+
+
 @pytest.mark.skipif(set(selected_targets()) != {"postgres", "litewire"},
                     reason="needs both targets")
-def test_same_output_as_postgres(psql_bin):
+@pytest.mark.parametrize("q", CROSS_CHECKS, ids=CROSS_IDS)
+def test_same_output_as_postgres(psql_bin, q):
     from conftest import Target, PORT_VARS
 
     def tgt(name):
@@ -161,9 +165,5 @@ def test_same_output_as_postgres(psql_bin):
                       port=int(os.environ[PORT_VARS[name]]))
 
     pg, lw = tgt("postgres"), tgt("litewire")
-    mismatches = []
-    for q in CROSS_CHECKS:
-        a, b = at(psql_bin, pg, "-c", q), at(psql_bin, lw, "-c", q)
-        if (a.returncode, a.stdout) != (b.returncode, b.stdout):
-            mismatches.append((q, a.stdout, b.stdout))
-    assert mismatches == []
+    a, b = at(psql_bin, pg, "-c", q), at(psql_bin, lw, "-c", q)
+    assert (b.returncode, b.stdout) == (a.returncode, a.stdout), (q, b.stderr)

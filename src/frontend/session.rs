@@ -443,20 +443,21 @@ impl Session {
             } else {
                 let guard = self.store.writer(self.settings.lock_timeout()).await?;
                 let (_guard, result) = blocking(guard, move |conn| {
-                    conn.clock.set(None);
+                    conn.clock.set(Some(Utc::now()));
                     work(conn)
                 })
                 .await;
                 result?
             }
         } else {
+            // now() is the transaction's start, or this statement's outside one.
             let started = match &self.tx {
-                TxState::Active(tx) => Some(tx.started),
-                _ => None,
+                TxState::Active(tx) => tx.started,
+                _ => Utc::now(),
             };
             let reader = self.store.reader().await;
             let (_reader, result) = blocking(reader, move |conn| {
-                conn.clock.set(started);
+                conn.clock.set(Some(started));
                 work(conn)
             })
             .await;

@@ -109,6 +109,17 @@ fn cast(value: ValueRef<'_>, from: Option<PgType>, to: ColumnType) -> Result<Val
             let ts = datetime::parse_timestamptz(&String::from_utf8_lossy(t))?;
             Ok(Value::Text(datetime::format_date(ts.date_naive())))
         }
+        // An explicit cast to varchar(n)/char(n) truncates; assignment refuses (22001).
+        (_, ValueRef::Text(t)) if matches!(to.modifier, crate::types::TypeModifier::Length(_)) => {
+            let crate::types::TypeModifier::Length(n) = to.modifier else {
+                unreachable!()
+            };
+            let text: String = String::from_utf8_lossy(t)
+                .chars()
+                .take(n as usize)
+                .collect();
+            input::from_text(to, &text)
+        }
         _ => input::coerce(to, value),
     }
 }

@@ -4,6 +4,7 @@
 use bytes::{BufMut, BytesMut};
 use rusqlite::types::{Value, ValueRef};
 
+use super::numeric::Base10000;
 use super::{ColumnType, PgType, datetime, input};
 use crate::error::{Error, SqlState};
 
@@ -150,55 +151,19 @@ pub fn read_binary(ty: PgType, bytes: &[u8]) -> Result<Value, Error> {
 
 /// Numeric binary: ndigits, weight, sign, dscale, then base-10000 digits.
 fn write_numeric(text: &str, out: &mut BytesMut) -> Result<(), Error> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("nan") {
+    if text.trim().eq_ignore_ascii_case("nan") {
         out.put_slice(&[0, 0, 0, 0, 0xC0, 0, 0, 0]);
         return Ok(());
     }
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if !(int_part.chars().all(|c| c.is_ascii_digit())
-        && frac_part.chars().all(|c| c.is_ascii_digit()))
-    {
+    if !Base10000::is_valid_text(text) {
         return Err(bad(PgType::Numeric));
     }
-    let int_part = int_part.trim_start_matches('0');
-    let dscale = frac_part.len();
-    let int_pad = (4 - int_part.len() % 4) % 4;
-    let frac_pad = (4 - frac_part.len() % 4) % 4;
-    let digits_text = format!(
-        "{}{int_part}{frac_part}{}",
-        "0".repeat(int_pad),
-        "0".repeat(frac_pad)
-    );
-    let mut groups: Vec<i16> = digits_text
-        .as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap().parse().unwrap())
-        .collect();
-    let mut weight = ((int_part.len() + int_pad) / 4) as i16 - 1;
-    while groups.first() == Some(&0) {
-        groups.remove(0);
-        weight -= 1;
-    }
-    while groups.last() == Some(&0) {
-        groups.pop();
-    }
-    if groups.is_empty() {
-        weight = 0;
-    }
-    out.put_i16(groups.len() as i16);
-    out.put_i16(weight);
-    out.put_u16(if negative && !groups.is_empty() {
-        0x4000
-    } else {
-        0
-    });
-    out.put_u16(dscale as u16);
-    for g in groups {
+    let n = Base10000::of(text);
+    out.put_i16(n.digits.len() as i16);
+    out.put_i16(n.weight);
+    out.put_u16(if n.negative { 0x4000 } else { 0 });
+    out.put_u16(n.dscale);
+    for g in n.digits {
         out.put_i16(g);
     }
     Ok(())

@@ -90,25 +90,127 @@ pub fn divide(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
     Ok(r)
 }
 
-/// `select_div_scale` from Postgres's numeric.c, simplified to decimal digits.
+/// `select_div_scale` from Postgres's numeric.c: at least 16 significant digits,
+/// never fewer decimals than either input, computed on base-10000 digit groups.
 fn quotient_scale(a: Decimal, b: Decimal) -> u32 {
-    let weight = |d: Decimal| -> i32 {
-        let t = d.trunc().abs();
-        if t.is_zero() {
-            0
-        } else {
-            t.to_string().len() as i32 - 1
-        }
+    let first_group = |d: Decimal| -> (i32, i16) {
+        let groups = Base10000::of(&d.to_string());
+        groups
+            .digits
+            .iter()
+            .position(|g| *g != 0)
+            .map(|i| (groups.weight as i32 - i as i32, groups.digits[i]))
+            .unwrap_or((0, 0))
     };
-    let qweight = weight(a) - weight(b);
-    let rscale = (16 - qweight - 1)
+    let (weight1, first1) = first_group(a);
+    let (weight2, first2) = first_group(b);
+    let mut qweight = weight1 - weight2;
+    if first1 <= first2 {
+        qweight -= 1;
+    }
+    let rscale = (16 - qweight * 4)
         .max(a.scale() as i32)
         .max(b.scale() as i32)
         .max(0);
-    rscale.min(20) as u32
+    // rust_decimal holds 28 significant digits.
+    rscale.min(28) as u32
+}
+
+/// A decimal in Postgres's internal layout: base-10000 digit groups, the weight
+/// of the first group, and the display scale. Shared by the binary wire format
+/// and the division scale rule.
+pub struct Base10000 {
+    pub negative: bool,
+    pub digits: Vec<i16>,
+    pub weight: i16,
+    pub dscale: u16,
+}
+
+impl Base10000 {
+    /// From canonical decimal text (`-12.50`); leading and trailing zero groups
+    /// are stripped as Postgres stores them.
+    pub fn of(text: &str) -> Base10000 {
+        let text = text.trim();
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let int_part = int_part.trim_start_matches('0');
+        let int_pad = (4 - int_part.len() % 4) % 4;
+        let frac_pad = (4 - frac_part.len() % 4) % 4;
+        let padded = format!(
+            "{}{int_part}{frac_part}{}",
+            "0".repeat(int_pad),
+            "0".repeat(frac_pad)
+        );
+        let mut digits: Vec<i16> = padded
+            .as_bytes()
+            .chunks(4)
+            .map(|c| {
+                c.iter()
+                    .fold(0i16, |acc, d| acc * 10 + (d.wrapping_sub(b'0') as i16))
+            })
+            .collect();
+        let mut weight = ((int_part.len() + int_pad) / 4) as i16 - 1;
+        while digits.first() == Some(&0) {
+            digits.remove(0);
+            weight -= 1;
+        }
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            weight = 0;
+        }
+        Base10000 {
+            negative: negative && !digits.is_empty(),
+            digits,
+            weight,
+            dscale: frac_part.len() as u16,
+        }
+    }
+
+    /// Whether `text` is plain decimal notation (what [`Base10000::of`] reads).
+    pub fn is_valid_text(text: &str) -> bool {
+        let t = text.trim();
+        let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+        let (i, f) = t.split_once('.').unwrap_or((t, ""));
+        !(i.is_empty() && f.is_empty())
+            && i.bytes().all(|b| b.is_ascii_digit())
+            && f.bytes().all(|b| b.is_ascii_digit())
+    }
 }
 
 /// `avg` keeps Postgres's display scale for small sums of typical inputs.
 pub fn average(sum: Decimal, count: i64) -> Result<Decimal, Error> {
     divide(sum, Decimal::from(count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn div(a: &str, b: &str) -> String {
+        divide(parse(a).unwrap(), parse(b).unwrap())
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn division_scale_follows_postgres() {
+        assert_eq!(div("7.0", "2"), "3.5000000000000000");
+        assert_eq!(div("100", "3"), "33.3333333333333333");
+        assert_eq!(div("1", "8"), "0.12500000000000000000");
+        assert_eq!(
+            divide(Decimal::ONE, Decimal::ZERO).unwrap_err().state,
+            SqlState::DivisionByZero
+        );
+    }
+
+    #[test]
+    fn exact_sums() {
+        let sum = parse("0.1").unwrap() + parse("0.2").unwrap();
+        assert_eq!(sum.to_string(), "0.3");
+    }
 }
