@@ -5,8 +5,8 @@
 //! SQLite rowid aliases (`INTEGER PRIMARY KEY`), which assign the next id.
 
 use sqlparser::ast::{
-    ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart, ObjectType,
-    Statement,
+    ColumnOption, CreateTable, CreateTableOptions, DataType, Expr, Ident, ObjectName,
+    ObjectNamePart, ObjectType, Statement,
 };
 
 use super::expr::{Typer, coerce_literal, column_type, object_name};
@@ -107,6 +107,14 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         return Err(Error::unsupported(
             "CREATE TABLE AS / LIKE / INHERITS / PARTITION BY",
         ));
+    }
+    match &create.table_options {
+        // Storage parameters (`WITH (fillfactor = 100)`) tune Postgres's heap and
+        // mean nothing to SQLite: accepted and ignored, as pgbench -i needs.
+        CreateTableOptions::None | CreateTableOptions::With(_) => {
+            create.table_options = CreateTableOptions::None
+        }
+        other => return Err(Error::unsupported(format!("table options {other}"))),
     }
     let table_name = object_name(&create.name);
     let table_name = table_name

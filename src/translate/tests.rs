@@ -124,3 +124,13 @@ fn syntax_errors_are_42601() {
     let err = translate("SELEC 1", &catalog()).unwrap_err();
     assert_eq!(err.state, crate::error::SqlState::SyntaxError);
 }
+
+#[test]
+fn storage_parameters_are_accepted_and_dropped() {
+    let plan = sql_of("CREATE TABLE t (n int) WITH (fillfactor = 100)");
+    assert!(
+        !plan.sql.to_ascii_lowercase().contains("fillfactor"),
+        "{}",
+        plan.sql
+    );
+}
