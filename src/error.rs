@@ -9,146 +9,75 @@
 
 use std::fmt;
 
-/// A Postgres SQLSTATE. Only the codes litewire emits are named, so a new one is a
-/// deliberate addition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlState {
-    SuccessfulCompletion,
-    FeatureNotSupported,
-    InvalidParameterValue,
-    InvalidTextRepresentation,
-    NumericValueOutOfRange,
-    DivisionByZero,
-    StringDataRightTruncation,
-    InvalidDatetimeFormat,
-    DatetimeFieldOverflow,
-    UniqueViolation,
-    NotNullViolation,
-    ForeignKeyViolation,
-    CheckViolation,
-    IntegrityConstraintViolation,
-    InFailedSqlTransaction,
-    ActiveSqlTransaction,
-    NoActiveSqlTransaction,
-    InvalidTransactionState,
-    InvalidSavepointSpecification,
-    SyntaxError,
-    UndefinedTable,
-    UndefinedColumn,
-    UndefinedFunction,
-    UndefinedObject,
-    DuplicateTable,
-    DuplicateObject,
-    DuplicateColumn,
-    InvalidPreparedStatementDefinition,
-    DuplicatePreparedStatement,
-    InvalidCursorName,
-    DatatypeMismatch,
-    ProtocolViolation,
-    LockNotAvailable,
-    InvalidPassword,
-    TooManyConnections,
-    AdminShutdown,
-    QueryCanceled,
-    DiskFull,
-    IoError,
-    InternalError,
+macro_rules! sqlstates {
+    ($($name:ident => $code:literal,)*) => {
+        /// A Postgres SQLSTATE. Only the codes litewire emits are named, so a new
+        /// one is a deliberate addition.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum SqlState {
+            $($name,)*
+        }
+
+        impl SqlState {
+            const ALL: &'static [SqlState] = &[$(SqlState::$name,)*];
+
+            /// The five-character code sent in the `C` field of an ErrorResponse.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(SqlState::$name => $code,)*
+                }
+            }
+        }
+    };
+}
+
+sqlstates! {
+    SuccessfulCompletion => "00000",
+    FeatureNotSupported => "0A000",
+    InvalidParameterValue => "22023",
+    InvalidTextRepresentation => "22P02",
+    NumericValueOutOfRange => "22003",
+    DivisionByZero => "22012",
+    StringDataRightTruncation => "22001",
+    InvalidDatetimeFormat => "22007",
+    DatetimeFieldOverflow => "22008",
+    UniqueViolation => "23505",
+    NotNullViolation => "23502",
+    ForeignKeyViolation => "23503",
+    CheckViolation => "23514",
+    IntegrityConstraintViolation => "23000",
+    InFailedSqlTransaction => "25P02",
+    ActiveSqlTransaction => "25001",
+    NoActiveSqlTransaction => "25P01",
+    InvalidTransactionState => "25000",
+    InvalidSavepointSpecification => "3B001",
+    SyntaxError => "42601",
+    UndefinedTable => "42P01",
+    UndefinedColumn => "42703",
+    UndefinedFunction => "42883",
+    UndefinedObject => "42704",
+    DuplicateTable => "42P07",
+    DuplicateObject => "42710",
+    DuplicateColumn => "42701",
+    InvalidPreparedStatementDefinition => "42P14",
+    DuplicatePreparedStatement => "42P05",
+    InvalidCursorName => "34000",
+    DatatypeMismatch => "42804",
+    ProtocolViolation => "08P01",
+    LockNotAvailable => "55P03",
+    InvalidPassword => "28P01",
+    TooManyConnections => "53300",
+    AdminShutdown => "57P01",
+    QueryCanceled => "57014",
+    DiskFull => "53100",
+    IoError => "58030",
+    InternalError => "XX000",
 }
 
 impl SqlState {
-    /// The five-character code sent in the `C` field of an ErrorResponse.
-    pub fn code(self) -> &'static str {
-        use SqlState::*;
-        match self {
-            SuccessfulCompletion => "00000",
-            FeatureNotSupported => "0A000",
-            InvalidParameterValue => "22023",
-            InvalidTextRepresentation => "22P02",
-            NumericValueOutOfRange => "22003",
-            DivisionByZero => "22012",
-            StringDataRightTruncation => "22001",
-            InvalidDatetimeFormat => "22007",
-            DatetimeFieldOverflow => "22008",
-            UniqueViolation => "23505",
-            NotNullViolation => "23502",
-            ForeignKeyViolation => "23503",
-            CheckViolation => "23514",
-            IntegrityConstraintViolation => "23000",
-            InFailedSqlTransaction => "25P02",
-            ActiveSqlTransaction => "25001",
-            NoActiveSqlTransaction => "25P01",
-            InvalidTransactionState => "25000",
-            InvalidSavepointSpecification => "3B001",
-            SyntaxError => "42601",
-            UndefinedTable => "42P01",
-            UndefinedColumn => "42703",
-            UndefinedFunction => "42883",
-            UndefinedObject => "42704",
-            DuplicateTable => "42P07",
-            DuplicateObject => "42710",
-            DuplicateColumn => "42701",
-            InvalidPreparedStatementDefinition => "42P14",
-            DuplicatePreparedStatement => "42P05",
-            InvalidCursorName => "34000",
-            DatatypeMismatch => "42804",
-            ProtocolViolation => "08P01",
-            LockNotAvailable => "55P03",
-            InvalidPassword => "28P01",
-            TooManyConnections => "53300",
-            AdminShutdown => "57P01",
-            QueryCanceled => "57014",
-            DiskFull => "53100",
-            IoError => "58030",
-            InternalError => "XX000",
-        }
-    }
-
     /// Inverse of [`SqlState::code`], for codes carried through SQLite function errors.
     pub fn from_code(code: &str) -> Option<SqlState> {
-        use SqlState::*;
-        const ALL: [SqlState; 40] = [
-            SuccessfulCompletion,
-            FeatureNotSupported,
-            InvalidParameterValue,
-            InvalidTextRepresentation,
-            NumericValueOutOfRange,
-            DivisionByZero,
-            StringDataRightTruncation,
-            InvalidDatetimeFormat,
-            DatetimeFieldOverflow,
-            UniqueViolation,
-            NotNullViolation,
-            ForeignKeyViolation,
-            CheckViolation,
-            IntegrityConstraintViolation,
-            InFailedSqlTransaction,
-            ActiveSqlTransaction,
-            NoActiveSqlTransaction,
-            InvalidTransactionState,
-            InvalidSavepointSpecification,
-            SyntaxError,
-            UndefinedTable,
-            UndefinedColumn,
-            UndefinedFunction,
-            UndefinedObject,
-            DuplicateTable,
-            DuplicateObject,
-            DuplicateColumn,
-            InvalidPreparedStatementDefinition,
-            DuplicatePreparedStatement,
-            InvalidCursorName,
-            DatatypeMismatch,
-            ProtocolViolation,
-            LockNotAvailable,
-            InvalidPassword,
-            TooManyConnections,
-            AdminShutdown,
-            QueryCanceled,
-            DiskFull,
-            IoError,
-            InternalError,
-        ];
-        ALL.into_iter().find(|s| s.code() == code)
+        Self::ALL.iter().copied().find(|s| s.code() == code)
     }
 }
 

@@ -684,7 +684,7 @@ pub fn column_name(expr: &Expr) -> String {
             expr, data_type, ..
         } => match column_name(expr).as_str() {
             "?column?" => column_type(data_type)
-                .map(|t| typname(t.ty).to_string())
+                .map(|t| t.ty.typname().to_string())
                 .unwrap_or_else(|_| "?column?".into()),
             name => name.to_string(),
         },
@@ -696,37 +696,8 @@ pub fn column_name(expr: &Expr) -> String {
             ..
         }) => "bool".into(),
         Expr::TypedString(t) => column_type(&t.data_type)
-            .map(|t| typname(t.ty).to_string())
+            .map(|t| t.ty.typname().to_string())
             .unwrap_or_else(|_| "?column?".into()),
         _ => "?column?".into(),
-    }
-}
-
-/// `pg_type.typname`, which Postgres uses to name a cast column.
-pub fn typname(ty: PgType) -> &'static str {
-    use PgType::*;
-    match ty {
-        Bool => "bool",
-        Int2 => "int2",
-        Int4 => "int4",
-        Int8 => "int8",
-        Float4 => "float4",
-        Float8 => "float8",
-        Numeric => "numeric",
-        Text => "text",
-        Varchar => "varchar",
-        Bpchar => "bpchar",
-        Name => "name",
-        Bytea => "bytea",
-        Date => "date",
-        Time => "time",
-        Timestamp => "timestamp",
-        Timestamptz => "timestamptz",
-        Interval => "interval",
-        Uuid => "uuid",
-        Json => "json",
-        Jsonb => "jsonb",
-        Oid => "oid",
-        Unknown => "unknown",
     }
 }

@@ -155,6 +155,35 @@ impl PgType {
         }
     }
 
+    /// `pg_type.typname`, which Postgres uses to name a cast column.
+    pub fn typname(self) -> &'static str {
+        use PgType::*;
+        match self {
+            Bool => "bool",
+            Int2 => "int2",
+            Int4 => "int4",
+            Int8 => "int8",
+            Float4 => "float4",
+            Float8 => "float8",
+            Numeric => "numeric",
+            Text => "text",
+            Varchar => "varchar",
+            Bpchar => "bpchar",
+            Name => "name",
+            Bytea => "bytea",
+            Date => "date",
+            Time => "time",
+            Timestamp => "timestamp",
+            Timestamptz => "timestamptz",
+            Interval => "interval",
+            Uuid => "uuid",
+            Json => "json",
+            Jsonb => "jsonb",
+            Oid => "oid",
+            Unknown => "unknown",
+        }
+    }
+
     pub fn storage(self) -> Storage {
         use PgType::*;
         match self {
