@@ -35,41 +35,16 @@ log() { printf '[pgbench] %s\n' "$*" >&2; }
 PGBENCH="$PG_BIN/pgbench"; [[ -x "$PGBENCH" ]] || PGBENCH="$(command -v pgbench)"
 PSQL="$PG_BIN/psql"; [[ -x "$PSQL" ]] || PSQL="$(command -v psql)"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_port() { # wait_port PORT SECONDS PID-or-empty
-    local port=$1 deadline=$((SECONDS + $2)) pid=${3:-}
-    while ((SECONDS < deadline)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-        sleep 0.1
-    done
-    return 1
-}
-
-as_pg() { # initdb/pg_ctl refuse to run as root
-    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
+source "$ROOT/scripts/lib.sh"
 
 PG_DIR="" LW_DIR="" PG_STARTED="" LW_PIDS=()
-
-stop_litewire() { # stop_litewire PID
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid"
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { log "litewire $pid ignored SIGTERM; killing"; kill -KILL "$pid"; }
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
     set +e
-    for pid in "${LW_PIDS[@]}"; do stop_litewire "$pid"; done
+    for pid in "${LW_PIDS[@]}"; do stop_pid "$pid"; done
     if [[ -n "$PG_STARTED" ]]; then
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+        pg_stop "$PG_BIN" "$PG_DIR"
     fi
     if [[ $rc -ne 0 && -n "$LW_DIR" ]]; then
         for f in "$LW_DIR"/*.log; do
@@ -105,15 +80,9 @@ fi
 # --- PostgreSQL 15 -----------------------------------------------------------
 # Stock settings (fsync on), only the socket dir and listen address changed.
 PG_DIR="$(mktemp -d /tmp/bench-pg.XXXXXX)"
-chmod 755 "$PG_DIR"
-[[ $(id -u) -eq 0 ]] && chown postgres: "$PG_DIR"
 PG_PORT="$(free_port)"
-as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$PG_DIR/initdb.log" 2>&1 \
-    || { cat "$PG_DIR/initdb.log" >&2; exit 2; }
 PG_STARTED=1
-as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c TimeZone=UTC -c lc_messages=C" \
-    start >/dev/null || { cat "$PG_DIR/postgres.log" >&2; exit 2; }
+pg_start "$PG_BIN" "$PG_DIR" "$PG_PORT" || exit 2
 log "postgres $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 
 log "postgres: pgbench -i -s $SCALE"
@@ -122,7 +91,7 @@ log "postgres: pgbench -i -s $SCALE"
 run_select_only postgres "$PG_PORT" "$PG_DIR/select.out"
 PG_TPS="$(tps_of "$PG_DIR/select.out")"
 # Stop it so litewire's run does not share the 2 cores with an idle-but-present server's background work.
-as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 && PG_STARTED=""
+pg_stop "$PG_BIN" "$PG_DIR" && PG_STARTED=""
 
 # --- litewire ----------------------------------------------------------------
 LW_DIR="$(mktemp -d /tmp/bench-lw.XXXXXX)"
@@ -147,7 +116,7 @@ else
     INIT_QUERY="$(grep -m1 -iE 'query was' "$LW_DIR/init-probe.out" || true)"
     [[ -n "$INIT_QUERY" ]] && INIT_ERROR="$INIT_ERROR | $INIT_QUERY"
 fi
-stop_litewire "$LW_PID"
+stop_pid "$LW_PID"
 
 LW_PORT="$(free_port)"
 start_litewire data "$LW_PORT"

@@ -30,36 +30,16 @@ if [[ ! -x "$VENV/bin/python" ]] || ! cmp -s "$COMPAT_DIR/requirements.txt" "$VE
     cp "$COMPAT_DIR/requirements.txt" "$VENV/.requirements.txt"
 fi
 
-free_port() {
-    "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_port() { # wait_port PORT SECONDS PID-or-empty
-    local port=$1 deadline=$((SECONDS + $2)) pid=${3:-}
-    while ((SECONDS < deadline)); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-        sleep 0.1
-    done
-    return 1
-}
+source "$ROOT/scripts/lib.sh"
 
 PG_DIR="" LW_DIR="" LW_PID="" PG_STARTED=""
-as_pg() { # initdb/pg_ctl refuse to run as root
-    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 cleanup() {
     local rc=$?
     set +e
-    if [[ -n "$LW_PID" ]] && kill -0 "$LW_PID" 2>/dev/null; then
-        kill -TERM "$LW_PID"
-        for _ in $(seq 50); do kill -0 "$LW_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$LW_PID" 2>/dev/null && { log "litewire ignored SIGTERM; killing"; kill -KILL "$LW_PID"; }
-        wait "$LW_PID" 2>/dev/null
-    fi
+    [[ -n "$LW_PID" ]] && stop_pid "$LW_PID"
     if [[ -n "$PG_STARTED" ]]; then
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+        pg_stop "$PG_BIN" "$PG_DIR"
     fi
     if [[ $rc -ne 0 && -n "$LW_DIR" && -s "$LW_DIR/litewire.log" ]]; then
         log "last lines of the litewire log:"
@@ -92,15 +72,9 @@ export COMPAT_HOST=127.0.0.1
 if has_target postgres; then
     [[ -x "$PG_BIN/initdb" ]] || { log "PostgreSQL not found (set PG_BIN or install postgresql-15)"; exit 2; }
     PG_DIR="$(mktemp -d /tmp/compat-pg.XXXXXX)"
-    chmod 755 "$PG_DIR"
-    [[ $(id -u) -eq 0 ]] && chown postgres: "$PG_DIR"
     PG_PORT="$(free_port)"
-    as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$PG_DIR/initdb.log" 2>&1 \
-        || { cat "$PG_DIR/initdb.log" >&2; exit 2; }
     PG_STARTED=1
-    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c TimeZone=UTC -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c lc_messages=C" \
-        start >/dev/null || { cat "$PG_DIR/postgres.log" >&2; exit 2; }
+    pg_start "$PG_BIN" "$PG_DIR" "$PG_PORT" -c fsync=off -c synchronous_commit=off -c full_page_writes=off || exit 2
     export COMPAT_PG_PORT="$PG_PORT"
     log "postgres $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 fi

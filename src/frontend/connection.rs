@@ -394,8 +394,10 @@ impl Connection {
                     }
                 };
                 match statement.targets[i] {
-                    Some(target) => input::coerce(target, rusqlite::types::ValueRef::from(&value)),
-                    None => Ok(value),
+                    Some(target) if target != ColumnType::plain(ty) => {
+                        input::coerce(target, rusqlite::types::ValueRef::from(&value))
+                    }
+                    _ => Ok(value),
                 }
             })
             .collect::<Result<Vec<_>>>()?;

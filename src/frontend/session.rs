@@ -45,6 +45,18 @@ struct Tx {
     savepoints: Vec<String>,
 }
 
+impl Tx {
+    fn new(implicit: bool) -> Tx {
+        Tx {
+            implicit,
+            changed_schema: false,
+            writer: None,
+            started: Utc::now(),
+            savepoints: Vec::new(),
+        }
+    }
+}
+
 /// Postgres's transaction states, as ReadyForQuery reports them (I/T/E).
 enum TxState {
     Idle,
@@ -179,15 +191,7 @@ impl Session {
                         SqlState::ActiveSqlTransaction,
                         "there is already a transaction in progress",
                     ),
-                    TxState::Idle => {
-                        self.tx = TxState::Active(Tx {
-                            implicit: false,
-                            writer: None,
-                            started: Utc::now(),
-                            savepoints: Vec::new(),
-                            changed_schema: false,
-                        })
-                    }
+                    TxState::Idle => self.tx = TxState::Active(Tx::new(false)),
                 }
                 command("BEGIN")
             }
@@ -338,13 +342,7 @@ impl Session {
     /// Opens an implicit transaction if none is open (see [`Tx::implicit`]).
     pub fn begin_implicit(&mut self) {
         if !self.in_transaction() {
-            self.tx = TxState::Active(Tx {
-                implicit: true,
-                writer: None,
-                started: Utc::now(),
-                savepoints: Vec::new(),
-                changed_schema: false,
-            });
+            self.tx = TxState::Active(Tx::new(true));
         }
     }
 

@@ -13,7 +13,7 @@ use rusqlite::types::{Value, ValueRef};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, function_error};
-use crate::types::{ColumnType, PgType, datetime, input, json, numeric};
+use crate::types::{ColumnType, PgType, TypeModifier, datetime, input, json, numeric};
 
 /// The time `now()` returns: fixed at transaction start, as in Postgres. The
 /// session sets it before running statements on a connection; `None` means "the
@@ -87,6 +87,14 @@ pub fn register(conn: &Connection, clock: Clock) -> rusqlite::Result<()> {
 /// `value::type`. Numeric sources round into integers (Postgres rounds half away
 /// from zero); text sources parse with the target's input function.
 fn cast(value: ValueRef<'_>, from: Option<PgType>, to: ColumnType) -> Result<Value, Error> {
+    // An explicit cast to varchar(n)/char(n) truncates; assignment refuses (22001).
+    if let (ValueRef::Text(t), TypeModifier::Length(n)) = (value, to.modifier) {
+        let text: String = String::from_utf8_lossy(t)
+            .chars()
+            .take(n as usize)
+            .collect();
+        return input::from_text(to, &text);
+    }
     match (from, value) {
         (Some(PgType::Numeric), ValueRef::Text(t)) if to.ty.is_integer() => {
             let d = numeric::parse(&String::from_utf8_lossy(t))?;
@@ -108,17 +116,6 @@ fn cast(value: ValueRef<'_>, from: Option<PgType>, to: ColumnType) -> Result<Val
         (Some(PgType::Timestamptz), ValueRef::Text(t)) if to.ty == PgType::Date => {
             let ts = datetime::parse_timestamptz(&String::from_utf8_lossy(t))?;
             Ok(Value::Text(datetime::format_date(ts.date_naive())))
-        }
-        // An explicit cast to varchar(n)/char(n) truncates; assignment refuses (22001).
-        (_, ValueRef::Text(t)) if matches!(to.modifier, crate::types::TypeModifier::Length(_)) => {
-            let crate::types::TypeModifier::Length(n) = to.modifier else {
-                unreachable!()
-            };
-            let text: String = String::from_utf8_lossy(t)
-                .chars()
-                .take(n as usize)
-                .collect();
-            input::from_text(to, &text)
         }
         _ => input::coerce(to, value),
     }
