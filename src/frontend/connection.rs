@@ -217,7 +217,7 @@ impl Connection {
     }
 
     async fn simple_query(&mut self, sql: &str) -> std::io::Result<()> {
-        let plans = match self.session.plan(sql) {
+        let (plans, mut literals) = match self.session.plan_simple(sql) {
             Ok(p) => p,
             Err(err) => {
                 if self.session.in_transaction() {
@@ -235,7 +235,9 @@ impl Connection {
         let mut next = 0;
         while let Some(plan) = plans.get(next) {
             let changes_schema = matches!(plan, Plan::Sql(p) if p.access == Access::Schema);
-            match self.session.execute(plan, Vec::new(), None).await {
+            // Only a single parameterized statement carries literals.
+            let params = std::mem::take(&mut literals);
+            match self.session.execute(plan, params, None).await {
                 Ok(outcome) => {
                     self.flush_notices().await?;
                     self.send_outcome(outcome, &[]).await?

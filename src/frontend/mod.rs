@@ -84,7 +84,7 @@ pub async fn serve(
             Ok((tcp, _)) => {
                 let frontend = frontend.clone();
                 let shutdown = shutdown.clone();
-                tracker.spawn(async move { handle(tcp, frontend, shutdown).await });
+                tracker.spawn_blocking(move || run_on_own_thread(tcp, frontend, shutdown));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -92,6 +92,32 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// Serves one connection on a thread of its own with a single-threaded runtime,
+/// as Postgres gives each connection a backend process. SQLite calls then run
+/// inline on that thread (see `store::blocking`): they block this connection
+/// only, and a point query costs no thread hand-off. On a shared multi-threaded
+/// runtime every statement would pay two context switches to leave and re-enter
+/// the executor, which profiling showed to be most of a `pgbench -S` query.
+fn run_on_own_thread(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationToken) {
+    let Ok(std_tcp) = tcp.into_std() else { return };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start a connection runtime");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        // The socket moves from the accepting runtime's reactor to this one.
+        if let Ok(tcp) = TcpStream::from_std(std_tcp) {
+            handle(tcp, frontend, shutdown).await;
+        }
+    });
 }
 
 async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationToken) {

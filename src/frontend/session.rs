@@ -119,17 +119,53 @@ impl Session {
     /// Translates `sql`, reusing the plan of an identical earlier query when the
     /// schema has not changed since.
     pub fn plan(&mut self, sql: &str) -> Result<Arc<Vec<Plan>>> {
+        self.cached_plan(sql, sql, &[])
+    }
+
+    /// Plans a simple-protocol query with its literals taken out as parameters
+    /// (see `translate::normalize`), so queries that differ only in their values
+    /// share one translation and one SQLite prepared statement. Returns the
+    /// plans and the literals bound as parameter values.
+    pub fn plan_simple(&mut self, sql: &str) -> Result<(Arc<Vec<Plan>>, Vec<Value>)> {
+        let Some(normalized) = translate::normalize::normalize(sql) else {
+            return Ok((self.plan(sql)?, Vec::new()));
+        };
+        let hints: Vec<PgType> = normalized.literals.iter().map(|l| l.ty).collect();
+        let plans = match self.cached_plan(&normalized.cache_key(), &normalized.sql, &hints) {
+            Ok(plans) => plans,
+            // A shape the translator refuses with parameters (a literal where
+            // only a constant will do): the query as written decides.
+            Err(_) => return Ok((self.plan(sql)?, Vec::new())),
+        };
+        let Some(Plan::Sql(sql_plan)) = plans.first() else {
+            return Ok((self.plan(sql)?, Vec::new()));
+        };
+        let values = normalized
+            .literals
+            .iter()
+            .zip(&sql_plan.params)
+            .map(|(literal, inferred)| {
+                let ty = inferred
+                    .filter(|t| t.ty != PgType::Unknown)
+                    .unwrap_or(ColumnType::plain(PgType::Text));
+                crate::types::input::from_text(ty, &literal.text)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((plans, values))
+    }
+
+    fn cached_plan(&mut self, key: &str, sql: &str, params: &[PgType]) -> Result<Arc<Vec<Plan>>> {
         let catalog = self.store.catalog();
-        if let Some((cat, plans)) = self.plans.get(sql)
+        if let Some((cat, plans)) = self.plans.get(key)
             && Arc::ptr_eq(cat, &catalog)
         {
             return Ok(plans.clone());
         }
-        let plans = Arc::new(translate::translate(sql, &catalog)?);
+        let plans = Arc::new(translate::translate_with_params(sql, &catalog, params)?);
         if self.plans.len() >= PLAN_CACHE_LIMIT {
             self.plans.clear();
         }
-        self.plans.insert(sql.to_string(), (catalog, plans.clone()));
+        self.plans.insert(key.to_string(), (catalog, plans.clone()));
         Ok(plans)
     }
 

@@ -207,14 +207,14 @@ impl Store {
     }
 }
 
-/// Runs `f` off the async executor with the connection behind `guard`, and
-/// gives the guard back: the caller keeps holding the writer across statements.
+/// Runs `f` with the connection behind `guard`, and gives the guard back: the
+/// caller keeps holding the writer across statements.
 ///
-/// On the multi-threaded runtime (the server) this is `block_in_place`: the
-/// worker hands its other tasks to a new worker and runs SQLite itself, which
-/// saves the two thread hops of `spawn_blocking` on every statement (most of a
-/// point query's cost). Elsewhere (single-threaded test runtimes) it falls back
-/// to `spawn_blocking`.
+/// On a single-threaded runtime `f` runs inline. The wire door gives every
+/// connection such a runtime on a thread of its own (`frontend`), so blocking
+/// there stalls only that connection, as a Postgres backend blocks only itself,
+/// and saves the hand-off to another thread that is most of a point query's
+/// cost. On a shared multi-threaded runtime `f` goes to the blocking pool.
 pub async fn blocking<G, R, F>(mut guard: G, f: F) -> (G, R)
 where
     G: DerefMut<Target = Conn> + Send + 'static,
@@ -222,8 +222,8 @@ where
     F: FnOnce(&mut Conn) -> R + Send + 'static,
 {
     use tokio::runtime::{Handle, RuntimeFlavor};
-    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-        let result = tokio::task::block_in_place(|| f(&mut guard));
+    if Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread {
+        let result = f(&mut guard);
         return (guard, result);
     }
     tokio::task::spawn_blocking(move || {

@@ -10,9 +10,11 @@ use super::expr::{Typer, coerce_to_column, column_name, object_name};
 use super::{Access, OutColumn, SqlPlan};
 use crate::catalog::{Catalog, Table};
 use crate::error::{Error, Result};
+use crate::types::{ColumnType, PgType};
 
-pub fn plan(mut statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
+pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<SqlPlan> {
     let mut typer = Typer::new(catalog);
+    typer.params = params.iter().map(|t| Some(ColumnType::plain(*t))).collect();
     typer.collect_tables(&mut statement);
     let (tag, access, names) = match &mut statement {
         Statement::Query(query) => ("SELECT", Access::Read, query_projection(query, &typer)?),

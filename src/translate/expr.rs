@@ -141,7 +141,8 @@ impl<'a> Typer<'a> {
             && let Some(i) = Self::param_index(p)
         {
             self.note_param(i);
-            if self.params[i].is_none() {
+            // An `unknown` (string) parameter takes its type from context.
+            if self.params[i].is_none_or(|t| t.ty == PgType::Unknown) {
                 self.params[i] = Some(ty);
             }
         }
@@ -285,7 +286,9 @@ impl<'a> Typer<'a> {
                     return Err(Error::unsupported("TRY_CAST"));
                 }
                 let target = column_type(data_type)?;
-                self.infer_param(inner, target);
+                // The parameter takes the base type; the cast applies the
+                // modifier (truncating varchar(n), rounding numeric(p,s)).
+                self.infer_param(inner, ColumnType::plain(target.ty));
                 let source = self.type_of(inner);
                 *expr = cast_call(take(inner), source, target);
             }

@@ -13,6 +13,7 @@
 mod ddl;
 mod dml;
 mod expr;
+pub mod normalize;
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use sqlparser::parser::Parser;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::types::ColumnType;
+use crate::types::{ColumnType, PgType};
 
 /// One client statement, ready to run.
 #[derive(Debug, Clone)]
@@ -83,6 +84,12 @@ pub struct SqlPlan {
 
 /// Translates a query string, which may hold several statements.
 pub fn translate(sql: &str, catalog: &Catalog) -> Result<Vec<Plan>> {
+    translate_with_params(sql, catalog, &[])
+}
+
+/// Translates with the types of `$1..$n` known up front (the literals that
+/// [`normalize`] took out); context still decides where they are `unknown`.
+pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) -> Result<Vec<Plan>> {
     if sql.trim().trim_matches(';').trim().is_empty() {
         return Ok(vec![Plan::Empty]);
     }
@@ -90,7 +97,7 @@ pub fn translate(sql: &str, catalog: &Catalog) -> Result<Vec<Plan>> {
         .map_err(|e| Error::syntax(parse_message(&e.to_string())))?;
     statements
         .into_iter()
-        .map(|s| translate_statement(s, catalog))
+        .map(|s| translate_statement(s, catalog, params))
         .collect()
 }
 
@@ -116,7 +123,7 @@ fn ident_text(ident: &sqlparser::ast::Ident) -> String {
     }
 }
 
-fn translate_statement(statement: Statement, catalog: &Catalog) -> Result<Plan> {
+fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<Plan> {
     Ok(match statement {
         // Isolation levels and access modes are accepted: with one writer every
         // write transaction is serializable, and reads are READ COMMITTED.
@@ -147,7 +154,7 @@ fn translate_statement(statement: Statement, catalog: &Catalog) -> Result<Plan> 
         Statement::Query(_)
         | Statement::Insert(_)
         | Statement::Update(_)
-        | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog)?)),
+        | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog, params)?)),
         Statement::CreateTable(_)
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
