@@ -285,3 +285,25 @@ def test_executemany_and_rowcount(conn, uniq):
         assert cur.rowcount == 1
         cur.execute(f"SELECT id, name FROM {t} ORDER BY id")
         assert cur.fetchall() == [(1, "N1"), (2, "N2"), (3, "N3"), (4, "n4")]
+
+
+def test_cancel_running_query(conn):
+    """conn.cancel() from another thread: the query fails with 57014, the
+    connection stays usable."""
+    import threading
+    import time
+
+    def cancel_soon():
+        time.sleep(0.5)
+        conn.cancel()
+
+    threading.Thread(target=cancel_soon).start()
+    with conn.cursor() as cur:
+        with pytest.raises(psycopg2.errors.QueryCanceled) as info:
+            cur.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+                        "WHERE n < 1000000000) SELECT count(*) FROM s")
+        assert info.value.pgcode == "57014"
+    conn.rollback()
+    with conn.cursor() as cur:
+        cur.execute("SELECT 2")
+        assert cur.fetchall() == [(2,)]

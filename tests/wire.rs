@@ -368,3 +368,31 @@ async fn malformed_messages_close_only_that_connection() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_interrupts_the_running_statement() {
+    let server = start().await;
+    let db = connect(&server).await;
+    let token = db.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    });
+    // Long enough (tens of seconds) that only the cancel can end it early.
+    let err = db
+        .simple_query(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000000) SELECT count(*) FROM s",
+        )
+        .await
+        .unwrap_err();
+    canceller.await.unwrap();
+    assert_eq!(code(&err), "57014");
+    assert_eq!(
+        db.query_one("SELECT 3", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        3
+    );
+    server.stop().await;
+}

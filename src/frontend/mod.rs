@@ -35,7 +35,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Users;
 use crate::store::Store;
 use connection::{Connection, Socket};
-use session::Session;
+use session::{CancelSlot, Session};
 
 /// A client must finish TLS + authentication within this time.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,6 +48,9 @@ pub struct Frontend {
     pub tls: Option<TlsAcceptor>,
     /// Connection slots; a client beyond them gets 53300.
     pub permits: Arc<Semaphore>,
+    /// Live sessions by backend PID, for CancelRequest: the secret key the
+    /// client must present and where the session's running statement is.
+    cancels: std::sync::Mutex<HashMap<i32, (SecretKey, CancelSlot)>>,
     next_pid: AtomicI32,
 }
 
@@ -63,6 +66,7 @@ impl Frontend {
             users,
             tls,
             permits: Arc::new(Semaphore::new(max_connections)),
+            cancels: std::sync::Mutex::new(HashMap::new()),
             next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 100 + 1),
         }
     }
@@ -122,12 +126,14 @@ fn run_on_own_thread(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: Cancella
 
 async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationToken) {
     let pid = frontend.next_pid.fetch_add(1, Ordering::Relaxed);
+    // Random, so only the client that received it can cancel its queries.
+    let secret = SecretKey::I32(rand::random());
     let started = tokio::time::timeout(STARTUP_TIMEOUT, async {
         let mut socket = negotiate_tls::<String>(tcp, frontend.tls.clone())
             .await
             .ok()
             .flatten()?;
-        authenticate(&mut socket, &frontend, pid)
+        authenticate(&mut socket, &frontend, pid, secret.clone())
             .await
             .then_some(socket)
     })
@@ -145,25 +151,97 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
         return;
     };
     let session = Session::new(frontend.store.clone(), pid);
+    let _registered = frontend.register(pid, secret, session.cancel.clone());
     Connection::new(socket, session).run(shutdown).await;
 }
 
+/// Removes a session from the cancel registry when its connection ends.
+struct Registered<'a> {
+    frontend: &'a Frontend,
+    pid: i32,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.frontend
+            .cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.pid);
+    }
+}
+
+impl Frontend {
+    fn register(&self, pid: i32, secret: SecretKey, slot: CancelSlot) -> Registered<'_> {
+        self.cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid, (secret, slot));
+        Registered {
+            frontend: self,
+            pid,
+        }
+    }
+
+    /// A CancelRequest: interrupts the statement of the session with that PID
+    /// if the secret key matches. As in Postgres, nothing is answered.
+    fn cancel(&self, request: &pgwire::messages::cancel::CancelRequest) {
+        let slot = self
+            .cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&request.pid)
+            .filter(|(secret, _)| key_bytes(secret) == key_bytes(&request.secret_key))
+            .map(|(_, slot)| slot.clone());
+        tracing::debug!(
+            pid = request.pid,
+            matched = slot.is_some(),
+            "cancel request"
+        );
+        if let Some(slot) = slot {
+            slot.cancel();
+        }
+    }
+}
+
+/// A secret key as sent on the wire: a CancelRequest's key decodes as bytes
+/// even when BackendKeyData sent it as an i32.
+fn key_bytes(key: &SecretKey) -> Vec<u8> {
+    match key {
+        SecretKey::I32(i) => i.to_be_bytes().to_vec(),
+        SecretKey::Bytes(b) => b.to_vec(),
+    }
+}
+
 /// Runs the startup handshake; true when the client is logged in.
-async fn authenticate(socket: &mut Socket, frontend: &Frontend, pid: i32) -> bool {
+async fn authenticate(
+    socket: &mut Socket,
+    frontend: &Frontend,
+    pid: i32,
+    secret: SecretKey,
+) -> bool {
     match &frontend.users {
         Some(users) => {
             let handler = SASLAuthStartupHandler::new(Arc::new(Parameters))
                 .with_scram(ScramAuth::new(users.clone()))
-                .with_pid_secret_key_generator(Arc::new(FixedPid(pid)));
-            drive_startup(socket, &handler).await
+                .with_pid_secret_key_generator(Arc::new(FixedPid(pid, secret)));
+            drive_startup(socket, &handler, frontend).await
         }
-        None => drive_startup(socket, &Trust { pid }).await,
+        None => drive_startup(socket, &Trust { pid, secret }, frontend).await,
     }
 }
 
-async fn drive_startup<H: StartupHandler>(socket: &mut Socket, handler: &H) -> bool {
+async fn drive_startup<H: StartupHandler>(
+    socket: &mut Socket,
+    handler: &H,
+    frontend: &Frontend,
+) -> bool {
     while let Some(message) = socket.next().await {
         let Ok(message) = message else { return false };
+        if let PgWireFrontendMessage::CancelRequest(request) = &message {
+            frontend.cancel(request);
+            return false;
+        }
         if let Err(e) = handler.on_startup(socket, message).await {
             let _ = process_error(socket, e, false).await;
             return false;
@@ -175,23 +253,20 @@ async fn drive_startup<H: StartupHandler>(socket: &mut Socket, handler: &H) -> b
     false
 }
 
-fn secret_key(pid: i32) -> SecretKey {
-    SecretKey::I32(pid.wrapping_mul(0x5bd1_e995_u32 as i32) ^ std::process::id() as i32)
-}
-
 /// Our backend PIDs are per-connection counters, so `pg_backend_pid()`, the
 /// BackendKeyData and (later) notification senders agree.
-struct FixedPid(i32);
+struct FixedPid(i32, SecretKey);
 
 impl PidSecretKeyGenerator for FixedPid {
     fn generate(&self, _client: &dyn ClientInfo) -> (i32, SecretKey) {
-        (self.0, secret_key(self.0))
+        (self.0, self.1.clone())
     }
 }
 
 /// Trusts every login (the default on loopback).
 struct Trust {
     pid: i32,
+    secret: SecretKey,
 }
 
 #[async_trait]
@@ -209,7 +284,7 @@ impl StartupHandler for Trust {
         if let PgWireFrontendMessage::Startup(ref startup) = message {
             protocol_negotiation(client, startup).await?;
             save_startup_parameters_to_metadata(client, startup);
-            client.set_pid_and_secret_key(self.pid, secret_key(self.pid));
+            client.set_pid_and_secret_key(self.pid, self.secret.clone());
             finish_authentication(client, &Parameters).await?;
         }
         Ok(())

@@ -83,8 +83,29 @@ pub struct Notice {
     pub message: String,
 }
 
+/// Where a session publishes the SQLite connection it is running a statement on,
+/// so a CancelRequest (arriving on another connection) can interrupt it.
+/// Empty between statements; a stray interrupt of an idle connection is a
+/// no-op in SQLite.
+#[derive(Clone, Default)]
+pub struct CancelSlot(Arc<std::sync::Mutex<Option<Arc<rusqlite::InterruptHandle>>>>);
+
+impl CancelSlot {
+    fn set(&self, handle: Option<Arc<rusqlite::InterruptHandle>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = handle;
+    }
+
+    /// Interrupts the running statement, if any (it fails with 57014).
+    pub fn cancel(&self) {
+        if let Some(handle) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            handle.interrupt();
+        }
+    }
+}
+
 pub struct Session {
     store: Arc<Store>,
+    pub cancel: CancelSlot,
     pub pid: i32,
     tx: TxState,
     pub settings: Settings,
@@ -102,6 +123,7 @@ impl Session {
             pid,
             tx: TxState::Idle,
             settings: Settings::default(),
+            cancel: CancelSlot::default(),
             notices: Vec::new(),
             plans: HashMap::new(),
         }
@@ -414,7 +436,7 @@ impl Session {
         if tx.writer.is_none() {
             let guard = self.store.writer(timeout).await?;
             let started = tx.started;
-            let (guard, result) = blocking(guard, move |conn| {
+            let (guard, result) = on_conn(&self.cancel, guard, move |conn| {
                 conn.clock.set(Some(started));
                 conn.sqlite.execute_batch("BEGIN IMMEDIATE")
             })
@@ -431,7 +453,10 @@ impl Session {
             unreachable!("checked by caller")
         };
         let guard = tx.writer.take().expect("ensure_writer took it");
-        let (guard, result) = blocking(guard, move |conn| conn.sqlite.execute_batch(&sql)).await;
+        let (guard, result) = on_conn(&self.cancel, guard, move |conn| {
+            conn.sqlite.execute_batch(&sql)
+        })
+        .await;
         tx.writer = Some(guard);
         result.map_err(Error::from)
     }
@@ -471,12 +496,12 @@ impl Session {
                 };
                 let guard = tx.writer.take().expect("ensure_writer took it");
                 tx.changed_schema |= plan.access == Access::Schema;
-                let (guard, result) = blocking(guard, work).await;
+                let (guard, result) = on_conn(&self.cancel, guard, work).await;
                 tx.writer = Some(guard);
                 result?
             } else {
                 let guard = self.store.writer(self.settings.lock_timeout()).await?;
-                let (_guard, result) = blocking(guard, move |conn| {
+                let (_guard, result) = on_conn(&self.cancel, guard, move |conn| {
                     conn.clock.set(Some(Utc::now()));
                     work(conn)
                 })
@@ -490,7 +515,7 @@ impl Session {
                 _ => Utc::now(),
             };
             let reader = self.store.reader().await;
-            let (_reader, result) = blocking(reader, move |conn| {
+            let (_reader, result) = on_conn(&self.cancel, reader, move |conn| {
                 conn.clock.set(Some(started));
                 work(conn)
             })
@@ -535,15 +560,17 @@ impl Session {
             TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some() => {
                 let guard = tx.writer.take().expect("checked");
                 let (guard, result) =
-                    blocking(guard, move |conn| exec::describe(conn, &text)).await;
+                    on_conn(&self.cancel, guard, move |conn| exec::describe(conn, &text)).await;
                 tx.writer = Some(guard);
                 result?
             }
             _ => {
                 let reader = self.store.reader().await;
-                blocking(reader, move |conn| exec::describe(conn, &text))
-                    .await
-                    .1?
+                on_conn(&self.cancel, reader, move |conn| {
+                    exec::describe(conn, &text)
+                })
+                .await
+                .1?
             }
         };
         Ok(Some(Arc::new(self.resolve_columns(
@@ -602,6 +629,23 @@ impl Session {
             })
             .collect()
     }
+}
+
+/// [`blocking`] with the connection published in `slot` while `f` runs.
+async fn on_conn<G, R, F>(slot: &CancelSlot, guard: G, f: F) -> (G, R)
+where
+    G: std::ops::DerefMut<Target = Conn> + Send + 'static,
+    R: Send + 'static,
+    F: FnOnce(&mut Conn) -> R + Send + 'static,
+{
+    let slot = slot.clone();
+    blocking(guard, move |conn| {
+        slot.set(Some(conn.interrupt.clone()));
+        let result = f(conn);
+        slot.set(None);
+        result
+    })
+    .await
 }
 
 async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {

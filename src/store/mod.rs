@@ -29,6 +29,8 @@ use crate::error::{Error, Result, SqlState};
 pub struct Conn {
     pub sqlite: Connection,
     pub clock: Clock,
+    /// Interrupts the statement running on `sqlite` (a client's CancelRequest).
+    pub interrupt: Arc<rusqlite::InterruptHandle>,
 }
 
 /// The writer, held for the length of a write transaction.
@@ -104,7 +106,12 @@ fn open_conn(path: &Path, synchronous: &str, writer: bool) -> Result<Conn> {
     sqlite.set_prepared_statement_cache_capacity(512);
     let clock = Clock::default();
     functions::register(&sqlite, clock.clone())?;
-    Ok(Conn { sqlite, clock })
+    let interrupt = Arc::new(sqlite.get_interrupt_handle());
+    Ok(Conn {
+        sqlite,
+        clock,
+        interrupt,
+    })
 }
 
 impl Store {
