@@ -128,7 +128,7 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
     let pid = frontend.next_pid.fetch_add(1, Ordering::Relaxed);
     // Random, so only the client that received it can cancel its queries.
     let secret = SecretKey::I32(rand::random());
-    let started = tokio::time::timeout(STARTUP_TIMEOUT, async {
+    let startup = tokio::time::timeout(STARTUP_TIMEOUT, async {
         let mut socket = negotiate_tls::<String>(tcp, frontend.tls.clone())
             .await
             .ok()
@@ -136,8 +136,12 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
         authenticate(&mut socket, &frontend, pid, secret.clone())
             .await
             .then_some(socket)
-    })
-    .await;
+    });
+    // A client that never finishes its startup must not hold up shutdown.
+    let started = tokio::select! {
+        started = startup => started,
+        _ = shutdown.cancelled() => return,
+    };
     let Ok(Some(mut socket)) = started else {
         return;
     };
