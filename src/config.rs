@@ -7,6 +7,8 @@ pub const DEFAULT_PG_LISTEN: &str = "127.0.0.1:5432";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_READERS: usize = 4;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 200;
+/// Notifications a session may have undelivered before it is cut off.
+pub const DEFAULT_NOTIFY_QUEUE: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -18,6 +20,7 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     pub readers: usize,
     pub max_connections: usize,
+    pub notify_queue: usize,
 }
 
 impl Config {
@@ -29,6 +32,7 @@ impl Config {
             tls_key: None,
             readers: DEFAULT_READERS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            notify_queue: DEFAULT_NOTIFY_QUEUE,
         }
     }
 

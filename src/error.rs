@@ -67,6 +67,7 @@ sqlstates! {
     LockNotAvailable => "55P03",
     InvalidPassword => "28P01",
     TooManyConnections => "53300",
+    ProgramLimitExceeded => "54000",
     AdminShutdown => "57P01",
     QueryCanceled => "57014",
     DiskFull => "53100",

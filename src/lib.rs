@@ -12,6 +12,7 @@
 //! - [`catalog`] (the user schema as the translator sees it), [`translate`]
 //!   (Postgres SQL -> SQLite SQL, pure), [`auth`] (users and SCRAM secrets)
 //! - [`store`] (SQLite: one writer, pooled readers, our SQL functions)
+//! - [`notify`] (LISTEN/NOTIFY between sessions: channels, bounded queues)
 //! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
 //! - [`server`] (wiring and ordered shutdown)
 //!
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod frontend;
+pub mod notify;
 pub mod server;
 pub mod store;
 mod tls;

@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Users;
 use crate::config::Config;
 use crate::frontend::{self, Frontend};
+use crate::notify::NotifyHub;
 use crate::store::{Store, StoreConfig};
 
 /// How long sessions get to finish after shutdown is requested.
@@ -71,8 +72,10 @@ pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, S
     let pg_addr = pg_listener.local_addr().map_err(StartError::Listener)?;
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let hub = Arc::new(NotifyHub::new(config.notify_queue));
     let frontend = Arc::new(Frontend::new(
         store.clone(),
+        hub,
         users,
         tls,
         config.max_connections,

@@ -13,18 +13,20 @@ use pgwire::messages::extendedquery::{
     PortalSuspended,
 };
 use pgwire::messages::response::{
-    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
-    TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, NotificationResponse,
+    ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec};
 use rusqlite::types::Value;
+use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
 use super::encode;
 use super::session::{Described, Outcome, Session};
 use crate::error::{Error, Result, SqlState};
+use crate::notify::Notification;
 use crate::translate::{Access, Plan};
 use crate::types::{ColumnType, PgType, binary, input};
 
@@ -65,6 +67,12 @@ pub struct Connection {
     portals: HashMap<String, Portal>,
     /// After an error in an extended-protocol batch, messages up to Sync are skipped.
     skip_to_sync: bool,
+    /// Notifications for this session (from the hub). When it falls too far
+    /// behind, the hub drops it and marks it lagging (`Session::lagging`).
+    notifications: mpsc::Receiver<Notification>,
+    /// Between ReadyForQuery and the next message: the only time Postgres
+    /// sends a notification on its own (otherwise they wait for ReadyForQuery).
+    idle: bool,
 }
 
 fn status(session: &Session) -> TransactionStatus {
@@ -92,13 +100,19 @@ fn error_response(err: &Error, severity: &str) -> ErrorResponse {
 }
 
 impl Connection {
-    pub fn new(socket: Socket, session: Session) -> Self {
+    pub fn new(
+        socket: Socket,
+        session: Session,
+        notifications: mpsc::Receiver<Notification>,
+    ) -> Self {
         Connection {
             socket,
             session,
             statements: HashMap::new(),
             portals: HashMap::new(),
             skip_to_sync: false,
+            notifications,
+            idle: false,
         }
     }
 
@@ -108,6 +122,18 @@ impl Connection {
         loop {
             let message = tokio::select! {
                 m = self.socket.next() => m,
+                n = self.notifications.recv(), if self.idle => {
+                    let sent = match n {
+                        Some(n) if !self.session.lagging() => {
+                            self.send_notification(n).await.and(self.socket.flush().await)
+                        }
+                        _ => Err(self.overflowed().await),
+                    };
+                    if sent.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 _ = shutdown.cancelled() => {
                     let err = Error::new(SqlState::AdminShutdown, "terminating connection due to administrator command");
                     let _ = self.socket.send(PgWireBackendMessage::ErrorResponse(error_response(&err, "FATAL"))).await;
@@ -128,12 +154,47 @@ impl Connection {
                     break;
                 }
             };
+            self.idle = false;
             if let Err(e) = self.handle(message).await {
                 tracing::debug!(pid = self.session.pid, error = %e, "connection closed");
                 break;
             }
         }
-        let _ = self.session.rollback().await;
+        self.session.close().await;
+    }
+
+    async fn send_notification(&mut self, n: Notification) -> std::io::Result<()> {
+        let message = NotificationResponse::new(n.pid, n.channel, n.payload);
+        self.send(PgWireBackendMessage::NotificationResponse(message))
+            .await
+    }
+
+    /// The hub cut this session off: say why, then end the connection.
+    async fn overflowed(&mut self) -> std::io::Error {
+        let message =
+            "notification queue overflow: this session did not read its notifications fast enough";
+        let notice = vec![
+            (b'S', "WARNING".to_string()),
+            (b'V', "WARNING".to_string()),
+            (b'C', SqlState::ProgramLimitExceeded.code().to_string()),
+            (b'M', message.to_string()),
+        ];
+        let _ = self
+            .send(PgWireBackendMessage::NoticeResponse(NoticeResponse::new(
+                notice,
+            )))
+            .await;
+        let err = Error::new(
+            SqlState::ProgramLimitExceeded,
+            format!("terminating connection: {message}"),
+        );
+        let _ = self
+            .socket
+            .send(PgWireBackendMessage::ErrorResponse(error_response(
+                &err, "FATAL",
+            )))
+            .await;
+        std::io::Error::other(message)
     }
 
     async fn send(&mut self, message: PgWireBackendMessage) -> std::io::Result<()> {
@@ -141,6 +202,15 @@ impl Connection {
     }
 
     async fn ready(&mut self) -> std::io::Result<()> {
+        // Notifications that arrived meanwhile (including this transaction's own)
+        // go out before ReadyForQuery, as Postgres sends them.
+        if self.session.lagging() {
+            return Err(self.overflowed().await);
+        }
+        while let Ok(n) = self.notifications.try_recv() {
+            self.send_notification(n).await?;
+        }
+        self.idle = true;
         let status = status(&self.session);
         self.socket
             .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(

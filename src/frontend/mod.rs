@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Users;
+use crate::notify::NotifyHub;
 use crate::store::Store;
 use connection::{Connection, Socket};
 use session::{CancelSlot, Session};
@@ -43,6 +44,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// What every connection of the wire door shares.
 pub struct Frontend {
     pub store: Arc<Store>,
+    pub hub: Arc<NotifyHub>,
     /// Present when logins need SCRAM; None trusts every login.
     pub users: Option<Arc<Users>>,
     pub tls: Option<TlsAcceptor>,
@@ -57,12 +59,14 @@ pub struct Frontend {
 impl Frontend {
     pub fn new(
         store: Arc<Store>,
+        hub: Arc<NotifyHub>,
         users: Option<Arc<Users>>,
         tls: Option<TlsAcceptor>,
         max_connections: usize,
     ) -> Self {
         Frontend {
             store,
+            hub,
             users,
             tls,
             permits: Arc::new(Semaphore::new(max_connections)),
@@ -154,9 +158,11 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
         let _ = process_error(&mut socket, err, false).await;
         return;
     };
-    let session = Session::new(frontend.store.clone(), pid);
+    let (session, notifications) = Session::new(frontend.store.clone(), frontend.hub.clone(), pid);
     let _registered = frontend.register(pid, secret, session.cancel.clone());
-    Connection::new(socket, session).run(shutdown).await;
+    Connection::new(socket, session, notifications)
+        .run(shutdown)
+        .await;
 }
 
 /// Removes a session from the cancel registry when its connection ends.

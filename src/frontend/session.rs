@@ -12,9 +12,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
+use tokio::sync::mpsc;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
+use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
 use crate::store::exec::{self, ColumnMeta, Output};
 use crate::store::{Conn, Store, WriterGuard, blocking};
 use crate::translate::{self, Access, Plan, SqlPlan};
@@ -42,7 +44,10 @@ struct Tx {
     changed_schema: bool,
     writer: Option<WriterGuard>,
     started: DateTime<Utc>,
-    savepoints: Vec<String>,
+    /// Savepoint names with how much was pending when each was set.
+    savepoints: Vec<(String, (usize, usize))>,
+    /// NOTIFYs and LISTEN changes, applied only if the transaction commits.
+    pending: Pending,
 }
 
 impl Tx {
@@ -53,6 +58,7 @@ impl Tx {
             writer: None,
             started: Utc::now(),
             savepoints: Vec::new(),
+            pending: Pending::default(),
         }
     }
 }
@@ -105,6 +111,9 @@ impl CancelSlot {
 
 pub struct Session {
     store: Arc<Store>,
+    hub: Arc<NotifyHub>,
+    /// This session's queue in the hub; the connection holds its receiver.
+    listener: Arc<Listener>,
     pub cancel: CancelSlot,
     pub pid: i32,
     tx: TxState,
@@ -117,16 +126,25 @@ pub struct Session {
 const PLAN_CACHE_LIMIT: usize = 1024;
 
 impl Session {
-    pub fn new(store: Arc<Store>, pid: i32) -> Self {
-        Session {
+    /// A session and the receiving end of its notification queue.
+    pub fn new(
+        store: Arc<Store>,
+        hub: Arc<NotifyHub>,
+        pid: i32,
+    ) -> (Self, mpsc::Receiver<Notification>) {
+        let (listener, notifications) = hub.listener(pid);
+        let session = Session {
             store,
+            hub,
+            listener,
             pid,
             tx: TxState::Idle,
             settings: Settings::default(),
             cancel: CancelSlot::default(),
             notices: Vec::new(),
             plans: HashMap::new(),
-        }
+        };
+        (session, notifications)
     }
 
     /// The status byte of ReadyForQuery.
@@ -273,7 +291,7 @@ impl Session {
                 }
                 self.run_on_writer(format!("SAVEPOINT \"{name}\"")).await?;
                 if let TxState::Active(tx) = &mut self.tx {
-                    tx.savepoints.push(name.clone());
+                    tx.savepoints.push((name.clone(), tx.pending.mark()));
                 }
                 command("SAVEPOINT")
             }
@@ -281,7 +299,11 @@ impl Session {
                 self.check_savepoint(name)?;
                 self.run_on_writer(format!("RELEASE \"{name}\"")).await?;
                 if let TxState::Active(tx) = &mut self.tx {
-                    let pos = tx.savepoints.iter().rposition(|s| s == name).unwrap_or(0);
+                    let pos = tx
+                        .savepoints
+                        .iter()
+                        .rposition(|(s, _)| s == name)
+                        .unwrap_or(0);
                     tx.savepoints.truncate(pos);
                 }
                 command("RELEASE")
@@ -296,7 +318,12 @@ impl Session {
                 self.run_on_writer(format!("ROLLBACK TO \"{name}\""))
                     .await?;
                 if let TxState::Active(tx) = &mut self.tx {
-                    let pos = tx.savepoints.iter().rposition(|s| s == name).unwrap_or(0);
+                    let pos = tx
+                        .savepoints
+                        .iter()
+                        .rposition(|(s, _)| s == name)
+                        .unwrap_or(0);
+                    tx.pending.truncate(tx.savepoints[pos].1);
                     tx.savepoints.truncate(pos + 1);
                 }
                 command("ROLLBACK")
@@ -314,9 +341,25 @@ impl Session {
                     ));
                 }
                 self.settings.reset_all();
+                self.apply_listening(ListenChange::UnlistenAll);
                 command("DISCARD ALL")
             }
             Plan::Sql(sql) => self.run_sql(sql.clone(), params, described).await,
+            Plan::Listen(channel) => {
+                self.change_listening(ListenChange::Listen(channel.clone()));
+                command("LISTEN")
+            }
+            Plan::Unlisten(channel) => {
+                self.change_listening(match channel {
+                    Some(c) => ListenChange::Unlisten(c.clone()),
+                    None => ListenChange::UnlistenAll,
+                });
+                command("UNLISTEN")
+            }
+            Plan::Notify { channel, payload } => {
+                self.notify(channel.clone(), payload.clone());
+                command("NOTIFY")
+            }
         }
     }
 
@@ -329,7 +372,9 @@ impl Session {
 
     fn check_savepoint(&self, name: &str) -> Result<()> {
         let known = match &self.tx {
-            TxState::Active(tx) | TxState::Failed(tx) => tx.savepoints.iter().any(|s| s == name),
+            TxState::Active(tx) | TxState::Failed(tx) => {
+                tx.savepoints.iter().any(|(s, _)| s == name)
+            }
             TxState::Idle => {
                 return Err(Error::new(
                     SqlState::NoActiveSqlTransaction,
@@ -388,13 +433,60 @@ impl Session {
                     tag: "ROLLBACK".into(),
                 })
             }
-            TxState::Active(tx) => {
+            TxState::Active(mut tx) => {
+                let notifications = tx.pending.take_notifications(self.pid);
+                let listens = std::mem::take(&mut tx.pending.listens);
                 finish(tx, "COMMIT", &self.store).await?;
+                // Committed: LISTEN changes take effect, notifications go out.
+                for change in listens {
+                    self.apply_listening(change);
+                }
+                self.hub.publish(&notifications);
                 Ok(Outcome::Command {
                     tag: "COMMIT".into(),
                 })
             }
         }
+    }
+
+    /// NOTIFY / pg_notify: held until commit inside a transaction, sent at once
+    /// otherwise.
+    fn notify(&mut self, channel: String, payload: String) {
+        match &mut self.tx {
+            TxState::Active(tx) | TxState::Failed(tx) => tx.pending.notify(channel, payload),
+            TxState::Idle => self.hub.publish(&[Notification {
+                channel,
+                payload,
+                pid: self.pid,
+            }]),
+        }
+    }
+
+    /// LISTEN / UNLISTEN: inside a transaction they take effect at commit.
+    fn change_listening(&mut self, change: ListenChange) {
+        match &mut self.tx {
+            TxState::Active(tx) | TxState::Failed(tx) => tx.pending.listens.push(change),
+            TxState::Idle => self.apply_listening(change),
+        }
+    }
+
+    fn apply_listening(&self, change: ListenChange) {
+        match change {
+            ListenChange::Listen(c) => self.hub.listen(&c, &self.listener),
+            ListenChange::Unlisten(c) => self.hub.unlisten(&c, &self.listener),
+            ListenChange::UnlistenAll => self.hub.unlisten_all(&self.listener),
+        }
+    }
+
+    /// Ends the session: an open transaction is rolled back, LISTENs dropped.
+    pub async fn close(&mut self) {
+        let _ = self.rollback().await;
+        self.hub.unlisten_all(&self.listener);
+    }
+
+    /// Whether the hub cut this session off for not reading its notifications.
+    pub fn lagging(&self) -> bool {
+        self.listener.is_lagging()
     }
 
     /// Opens an implicit transaction if none is open (see [`Tx::implicit`]).
@@ -435,9 +527,7 @@ impl Session {
         };
         if tx.writer.is_none() {
             let guard = self.store.writer(timeout).await?;
-            let started = tx.started;
-            let (guard, result) = on_conn(&self.cancel, guard, move |conn| {
-                conn.clock.set(Some(started));
+            let (guard, result) = on_conn(&self.cancel, guard, |conn| {
                 conn.sqlite.execute_batch("BEGIN IMMEDIATE")
             })
             .await;
@@ -470,10 +560,17 @@ impl Session {
         described: Option<Arc<Vec<Described>>>,
     ) -> Result<Outcome> {
         let need_meta = described.is_none() && returns_rows(&plan) && !fully_typed(&plan);
+        // now() is the transaction's start, or this statement's outside one.
+        let now = match &self.tx {
+            TxState::Active(tx) | TxState::Failed(tx) => tx.started,
+            TxState::Idle => Utc::now(),
+        };
+        let pid = self.pid;
         let work = {
             let plan = plan.clone();
             let store = self.store.clone();
-            move |conn: &mut Conn| -> Result<(Output, Option<Vec<ColumnMeta>>)> {
+            move |conn: &mut Conn| -> Result<StatementResult> {
+                conn.context.begin_statement(now, pid);
                 let meta = if need_meta {
                     Some(exec::describe(conn, &plan.sql)?.0)
                 } else {
@@ -483,12 +580,13 @@ impl Session {
                 if plan.access == Access::Schema {
                     store.reload_catalog(conn)?;
                 }
-                Ok((result?, meta))
+                let notifications = conn.context.take_notifications();
+                Ok((result?, meta, notifications))
             }
         };
         let holds_writer =
             matches!(&self.tx, TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some());
-        let (output, meta) = if holds_writer || plan.access != Access::Read {
+        let (output, meta, notifications) = if holds_writer || plan.access != Access::Read {
             if self.in_transaction() {
                 self.ensure_writer().await?;
                 let TxState::Active(tx) = &mut self.tx else {
@@ -501,27 +599,15 @@ impl Session {
                 result?
             } else {
                 let guard = self.store.writer(self.settings.lock_timeout()).await?;
-                let (_guard, result) = on_conn(&self.cancel, guard, move |conn| {
-                    conn.clock.set(Some(Utc::now()));
-                    work(conn)
-                })
-                .await;
-                result?
+                on_conn(&self.cancel, guard, work).await.1?
             }
         } else {
-            // now() is the transaction's start, or this statement's outside one.
-            let started = match &self.tx {
-                TxState::Active(tx) => tx.started,
-                _ => Utc::now(),
-            };
             let reader = self.store.reader().await;
-            let (_reader, result) = on_conn(&self.cancel, reader, move |conn| {
-                conn.clock.set(Some(started));
-                work(conn)
-            })
-            .await;
-            result?
+            on_conn(&self.cancel, reader, work).await.1?
         };
+        for (channel, payload) in notifications {
+            self.notify(channel, payload);
+        }
         if !returns_rows(&plan) {
             return Ok(Outcome::Command {
                 tag: command_tag(&plan, output.changes),
@@ -630,6 +716,10 @@ impl Session {
             .collect()
     }
 }
+
+/// What running a statement produced: its output, SQLite's column metadata when
+/// asked for, and the notifications `pg_notify()` queued.
+type StatementResult = (Output, Option<Vec<ColumnMeta>>, Vec<(String, String)>);
 
 /// [`blocking`] with the connection published in `slot` while `f` runs.
 async fn on_conn<G, R, F>(slot: &CancelSlot, guard: G, f: F) -> (G, R)

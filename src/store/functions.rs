@@ -15,22 +15,40 @@ use rust_decimal::Decimal;
 use crate::error::{Error, function_error};
 use crate::types::{ColumnType, PgType, TypeModifier, datetime, input, json, numeric};
 
-/// The time `now()` returns: fixed at transaction start, as in Postgres. The
-/// session sets it before running statements on a connection; `None` means "the
-/// current time" (used between transactions).
+/// What SQL functions need to know about the session running the current
+/// statement, set by the session before each statement on this connection:
+/// `now()` (the transaction's start, as in Postgres), `pg_backend_pid()`, and
+/// where `pg_notify()` queues its notifications until the session takes them.
 #[derive(Clone, Default)]
-pub struct Clock(Arc<Mutex<Option<DateTime<Utc>>>>);
+pub struct StatementContext(Arc<Mutex<ContextState>>);
 
-impl Clock {
-    pub fn set(&self, at: Option<DateTime<Utc>>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+#[derive(Default)]
+struct ContextState {
+    now: Option<DateTime<Utc>>,
+    pid: i32,
+    notifications: Vec<(String, String)>,
+}
+
+impl StatementContext {
+    fn state(&self) -> std::sync::MutexGuard<'_, ContextState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a statement of session `pid` whose `now()` is `now`.
+    pub fn begin_statement(&self, now: DateTime<Utc>, pid: i32) {
+        let mut state = self.state();
+        state.now = Some(now);
+        state.pid = pid;
+        state.notifications.clear();
+    }
+
+    /// The notifications `pg_notify()` queued during the statement.
+    pub fn take_notifications(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.state().notifications)
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or_else(Utc::now)
+        self.state().now.unwrap_or_else(Utc::now)
     }
 }
 
@@ -61,11 +79,25 @@ const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLI
 const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
 
 /// Registers everything on `conn`.
-pub fn register(conn: &Connection, clock: Clock) -> rusqlite::Result<()> {
+pub fn register(conn: &Connection, context: StatementContext) -> rusqlite::Result<()> {
     conn.create_collation("lw_numeric", numeric::compare_text)?;
 
+    let now = context.clone();
     conn.create_scalar_function("lw_now", 0, VOLATILE, move |_| {
-        Ok(datetime::format_timestamptz(clock.now()))
+        Ok(datetime::format_timestamptz(now.now()))
+    })?;
+    let pid = context.clone();
+    conn.create_scalar_function("lw_backend_pid", 0, VOLATILE, move |_| Ok(pid.state().pid))?;
+    // pg_notify(channel, payload): queued with the statement, delivered by the
+    // session at commit. Returns void (an empty value).
+    conn.create_scalar_function("lw_notify", 2, VOLATILE, move |ctx| {
+        let channel: Option<String> = ctx.get(0)?;
+        let payload: Option<String> = ctx.get(1)?;
+        let channel = channel.unwrap_or_default();
+        let payload = payload.unwrap_or_default();
+        crate::translate::validate_notification(&channel, &payload).map_err(to_sqlite)?;
+        context.state().notifications.push((channel, payload));
+        Ok(String::new())
     })?;
     conn.create_scalar_function("lw_uuid", 0, VOLATILE, |_| {
         Ok(uuid::Uuid::new_v4().hyphenated().to_string())
@@ -78,6 +110,12 @@ pub fn register(conn: &Connection, clock: Clock) -> rusqlite::Result<()> {
         let from: String = ctx.get(1)?;
         let to = type_arg(ctx, 2)?;
         cast(ctx.get_raw(0), PgType::from_sql_name(&from), to).map_err(to_sqlite)
+    })?;
+    // Postgres string functions SQLite lacks, under their Postgres names.
+    conn.create_scalar_function("repeat", 2, PURE, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        let times: i64 = ctx.get(1)?;
+        Ok(text.map(|t| t.repeat(times.max(0) as usize)))
     })?;
     register_numeric(conn)?;
     register_json(conn)?;

@@ -20,15 +20,16 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-pub use functions::Clock;
+pub use functions::StatementContext;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
 
-/// A SQLite connection with litewire's functions and the clock `now()` reads.
+/// A SQLite connection with litewire's functions and the statement context
+/// they read.
 pub struct Conn {
     pub sqlite: Connection,
-    pub clock: Clock,
+    pub context: StatementContext,
     /// Interrupts the statement running on `sqlite` (a client's CancelRequest).
     pub interrupt: Arc<rusqlite::InterruptHandle>,
 }
@@ -104,12 +105,12 @@ fn open_conn(path: &Path, synchronous: &str, writer: bool) -> Result<Conn> {
         sqlite.execute_batch("PRAGMA query_only = ON;")?;
     }
     sqlite.set_prepared_statement_cache_capacity(512);
-    let clock = Clock::default();
-    functions::register(&sqlite, clock.clone())?;
+    let context = StatementContext::default();
+    functions::register(&sqlite, context.clone())?;
     let interrupt = Arc::new(sqlite.get_interrupt_handle());
     Ok(Conn {
         sqlite,
-        clock,
+        context,
         interrupt,
     })
 }

@@ -241,6 +241,8 @@ impl<'a> Typer<'a> {
             | "lw_num_sum" | "lw_num_avg" => plain(PgType::Numeric),
             "lw_now" => plain(PgType::Timestamptz),
             "lw_uuid" => plain(PgType::Uuid),
+            "lw_backend_pid" => plain(PgType::Int4),
+            "lw_notify" => plain(PgType::Void),
             "lw_json_get" => plain(PgType::Jsonb),
             "lw_json_get_text" => plain(PgType::Text),
             "lw_div" | "lw_mod" => {
@@ -463,6 +465,13 @@ impl<'a> Typer<'a> {
                 return Ok(Some(call("lw_now", vec![])));
             }
             "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),
+            "pg_backend_pid" => return Ok(Some(call("lw_backend_pid", vec![]))),
+            "pg_notify" => {
+                for arg in function_args(f) {
+                    self.infer_param(arg, ColumnType::plain(PgType::Text));
+                }
+                "lw_notify"
+            }
             "version" => {
                 return Ok(Some(string(&format!(
                     "PostgreSQL 15.0 (litewire {}) on SQLite {}",

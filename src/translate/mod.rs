@@ -22,7 +22,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::types::{ColumnType, PgType};
 
 /// One client statement, ready to run.
@@ -42,6 +42,13 @@ pub enum Plan {
         value: Option<String>,
     },
     Show(String),
+    Listen(String),
+    /// `UNLISTEN channel`, or `UNLISTEN *` (None).
+    Unlisten(Option<String>),
+    Notify {
+        channel: String,
+        payload: String,
+    },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
     /// Shared: prepared statements and the plan cache hand it out per execution.
@@ -80,6 +87,34 @@ pub struct SqlPlan {
     /// Result columns when the translator could name and type them all (no
     /// unexpanded `*`); otherwise None and SQLite's metadata is used.
     pub columns: Option<Vec<OutColumn>>,
+}
+
+/// Postgres's limits: payloads shorter than 8000 bytes, channel names are
+/// identifiers (at most 63 bytes).
+pub const MAX_PAYLOAD: usize = 7999;
+pub const MAX_CHANNEL: usize = 63;
+
+/// Checks a channel name and payload as NOTIFY / `pg_notify` do (22023).
+pub fn validate_notification(channel: &str, payload: &str) -> Result<()> {
+    if channel.is_empty() {
+        return Err(Error::new(
+            SqlState::InvalidParameterValue,
+            "channel name cannot be empty",
+        ));
+    }
+    if channel.len() > MAX_CHANNEL {
+        return Err(Error::new(
+            SqlState::InvalidParameterValue,
+            "channel name too long",
+        ));
+    }
+    if payload.len() > MAX_PAYLOAD {
+        return Err(Error::new(
+            SqlState::InvalidParameterValue,
+            "payload string too long",
+        ));
+    }
+    Ok(())
 }
 
 /// Translates a query string, which may hold several statements.
@@ -123,6 +158,19 @@ fn ident_text(ident: &sqlparser::ast::Ident) -> String {
     }
 }
 
+/// A channel is an identifier: lowercased unless quoted, cut to 63 bytes.
+fn channel_name(ident: &sqlparser::ast::Ident) -> String {
+    let mut name = ident_text(ident);
+    if name.len() > MAX_CHANNEL {
+        let mut end = MAX_CHANNEL;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
+}
+
 fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<Plan> {
     Ok(match statement {
         // Isolation levels and access modes are accepted: with one writer every
@@ -147,6 +195,15 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
+        Statement::LISTEN { channel } => Plan::Listen(channel_name(&channel)),
+        Statement::UNLISTEN { channel } if channel.value == "*" => Plan::Unlisten(None),
+        Statement::UNLISTEN { channel } => Plan::Unlisten(Some(channel_name(&channel))),
+        Statement::NOTIFY { channel, payload } => {
+            let channel = channel_name(&channel);
+            let payload = payload.unwrap_or_default();
+            validate_notification(&channel, &payload)?;
+            Plan::Notify { channel, payload }
+        }
         Statement::Discard { object_type } => match object_type {
             sqlparser::ast::DiscardObject::ALL => Plan::DiscardAll,
             other => return Err(Error::unsupported(format!("DISCARD {other}"))),

@@ -75,6 +75,7 @@ pub fn write_binary(ty: PgType, value: ValueRef<'_>, out: &mut BytesMut) -> Resu
             out.put_slice(text_of(value).as_bytes());
         }
         PgType::Interval => return Err(Error::unsupported("binary format for interval")),
+        PgType::Void => {}
         PgType::Text
         | PgType::Varchar
         | PgType::Bpchar
@@ -137,6 +138,7 @@ pub fn read_binary(ty: PgType, bytes: &[u8]) -> Result<Value, Error> {
             )?
         }
         PgType::Interval => return Err(Error::unsupported("binary format for interval")),
+        PgType::Void => Value::Null,
         PgType::Text
         | PgType::Varchar
         | PgType::Bpchar

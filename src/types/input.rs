@@ -116,7 +116,9 @@ pub fn from_text(ct: ColumnType, text: &str) -> Result<Value, Error> {
             Value::Text(d.to_string())
         }
         PgType::Varchar | PgType::Bpchar => Value::Text(check_length(ct, text)?),
-        PgType::Text | PgType::Name | PgType::Unknown => Value::Text(text.to_string()),
+        PgType::Text | PgType::Name | PgType::Unknown | PgType::Void => {
+            Value::Text(text.to_string())
+        }
         PgType::Bytea => Value::Blob(parse_bytea(text)?),
         PgType::Date => Value::Text(datetime::format_date(datetime::parse_date(text)?)),
         PgType::Time => Value::Text(datetime::format_time(datetime::parse_time(text)?)),

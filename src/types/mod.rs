@@ -41,6 +41,8 @@ pub enum PgType {
     Oid,
     /// The type of a string literal before context decides (`'abc'`); sent as text.
     Unknown,
+    /// What `pg_notify()` returns: an empty value.
+    Void,
 }
 
 /// How a type's values live in SQLite.
@@ -79,6 +81,7 @@ impl PgType {
             Numeric => 1700,
             Uuid => 2950,
             Jsonb => 3802,
+            Void => 2278,
         }
     }
 
@@ -107,6 +110,7 @@ impl PgType {
             1700 => Numeric,
             2950 => Uuid,
             3802 => Jsonb,
+            2278 => Void,
             _ => return None,
         })
     }
@@ -117,7 +121,7 @@ impl PgType {
         match self {
             Bool => 1,
             Int2 => 2,
-            Int4 | Float4 | Date | Oid => 4,
+            Int4 | Float4 | Date | Oid | Void => 4,
             Int8 | Float8 | Time | Timestamp | Timestamptz => 8,
             Interval | Uuid => 16,
             Name => 64,
@@ -152,6 +156,7 @@ impl PgType {
             Jsonb => "jsonb",
             Oid => "oid",
             Unknown => "unknown",
+            Void => "void",
         }
     }
 
@@ -181,6 +186,7 @@ impl PgType {
             Jsonb => "jsonb",
             Oid => "oid",
             Unknown => "unknown",
+            Void => "void",
         }
     }
 
@@ -191,7 +197,7 @@ impl PgType {
             Float4 | Float8 => Storage::Real,
             Bytea => Storage::Blob,
             Numeric | Text | Varchar | Bpchar | Name | Date | Time | Timestamp | Timestamptz
-            | Interval | Uuid | Json | Jsonb | Unknown => Storage::Text,
+            | Interval | Uuid | Json | Jsonb | Unknown | Void => Storage::Text,
         }
     }
 
@@ -256,6 +262,7 @@ impl PgType {
             "json" => Json,
             "jsonb" => Jsonb,
             "oid" | "regclass" | "regtype" | "regproc" => Oid,
+            "void" => Void,
             _ => return None,
         })
     }

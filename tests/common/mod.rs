@@ -58,3 +58,29 @@ pub fn code(err: &tokio_postgres::Error) -> String {
         .map(|c| c.code().to_string())
         .unwrap_or_else(|| format!("no code: {err}"))
 }
+
+/// A client whose asynchronous notifications arrive on the returned receiver.
+pub async fn connect_listening(
+    server: &litewire::Server,
+) -> (
+    Client,
+    tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+) {
+    let (client, mut connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(server.pg_addr.port())
+        .user("postgres")
+        .connect(NoTls)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = futures::StreamExt::next(&mut messages).await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                let _ = tx.send(n);
+            }
+        }
+    });
+    (client, rx)
+}

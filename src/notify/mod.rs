@@ -1,0 +1,228 @@
+//! The notification hub: Postgres LISTEN/NOTIFY between sessions.
+//!
+//! Sessions register a [`Listener`] (one bounded queue per session) under the
+//! channels they LISTEN on. [`NotifyHub::publish`] is called with a committed
+//! transaction's notifications, in order, and never blocks: a listener whose
+//! queue is full is cut off (removed from every channel and marked lagging),
+//! so a slow or stuck client never stalls publishers or other listeners and
+//! never grows memory without bound. Its session sees the queue close, tells
+//! the client why and ends the connection.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+/// One delivered notification, as NotificationResponse carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub channel: String,
+    pub payload: String,
+    /// Backend PID of the sending session.
+    pub pid: i32,
+}
+
+/// A session's subscription handle. Dropping the last `Arc` (the session's and
+/// the hub's) closes the queue.
+pub struct Listener {
+    pid: i32,
+    queue: mpsc::Sender<Notification>,
+    /// Set when the queue overflowed and the hub dropped this listener.
+    lagging: AtomicBool,
+}
+
+impl Listener {
+    pub fn is_lagging(&self) -> bool {
+        self.lagging.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Default)]
+pub struct NotifyHub {
+    channels: Mutex<HashMap<String, Vec<Arc<Listener>>>>,
+    capacity: usize,
+}
+
+impl NotifyHub {
+    /// A hub whose listeners each buffer at most `capacity` notifications.
+    pub fn new(capacity: usize) -> Self {
+        NotifyHub {
+            channels: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// A new listener for session `pid` and the receiving end of its queue.
+    pub fn listener(&self, pid: i32) -> (Arc<Listener>, mpsc::Receiver<Notification>) {
+        let (queue, receiver) = mpsc::channel(self.capacity);
+        (
+            Arc::new(Listener {
+                pid,
+                queue,
+                lagging: AtomicBool::new(false),
+            }),
+            receiver,
+        )
+    }
+
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Arc<Listener>>>> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn listen(&self, channel: &str, listener: &Arc<Listener>) {
+        let mut channels = self.channels();
+        let list = channels.entry(channel.to_string()).or_default();
+        if !list.iter().any(|l| Arc::ptr_eq(l, listener)) {
+            list.push(listener.clone());
+        }
+    }
+
+    pub fn unlisten(&self, channel: &str, listener: &Arc<Listener>) {
+        let mut channels = self.channels();
+        if let Some(list) = channels.get_mut(channel) {
+            list.retain(|l| !Arc::ptr_eq(l, listener));
+            if list.is_empty() {
+                channels.remove(channel);
+            }
+        }
+    }
+
+    pub fn unlisten_all(&self, listener: &Arc<Listener>) {
+        self.channels().retain(|_, list| {
+            list.retain(|l| !Arc::ptr_eq(l, listener));
+            !list.is_empty()
+        });
+    }
+
+    /// Delivers a committed transaction's notifications, in order. Never waits.
+    pub fn publish(&self, notifications: &[Notification]) {
+        if notifications.is_empty() {
+            return;
+        }
+        let mut overflowed: Vec<Arc<Listener>> = Vec::new();
+        {
+            let channels = self.channels();
+            for n in notifications {
+                let Some(list) = channels.get(&n.channel) else {
+                    continue;
+                };
+                for listener in list {
+                    if listener.queue.try_send(n.clone()).is_err()
+                        && !listener.lagging.swap(true, Ordering::AcqRel)
+                    {
+                        tracing::warn!(pid = listener.pid, channel = %n.channel, "listener queue full; disconnecting it");
+                        overflowed.push(listener.clone());
+                    }
+                }
+            }
+        }
+        for listener in overflowed {
+            self.unlisten_all(&listener);
+        }
+    }
+
+    /// Listener counts per channel (for stats and tests).
+    pub fn channel_counts(&self) -> HashMap<String, usize> {
+        self.channels()
+            .iter()
+            .map(|(c, l)| (c.clone(), l.len()))
+            .collect()
+    }
+}
+
+/// The notifications a transaction has sent and its pending LISTEN changes,
+/// applied at commit and discarded at rollback, as in Postgres.
+#[derive(Debug, Default, Clone)]
+pub struct Pending {
+    notifications: Vec<(String, String)>,
+    seen: HashSet<(String, String)>,
+    pub listens: Vec<ListenChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenChange {
+    Listen(String),
+    Unlisten(String),
+    UnlistenAll,
+}
+
+impl Pending {
+    /// Queues a notification; an identical (channel, payload) already queued in
+    /// this transaction is delivered once.
+    pub fn notify(&mut self, channel: String, payload: String) {
+        if self.seen.insert((channel.clone(), payload.clone())) {
+            self.notifications.push((channel, payload));
+        }
+    }
+
+    /// How much is queued, to roll back to at ROLLBACK TO SAVEPOINT.
+    pub fn mark(&self) -> (usize, usize) {
+        (self.notifications.len(), self.listens.len())
+    }
+
+    pub fn truncate(&mut self, mark: (usize, usize)) {
+        for dropped in self.notifications.drain(mark.0..) {
+            self.seen.remove(&dropped);
+        }
+        self.listens.truncate(mark.1);
+    }
+
+    pub fn take_notifications(&mut self, pid: i32) -> Vec<Notification> {
+        self.seen.clear();
+        std::mem::take(&mut self.notifications)
+            .into_iter()
+            .map(|(channel, payload)| Notification {
+                channel,
+                payload,
+                pid,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_listener_is_cut_off_and_others_still_receive() {
+        let hub = NotifyHub::new(2);
+        let (slow, _slow_rx) = hub.listener(1);
+        let (fast, mut fast_rx) = hub.listener(2);
+        hub.listen("c", &slow);
+        hub.listen("c", &fast);
+        let n = |i: usize| Notification {
+            channel: "c".into(),
+            payload: i.to_string(),
+            pid: 9,
+        };
+        hub.publish(&[n(1), n(2)]);
+        assert_eq!(fast_rx.try_recv().unwrap().payload, "1");
+        assert_eq!(fast_rx.try_recv().unwrap().payload, "2");
+        hub.publish(&[n(3)]);
+        assert!(slow.is_lagging());
+        assert_eq!(hub.channel_counts()["c"], 1);
+        assert_eq!(fast_rx.try_recv().unwrap().payload, "3");
+    }
+
+    #[test]
+    fn duplicates_in_a_transaction_are_delivered_once_and_savepoints_trim() {
+        let mut p = Pending::default();
+        p.notify("a".into(), "x".into());
+        let mark = p.mark();
+        p.notify("a".into(), "x".into());
+        p.notify("a".into(), "y".into());
+        p.truncate(mark);
+        p.notify("b".into(), "z".into());
+        let got: Vec<_> = p
+            .take_notifications(7)
+            .into_iter()
+            .map(|n| (n.channel, n.payload))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("a".into(), "x".into()), ("b".into(), "z".into())]
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! LISTEN / NOTIFY with Postgres semantics, driven by tokio-postgres.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{code, connect, connect_listening, start, start_with, temp_dir};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_postgres::Notification;
+
+/// Waits for the next notification (generously: it only fails a broken test).
+async fn next(rx: &mut UnboundedReceiver<Notification>) -> (String, String, i32) {
+    let n = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a notification")
+        .unwrap();
+    (
+        n.channel().to_string(),
+        n.payload().to_string(),
+        n.process_id(),
+    )
+}
+
+/// Nothing is pending: a round trip on the listener's own connection flushes
+/// anything already sent to it, and then the queue must be empty.
+async fn assert_none(client: &tokio_postgres::Client, rx: &mut UnboundedReceiver<Notification>) {
+    client.simple_query("SELECT 1").await.unwrap();
+    assert!(rx.try_recv().is_err(), "unexpected notification");
+}
+
+async fn pid(client: &tokio_postgres::Client) -> i32 {
+    client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_listeners_with_the_sender_pid() {
+    let server = start().await;
+    let (listener, mut rx) = connect_listening(&server).await;
+    let sender = connect(&server).await;
+    listener
+        .batch_execute("LISTEN orders; LISTEN \"MixedCase\"")
+        .await
+        .unwrap();
+    sender
+        .batch_execute("NOTIFY orders, 'first'; NOTIFY ORDERS")
+        .await
+        .unwrap();
+    sender
+        .execute("SELECT pg_notify($1, $2)", &[&"MixedCase", &"second"])
+        .await
+        .unwrap();
+    let sender_pid = pid(&sender).await;
+    assert_eq!(
+        next(&mut rx).await,
+        ("orders".into(), "first".into(), sender_pid)
+    );
+    assert_eq!(
+        next(&mut rx).await,
+        ("orders".into(), "".into(), sender_pid)
+    );
+    assert_eq!(
+        next(&mut rx).await,
+        ("MixedCase".into(), "second".into(), sender_pid)
+    );
+    // Unquoted names fold to lower case, so "mixedcase" is another channel.
+    sender
+        .batch_execute("NOTIFY mixedcase, 'nobody'")
+        .await
+        .unwrap();
+    assert_none(&listener, &mut rx).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_are_transactional_and_deduplicated() {
+    let server = start().await;
+    let (listener, mut rx) = connect_listening(&server).await;
+    let sender = connect(&server).await;
+    listener.batch_execute("LISTEN ch").await.unwrap();
+
+    sender
+        .batch_execute("BEGIN; NOTIFY ch, 'a'; NOTIFY ch, 'b'; NOTIFY ch, 'a'")
+        .await
+        .unwrap();
+    assert_none(&listener, &mut rx).await;
+    sender.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(next(&mut rx).await.1, "a");
+    assert_eq!(next(&mut rx).await.1, "b");
+    assert_none(&listener, &mut rx).await;
+
+    sender
+        .batch_execute("BEGIN; NOTIFY ch, 'rolled back'; ROLLBACK")
+        .await
+        .unwrap();
+    sender.batch_execute("BEGIN; NOTIFY ch, 'kept'; SAVEPOINT s; NOTIFY ch, 'undone'; ROLLBACK TO SAVEPOINT s; COMMIT").await.unwrap();
+    // A failed transaction discards its notifications too.
+    sender
+        .batch_execute("BEGIN; NOTIFY ch, 'failed'")
+        .await
+        .unwrap();
+    assert!(sender.simple_query("SELECT 1/0").await.is_err());
+    sender.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(next(&mut rx).await.1, "kept");
+    assert_none(&listener, &mut rx).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_in_a_rolled_back_transaction_has_no_effect_and_own_notifications_arrive() {
+    let server = start().await;
+    let (client, mut rx) = connect_listening(&server).await;
+    client
+        .batch_execute("BEGIN; LISTEN ghost; ROLLBACK")
+        .await
+        .unwrap();
+    client.batch_execute("NOTIFY ghost, 'x'").await.unwrap();
+    assert_none(&client, &mut rx).await;
+    client
+        .batch_execute("LISTEN me; NOTIFY me, 'self'")
+        .await
+        .unwrap();
+    let own = pid(&client).await;
+    assert_eq!(next(&mut rx).await, ("me".into(), "self".into(), own));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_notify_fires_once_per_row_and_checks_its_arguments() {
+    let server = start().await;
+    let (listener, mut rx) = connect_listening(&server).await;
+    let sender = connect(&server).await;
+    listener.batch_execute("LISTEN rows").await.unwrap();
+    sender
+        .batch_execute("CREATE TABLE t (n int); INSERT INTO t VALUES (1), (2), (3)")
+        .await
+        .unwrap();
+    sender
+        .simple_query("SELECT pg_notify('rows', n::text) FROM t ORDER BY n")
+        .await
+        .unwrap();
+    for expected in ["1", "2", "3"] {
+        assert_eq!(next(&mut rx).await.1, expected);
+    }
+    let long = "x".repeat(8000);
+    let err = sender
+        .execute("SELECT pg_notify('rows', $1)", &[&long])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "22023");
+    let err = sender
+        .simple_query(&format!("NOTIFY rows, '{long}'"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "22023");
+    let err = sender
+        .simple_query("SELECT pg_notify('', 'x')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "22023");
+    assert_none(&listener, &mut rx).await;
+    server.stop().await;
+}
+
+/// A raw protocol message: type byte, length, body.
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// Reads until a ReadyForQuery ('Z') message has arrived.
+async fn read_until_ready(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    loop {
+        let mut header = [0u8; 5];
+        stream.read_exact(&mut header).await.unwrap();
+        let len = i32::from_be_bytes(header[1..5].try_into().unwrap()) as usize - 4;
+        let mut body = vec![0u8; len];
+        stream.read_exact(&mut body).await.unwrap();
+        seen.push(header[0]);
+        if header[0] == b'Z' {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_falls_behind_is_told_and_disconnected_without_stalling_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = litewire::config::Config::new(temp_dir("lag"));
+    config.notify_queue = 4;
+    let server = start_with(config).await;
+    let (fast, mut fast_rx) = connect_listening(&server).await;
+    let sender = connect(&server).await;
+    fast.batch_execute("LISTEN busy").await.unwrap();
+
+    // The slow session LISTENs, then stays inside an unfinished extended-protocol
+    // batch (Parse, no Sync): it is never idle, so its notifications pile up.
+    let mut slow = tokio::net::TcpStream::connect(server.pg_addr)
+        .await
+        .unwrap();
+    let mut startup = Vec::new();
+    startup.extend_from_slice(&196608i32.to_be_bytes());
+    startup.extend_from_slice(b"user\0postgres\0\0");
+    let mut packet = ((startup.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend(startup);
+    slow.write_all(&packet).await.unwrap();
+    read_until_ready(&mut slow).await;
+    slow.write_all(&message(b'Q', b"LISTEN busy\0"))
+        .await
+        .unwrap();
+    read_until_ready(&mut slow).await;
+    slow.write_all(&message(b'P', b"\0SELECT 1\0\0\0"))
+        .await
+        .unwrap();
+
+    for i in 0..10 {
+        sender
+            .batch_execute(&format!("NOTIFY busy, '{i}'"))
+            .await
+            .unwrap();
+    }
+    // Publishers and the other listener were never held up.
+    for i in 0..10 {
+        assert_eq!(next(&mut fast_rx).await.1, i.to_string());
+    }
+    // At its next ReadyForQuery the slow session learns why it is cut off.
+    slow.write_all(&message(b'S', b"")).await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.contains("54000") && text.contains("notification queue overflow"),
+        "{text}"
+    );
+    server.stop().await;
+}
