@@ -95,8 +95,6 @@ def psql_bin():
 # They still run against litewire, as strict xfails: when one starts passing,
 # the suite fails until it is removed from this list.
 LITEWIRE_GAPS = {
-    "test_query_output[litewire-rows]": "generate_series() as a table function (issue 4: dialect breadth)",
-    "test_same_output_as_postgres[q6]": "generate_series() as a table function (issue 4: dialect breadth)",
     "test_same_output_as_postgres[q14]": "arrays (issue 4: dialect breadth)",
 }
 

@@ -114,6 +114,8 @@ pub struct Session {
     hub: Arc<NotifyHub>,
     /// This session's queue in the hub; the connection holds its receiver.
     listener: Arc<Listener>,
+    /// The channels it LISTENs on (committed), for `pg_listening_channels()`.
+    listening: std::collections::BTreeSet<String>,
     pub cancel: CancelSlot,
     pub pid: i32,
     tx: TxState,
@@ -137,6 +139,7 @@ impl Session {
             store,
             hub,
             listener,
+            listening: Default::default(),
             pid,
             tx: TxState::Idle,
             settings: Settings::default(),
@@ -470,11 +473,20 @@ impl Session {
         }
     }
 
-    fn apply_listening(&self, change: ListenChange) {
+    fn apply_listening(&mut self, change: ListenChange) {
         match change {
-            ListenChange::Listen(c) => self.hub.listen(&c, &self.listener),
-            ListenChange::Unlisten(c) => self.hub.unlisten(&c, &self.listener),
-            ListenChange::UnlistenAll => self.hub.unlisten_all(&self.listener),
+            ListenChange::Listen(c) => {
+                self.hub.listen(&c, &self.listener);
+                self.listening.insert(c);
+            }
+            ListenChange::Unlisten(c) => {
+                self.hub.unlisten(&c, &self.listener);
+                self.listening.remove(&c);
+            }
+            ListenChange::UnlistenAll => {
+                self.hub.unlisten_all(&self.listener);
+                self.listening.clear();
+            }
         }
     }
 
@@ -566,11 +578,12 @@ impl Session {
             TxState::Idle => Utc::now(),
         };
         let pid = self.pid;
+        let listening: Vec<String> = self.listening.iter().cloned().collect();
         let work = {
             let plan = plan.clone();
             let store = self.store.clone();
             move |conn: &mut Conn| -> Result<StatementResult> {
-                conn.context.begin_statement(now, pid);
+                conn.context.begin_statement(now, pid, listening);
                 let meta = if need_meta {
                     Some(exec::describe(conn, &plan.sql)?.0)
                 } else {

@@ -27,6 +27,7 @@ struct ContextState {
     now: Option<DateTime<Utc>>,
     pid: i32,
     notifications: Vec<(String, String)>,
+    listening: Vec<String>,
 }
 
 impl StatementContext {
@@ -34,12 +35,14 @@ impl StatementContext {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a statement of session `pid` whose `now()` is `now`.
-    pub fn begin_statement(&self, now: DateTime<Utc>, pid: i32) {
+    /// Starts a statement of session `pid` whose `now()` is `now` and which
+    /// LISTENs on `listening`.
+    pub fn begin_statement(&self, now: DateTime<Utc>, pid: i32, listening: Vec<String>) {
         let mut state = self.state();
         state.now = Some(now);
         state.pid = pid;
         state.notifications.clear();
+        state.listening = listening;
     }
 
     /// The notifications `pg_notify()` queued during the statement.
@@ -88,6 +91,10 @@ pub fn register(conn: &Connection, context: StatementContext) -> rusqlite::Resul
     })?;
     let pid = context.clone();
     conn.create_scalar_function("lw_backend_pid", 0, VOLATILE, move |_| Ok(pid.state().pid))?;
+    let listening = context.clone();
+    conn.create_scalar_function("lw_listening_channels", 0, VOLATILE, move |_| {
+        Ok(serde_json::to_string(&listening.state().listening).unwrap_or_else(|_| "[]".into()))
+    })?;
     // pg_notify(channel, payload): queued with the statement, delivered by the
     // session at commit. Returns void (an empty value).
     conn.create_scalar_function("lw_notify", 2, VOLATILE, move |ctx| {

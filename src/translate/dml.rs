@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::types::{ColumnType, PgType};
 
 pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<SqlPlan> {
+    super::srf::rewrite(&mut statement)?;
     let mut typer = Typer::new(catalog);
     typer.params = params.iter().map(|t| Some(ColumnType::plain(*t))).collect();
     typer.collect_tables(&mut statement);

@@ -14,6 +14,7 @@ mod ddl;
 mod dml;
 mod expr;
 pub mod normalize;
+mod srf;
 
 use std::sync::Arc;
 

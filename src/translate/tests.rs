@@ -134,3 +134,14 @@ fn storage_parameters_are_accepted_and_dropped() {
         plan.sql
     );
 }
+
+#[test]
+fn generate_series_becomes_a_recursive_subquery_named_by_its_alias() {
+    let plan = sql_of("SELECT x, x * x FROM generate_series(1, 3) AS x");
+    assert!(
+        plan.sql.contains("WITH RECURSIVE lw_series"),
+        "{}",
+        plan.sql
+    );
+    assert!(plan.sql.contains("AS \"x\" FROM lw_series"), "{}", plan.sql);
+}

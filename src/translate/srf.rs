@@ -1,0 +1,165 @@
+//! Set-returning functions, rewritten into subqueries SQLite can run:
+//! `generate_series(start, stop[, step])` becomes a recursive CTE and
+//! `pg_listening_channels()` reads the session's channels (set per statement by
+//! the session, `lw_listening_channels()`). They work in FROM
+//! (`FROM generate_series(1, 3) AS x`, the alias naming the column as in
+//! Postgres) and as the only item of a SELECT without FROM.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr,
+    TableAlias, TableFactor, TableFunctionArgs, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::expr::object_name;
+use crate::error::{Error, Result};
+
+const FUNCTIONS: [&str; 2] = ["generate_series", "pg_listening_channels"];
+
+/// Rewrites every set-returning function call in `node`.
+pub fn rewrite<T: VisitMut>(node: &mut T) -> Result<()> {
+    match node.visit(&mut Rewriter) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(e) => Err(e),
+    }
+}
+
+struct Rewriter;
+
+impl VisitorMut for Rewriter {
+    type Break = Error;
+
+    /// `SELECT generate_series(1, 3)` is `SELECT * FROM generate_series(1, 3)`.
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let [
+            SelectItem::UnnamedExpr(Expr::Function(f))
+            | SelectItem::ExprWithAlias {
+                expr: Expr::Function(f),
+                ..
+            },
+        ] = select.projection.as_slice()
+        else {
+            return ControlFlow::Continue(());
+        };
+        let name = object_name(&f.name);
+        if !select.from.is_empty() || !FUNCTIONS.contains(&name.as_str()) {
+            return ControlFlow::Continue(());
+        }
+        let column = match &select.projection[0] {
+            SelectItem::ExprWithAlias { alias, .. } => alias.clone(),
+            _ => Ident::new(&name),
+        };
+        let FunctionArguments::List(list) = &f.args else {
+            return ControlFlow::Continue(());
+        };
+        let factor = TableFactor::Table {
+            name: f.name.clone(),
+            alias: Some(TableAlias {
+                explicit: true,
+                name: column.clone(),
+                columns: vec![],
+            }),
+            args: Some(TableFunctionArgs {
+                args: list.args.clone(),
+                settings: None,
+            }),
+            with_hints: vec![],
+            version: None,
+            with_ordinality: false,
+            partitions: vec![],
+            json_path: None,
+            sample: None,
+            index_hints: vec![],
+        };
+        select.from = vec![sqlparser::ast::TableWithJoins {
+            relation: factor,
+            joins: vec![],
+        }];
+        select.projection = vec![SelectItem::UnnamedExpr(Expr::Identifier(column))];
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args: Some(args),
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let function = object_name(name);
+        if !FUNCTIONS.contains(&function.as_str()) {
+            return ControlFlow::Continue(());
+        }
+        let column = alias
+            .as_ref()
+            .map(|a| a.name.value.clone())
+            .unwrap_or_else(|| function.clone());
+        let table_alias = alias.clone().unwrap_or(TableAlias {
+            explicit: true,
+            name: Ident::new(&function),
+            columns: vec![],
+        });
+        let body = match subquery(&function, &args.args, &column) {
+            Ok(body) => body,
+            Err(e) => return ControlFlow::Break(e),
+        };
+        *factor = TableFactor::Derived {
+            lateral: false,
+            subquery: Box::new(body),
+            alias: Some(table_alias),
+            sample: None,
+        };
+        ControlFlow::Continue(())
+    }
+}
+
+fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query> {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e.to_string()),
+            other => Err(Error::unsupported(format!(
+                "argument {other} of {function}"
+            ))),
+        })
+        .collect::<Result<_>>()?;
+    let column = Ident::with_quote('"', column);
+    let sql = match (function, args.as_slice()) {
+        ("generate_series", [start, stop]) => series(start, stop, "1", &column),
+        ("generate_series", [start, stop, step]) => series(start, stop, step, &column),
+        ("pg_listening_channels", []) => {
+            format!("SELECT value AS {column} FROM json_each(lw_listening_channels())")
+        }
+        _ => {
+            return Err(Error::unsupported(format!(
+                "{function} with {} arguments",
+                args.len()
+            )));
+        }
+    };
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    match statements.pop() {
+        Some(sqlparser::ast::Statement::Query(q)) => Ok(*q),
+        _ => Err(Error::internal("set-returning function rewrite")),
+    }
+}
+
+/// Integer series as a recursive CTE; a zero step is an error in Postgres.
+fn series(start: &str, stop: &str, step: &str, column: &Ident) -> String {
+    format!(
+        "WITH RECURSIVE lw_series(v) AS (SELECT ({start}) WHERE ({step}) <> 0 \
+         UNION ALL SELECT v + ({step}) FROM lw_series \
+         WHERE (({step}) > 0 AND v + ({step}) <= ({stop})) OR (({step}) < 0 AND v + ({step}) >= ({stop}))) \
+         SELECT v AS {column} FROM lw_series WHERE (({step}) > 0 AND v <= ({stop})) OR (({step}) < 0 AND v >= ({stop}))"
+    )
+}
