@@ -231,9 +231,13 @@ async fn a_listener_that_falls_behind_is_told_and_disconnected_without_stalling_
         .await
         .unwrap();
     read_until_ready(&mut slow).await;
-    slow.write_all(&message(b'P', b"\0SELECT 1\0\0\0"))
-        .await
-        .unwrap();
+    let mut batch = message(b'P', b"\0SELECT 1\0\0\0");
+    batch.extend(message(b'H', b""));
+    slow.write_all(&batch).await.unwrap();
+    // ParseComplete, flushed by Flush: the server is now inside the batch.
+    let mut parse_complete = [0u8; 5];
+    slow.read_exact(&mut parse_complete).await.unwrap();
+    assert_eq!(parse_complete, [b'1', 0, 0, 0, 4]);
 
     // Publishers and the other listener are never held up. (The fast listener
     // takes each notification before the next is sent: its queue is as small.)
