@@ -160,6 +160,22 @@ async fn pg_notify_fires_once_per_row_and_checks_its_arguments() {
     for expected in ["1", "2", "3"] {
         assert_eq!(next(&mut rx).await.1, expected);
     }
+    // litewire.publish_batch: a whole result set in one step, transactional.
+    sender.batch_execute("BEGIN").await.unwrap();
+    let published: i64 = sender
+        .query_one(
+            "SELECT litewire.publish_batch('rows', 'batch ' || n) FROM t",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(published, 3);
+    assert_none(&listener, &mut rx).await;
+    sender.batch_execute("COMMIT").await.unwrap();
+    for expected in ["batch 1", "batch 2", "batch 3"] {
+        assert_eq!(next(&mut rx).await.1, expected);
+    }
     let long = "x".repeat(8000);
     let err = sender
         .execute("SELECT pg_notify('rows', $1)", &[&long])

@@ -91,6 +91,12 @@ pub fn register(conn: &Connection, context: StatementContext) -> rusqlite::Resul
     })?;
     let pid = context.clone();
     conn.create_scalar_function("lw_backend_pid", 0, VOLATILE, move |_| Ok(pid.state().pid))?;
+    conn.create_aggregate_function(
+        "lw_publish_batch",
+        2,
+        VOLATILE,
+        PublishBatch(context.clone()),
+    )?;
     let listening = context.clone();
     conn.create_scalar_function("lw_listening_channels", 0, VOLATILE, move |_| {
         Ok(serde_json::to_string(&listening.state().listening).unwrap_or_else(|_| "[]".into()))
@@ -247,6 +253,31 @@ fn int_op(ctx: &Context<'_>, op: IntOp) -> rusqlite::Result<Value> {
                 IntOp::Mod => x % y,
             }))
         }
+    }
+}
+
+/// `litewire.publish_batch(channel, payload)`: an aggregate that publishes a
+/// whole result set as one batch (one hub wake-up at commit, like NOTIFY) and
+/// returns how many notifications it queued.
+struct PublishBatch(StatementContext);
+
+impl Aggregate<i64, i64> for PublishBatch {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<i64> {
+        Ok(0)
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, count: &mut i64) -> rusqlite::Result<()> {
+        let channel: Option<String> = ctx.get(0)?;
+        let payload: Option<String> = ctx.get(1)?;
+        let (channel, payload) = (channel.unwrap_or_default(), payload.unwrap_or_default());
+        crate::translate::validate_notification(&channel, &payload).map_err(to_sqlite)?;
+        self.0.state().notifications.push((channel, payload));
+        *count += 1;
+        Ok(())
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, count: Option<i64>) -> rusqlite::Result<i64> {
+        Ok(count.unwrap_or(0))
     }
 }
 

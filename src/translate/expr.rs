@@ -243,6 +243,7 @@ impl<'a> Typer<'a> {
             "lw_uuid" => plain(PgType::Uuid),
             "lw_backend_pid" => plain(PgType::Int4),
             "lw_notify" => plain(PgType::Void),
+            "lw_publish_batch" => plain(PgType::Int8),
             "lw_json_get" => plain(PgType::Jsonb),
             "lw_json_get_text" => plain(PgType::Text),
             "lw_div" | "lw_mod" => {
@@ -466,6 +467,12 @@ impl<'a> Typer<'a> {
             }
             "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),
             "pg_backend_pid" => return Ok(Some(call("lw_backend_pid", vec![]))),
+            "litewire.publish_batch" => {
+                for arg in function_args(f) {
+                    self.infer_param(arg, ColumnType::plain(PgType::Text));
+                }
+                "lw_publish_batch"
+            }
             "pg_notify" => {
                 for arg in function_args(f) {
                     self.infer_param(arg, ColumnType::plain(PgType::Text));
