@@ -8,3 +8,16 @@ CREATE TABLE IF NOT EXISTS _lw_columns (
   type        TEXT NOT NULL,
   PRIMARY KEY (table_name, column_name)
 ) WITHOUT ROWID;
+
+-- `INSERT INTO litewire.outbox (channel, payload) VALUES ...` publishes, as
+-- NOTIFY does: within the inserting transaction, delivered at commit. Rows do
+-- not stay (the trigger removes them); they exist to give ORMs a plain table.
+CREATE TABLE IF NOT EXISTS _lw_outbox (
+  channel TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS _lw_outbox_publish AFTER INSERT ON _lw_outbox
+BEGIN
+  SELECT lw_notify(NEW.channel, NEW.payload);
+  DELETE FROM _lw_outbox WHERE rowid = NEW.rowid;
+END;

@@ -176,6 +176,18 @@ async fn pg_notify_fires_once_per_row_and_checks_its_arguments() {
     for expected in ["batch 1", "batch 2", "batch 3"] {
         assert_eq!(next(&mut rx).await.1, expected);
     }
+    // litewire.outbox: publishing with a plain INSERT, transactional too.
+    let inserted = sender
+        .execute("INSERT INTO litewire.outbox (channel, payload) VALUES ('rows', $1), ('rows', 'second')", &[&"first"])
+        .await
+        .unwrap();
+    assert_eq!(inserted, 2);
+    assert_eq!(next(&mut rx).await.1, "first");
+    assert_eq!(next(&mut rx).await.1, "second");
+    sender
+        .batch_execute("BEGIN; INSERT INTO litewire.outbox (channel, payload) VALUES ('rows', 'undone'); ROLLBACK")
+        .await
+        .unwrap();
     let long = "x".repeat(8000);
     let err = sender
         .execute("SELECT pg_notify('rows', $1)", &[&long])

@@ -13,6 +13,7 @@
 mod ddl;
 mod dml;
 mod expr;
+mod litewire_schema;
 pub mod normalize;
 mod srf;
 
