@@ -167,3 +167,24 @@ def test_same_output_as_postgres(psql_bin, q):
     pg, lw = tgt("postgres"), tgt("litewire")
     a, b = at(psql_bin, pg, "-c", q), at(psql_bin, lw, "-c", q)
     assert (b.returncode, b.stdout) == (a.returncode, a.stdout), (q, b.stderr)
+
+
+def test_copy_in_and_out(psql_bin, target, uniq, tmp_path):
+    t = uniq("copy")
+    data = tmp_path / "in.tsv"
+    data.write_text("1\tann\t12.5\n2\t\\N\t3\n3\tb\\tc\t0\n")
+    csv = tmp_path / "in.csv"
+    csv.write_text('id,name,total\n7,"x,y",1\n8,,2\n')
+    script = (
+        f"CREATE TABLE {t} (id int PRIMARY KEY, name text, total numeric(10,2));\n"
+        f"\\copy {t} FROM '{data}'\n"
+        f"\\copy {t} FROM '{csv}' WITH (FORMAT csv, HEADER true)\n"
+        f"\\copy {t} TO STDOUT\n"
+        f"\\copy (SELECT id, name FROM {t} WHERE id > 5 ORDER BY id) TO STDOUT WITH (FORMAT csv)\n"
+    )
+    r = psql(psql_bin, target, "-q", stdin=script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (
+        "1\tann\t12.50\n2\t\\N\t3.00\n3\tb\\tc\t0.00\n7\tx,y\t1.00\n8\t\\N\t2.00\n"
+        '7,"x,y"\n8,\n'
+    )

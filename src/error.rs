@@ -71,6 +71,7 @@ sqlstates! {
     AdminShutdown => "57P01",
     QueryCanceled => "57014",
     DiskFull => "53100",
+    BadCopyFileFormat => "22P04",
     IoError => "58030",
     InternalError => "XX000",
 }

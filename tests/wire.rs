@@ -396,3 +396,53 @@ async fn cancel_request_interrupts_the_running_statement() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_stdin_and_to_stdout() {
+    use futures::{SinkExt, TryStreamExt};
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE c (id int PRIMARY KEY, name text, total numeric(10,2))")
+        .await
+        .unwrap();
+    let sink = db
+        .copy_in("COPY c (id, name, total) FROM STDIN")
+        .await
+        .unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"1\tann\t12.5\n2\t\\N\t3\n"))
+        .await
+        .unwrap();
+    sink.send(bytes::Bytes::from_static(b"3\tb\\tc\t0\n"))
+        .await
+        .unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 3);
+
+    let out: Vec<bytes::Bytes> = db
+        .copy_out("COPY c TO STDOUT")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.concat(),
+        b"1\tann\t12.50\n2\t\\N\t3.00\n3\tb\\tc\t0.00\n".to_vec()
+    );
+
+    // A bad row fails the whole COPY: nothing of it stays.
+    let sink = db.copy_in("COPY c FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"4\tok\t1\n1\tduplicate\t1\n"))
+        .await
+        .unwrap();
+    let err = sink.finish().await.unwrap_err();
+    assert_eq!(code(&err), "23505");
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM c", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+    server.stop().await;
+}

@@ -62,7 +62,7 @@ struct Pending {
 
 pub struct Connection {
     socket: Socket,
-    session: Session,
+    pub(super) session: Session,
     statements: HashMap<String, Arc<Prepared>>,
     portals: HashMap<String, Portal>,
     /// After an error in an extended-protocol batch, messages up to Sync are skipped.
@@ -161,6 +161,10 @@ impl Connection {
             }
         }
         self.session.close().await;
+    }
+
+    pub(super) fn socket_mut(&mut self) -> &mut Socket {
+        &mut self.socket
     }
 
     async fn send_notification(&mut self, n: Notification) -> std::io::Result<()> {
@@ -307,7 +311,20 @@ impl Connection {
             let changes_schema = matches!(plan, Plan::Sql(p) if p.access == Access::Schema);
             // Only a single parameterized statement carries literals.
             let params = std::mem::take(&mut literals);
-            match self.session.execute(plan, params, None).await {
+            let result = match plan {
+                Plan::Copy(copy) => self.copy(copy).await,
+                plan => self
+                    .session
+                    .execute(plan, params, None)
+                    .await
+                    .map_err(Failure::from),
+            };
+            let result = match result {
+                Ok(outcome) => Ok(outcome),
+                Err(Failure::Sql(e)) => Err(e),
+                Err(Failure::Io(e)) => return Err(e),
+            };
+            match result {
                 Ok(outcome) => {
                     self.flush_notices().await?;
                     self.send_outcome(outcome, &[]).await?
@@ -334,6 +351,23 @@ impl Connection {
             self.send_error(&err).await?;
         }
         self.ready().await
+    }
+
+    async fn copy(&mut self, copy: &crate::translate::copy::Copy) -> Result<Outcome, Failure> {
+        use crate::translate::copy::Copy;
+        let result = match copy {
+            Copy::In {
+                table,
+                columns,
+                format,
+            } => self.copy_in(table, columns, format).await,
+            Copy::Out { query, format } => self.copy_out(query, format).await,
+        };
+        // A failed or abandoned COPY FROM leaves nothing behind.
+        if let Err(Failure::Sql(_)) = &result {
+            self.session.on_error();
+        }
+        result
     }
 
     async fn send_outcome(&mut self, outcome: Outcome, formats: &[i16]) -> std::io::Result<()> {
@@ -569,10 +603,14 @@ impl Connection {
             let portal = self.portals.get_mut(&name).expect("present above");
             let statement = portal.statement.clone();
             let params = std::mem::take(&mut portal.params);
-            let outcome = self
-                .session
-                .execute(&statement.plan, params, statement.described.clone())
-                .await?;
+            let outcome = match &statement.plan {
+                Plan::Copy(copy) => self.copy(copy).await?,
+                plan => {
+                    self.session
+                        .execute(plan, params, statement.described.clone())
+                        .await?
+                }
+            };
             self.flush_notices().await?;
             let portal = self.portals.get_mut(&name).expect("present above");
             match outcome {
@@ -642,7 +680,7 @@ fn missing_portal(name: &str) -> Error {
 
 /// Why handling a message stopped: a SQL error (reported, session goes on) or
 /// an I/O error (connection ends).
-enum Failure {
+pub(super) enum Failure {
     Sql(Error),
     Io(std::io::Error),
 }

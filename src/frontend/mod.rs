@@ -3,6 +3,7 @@
 //! message loop (`connection`) over a `Session`.
 
 mod connection;
+mod copy;
 mod encode;
 mod session;
 pub mod settings;

@@ -150,6 +150,11 @@ impl Session {
         (session, notifications)
     }
 
+    /// The schema as of now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.store.catalog()
+    }
+
     /// The status byte of ReadyForQuery.
     pub fn status(&self) -> u8 {
         match self.tx {
@@ -263,6 +268,8 @@ impl Session {
         };
         match plan {
             Plan::Empty => Ok(Outcome::Empty),
+            Plan::Accepted(tag) => command(tag),
+            Plan::Copy(_) => Err(Error::internal("COPY is run by the connection")),
             Plan::Begin => {
                 match &mut self.tx {
                     TxState::Active(tx) if tx.implicit => tx.implicit = false,

@@ -82,7 +82,7 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
             let first = statements.remove(0);
             Ok(schema_plan(first, statements, tag))
         }
-        Statement::AlterTable(_) => Err(Error::unsupported("ALTER TABLE")),
+        Statement::AlterTable(alter) => alter_table(alter, catalog),
         _ => unreachable!("ddl::plan is called for DDL statements only"),
     }
 }
@@ -209,12 +209,7 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         sql_string(&table_name)
     )];
     for column in &columns {
-        after.push(format!(
-            "INSERT INTO _lw_columns (table_name, column_name, type) VALUES ({}, {}, {})",
-            sql_string(&table_name),
-            sql_string(&column.name),
-            sql_string(&column.ty.to_sql())
-        ));
+        after.push(column_record(&table_name, &column.name, column.ty));
     }
     Ok(schema_plan(
         Statement::CreateTable(create).to_string(),
@@ -244,4 +239,175 @@ fn default_expr(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Resul
     };
     *expr = Expr::Nested(Box::new(inner));
     Ok(())
+}
+
+/// `TRUNCATE a, b`: a DELETE per table (SQLite's truncate optimization applies).
+pub fn truncate(truncate: sqlparser::ast::Truncate) -> Result<SqlPlan> {
+    let mut deletes: Vec<String> = truncate
+        .table_names
+        .iter()
+        .map(|t| format!("DELETE FROM {}", quoted(&object_name(&t.name))))
+        .collect();
+    if deletes.is_empty() {
+        return Err(Error::syntax("syntax error at end of input"));
+    }
+    let first = deletes.remove(0);
+    Ok(SqlPlan {
+        sql: first,
+        after: deletes,
+        access: Access::Write,
+        tag: "TRUNCATE TABLE",
+        params: Vec::new(),
+        columns: None,
+    })
+}
+
+fn quoted(name: &str) -> String {
+    let name = name.strip_prefix("public.").unwrap_or(name);
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// ALTER TABLE: columns are added, dropped and renamed by SQLite itself (with
+/// `_lw_columns` kept in step); a PRIMARY KEY or UNIQUE constraint added later
+/// becomes a unique index, which enforces the same uniqueness.
+fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<SqlPlan> {
+    use sqlparser::ast::{AlterTableOperation as Op, RenameTableNameKind, TableConstraint};
+    let table = object_name(&alter.name);
+    let table = table.strip_prefix("public.").unwrap_or(&table).to_string();
+    let known = catalog.table(&table).ok_or_else(|| {
+        Error::new(
+            crate::error::SqlState::UndefinedTable,
+            format!("relation \"{table}\" does not exist"),
+        )
+    })?;
+    let mut statements = Vec::new();
+    let name = quoted(&table);
+    for op in alter.operations {
+        match op {
+            Op::AddColumn {
+                column_def,
+                if_not_exists,
+                ..
+            } => {
+                let column = super::ident_text(&column_def.name);
+                if if_not_exists && known.column(&column).is_some() {
+                    continue;
+                }
+                let ty = column_type(&column_def.data_type)?;
+                let mut def = column_def;
+                let mut typer = Typer::new(catalog);
+                typer.add_table(&table, None);
+                for option in &mut def.options {
+                    match &mut option.option {
+                        ColumnOption::Default(expr) => default_expr(&mut typer, expr, ty)?,
+                        ColumnOption::Check(check) => typer.rewrite(&mut check.expr)?,
+                        ColumnOption::NotNull
+                        | ColumnOption::Null
+                        | ColumnOption::ForeignKey(_) => {}
+                        ColumnOption::Unique(_) | ColumnOption::PrimaryKey(_) => {
+                            return Err(Error::unsupported(
+                                "ADD COLUMN with UNIQUE or PRIMARY KEY",
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+                def.data_type = DataType::Custom(
+                    ObjectName(vec![ObjectNamePart::Identifier(Ident::new(
+                        ty.ty.sqlite_decl(),
+                    ))]),
+                    vec![],
+                );
+                def.name = Ident::with_quote('"', column.clone());
+                statements.push(format!("ALTER TABLE {name} ADD COLUMN {def}"));
+                statements.push(column_record(&table, &column, ty));
+            }
+            Op::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                for column in column_names.iter().map(super::ident_text) {
+                    if if_exists && known.column(&column).is_none() {
+                        continue;
+                    }
+                    statements.push(format!(
+                        "ALTER TABLE {name} DROP COLUMN {}",
+                        quoted(&column)
+                    ));
+                    statements.push(format!(
+                        "DELETE FROM _lw_columns WHERE table_name = {} AND column_name = {}",
+                        sql_string(&table),
+                        sql_string(&column)
+                    ));
+                }
+            }
+            Op::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let (old, new) = (
+                    super::ident_text(&old_column_name),
+                    super::ident_text(&new_column_name),
+                );
+                statements.push(format!(
+                    "ALTER TABLE {name} RENAME COLUMN {} TO {}",
+                    quoted(&old),
+                    quoted(&new)
+                ));
+                statements.push(format!(
+                    "UPDATE _lw_columns SET column_name = {} WHERE table_name = {} AND column_name = {}",
+                    sql_string(&new),
+                    sql_string(&table),
+                    sql_string(&old)
+                ));
+            }
+            Op::RenameTable {
+                table_name: RenameTableNameKind::To(new) | RenameTableNameKind::As(new),
+            } => {
+                let new = object_name(&new);
+                statements.push(format!("ALTER TABLE {name} RENAME TO {}", quoted(&new)));
+                statements.push(format!(
+                    "UPDATE _lw_columns SET table_name = {} WHERE table_name = {}",
+                    sql_string(&new),
+                    sql_string(&table)
+                ));
+            }
+            Op::AddConstraint { constraint, .. } => {
+                let (index, columns) = match &constraint {
+                    TableConstraint::PrimaryKey(pk) => (format!("{table}_pkey"), &pk.columns),
+                    TableConstraint::Unique(u) => (
+                        u.name
+                            .as_ref()
+                            .map(super::ident_text)
+                            .unwrap_or_else(|| format!("{table}_key")),
+                        &u.columns,
+                    ),
+                    other => return Err(Error::unsupported(format!("ALTER TABLE ADD {other}"))),
+                };
+                let columns: Vec<String> =
+                    columns.iter().map(|c| c.column.expr.to_string()).collect();
+                statements.push(format!(
+                    "CREATE UNIQUE INDEX {} ON {name} ({})",
+                    quoted(&index),
+                    columns.join(", ")
+                ));
+            }
+            other => return Err(Error::unsupported(format!("ALTER TABLE {other}"))),
+        }
+    }
+    if statements.is_empty() {
+        statements.push("SELECT 1 WHERE 0".into());
+    }
+    let first = statements.remove(0);
+    Ok(schema_plan(first, statements, "ALTER TABLE"))
+}
+
+fn column_record(table: &str, column: &str, ty: ColumnType) -> String {
+    format!(
+        "INSERT OR REPLACE INTO _lw_columns (table_name, column_name, type) VALUES ({}, {}, {})",
+        sql_string(table),
+        sql_string(column),
+        sql_string(&ty.to_sql())
+    )
 }

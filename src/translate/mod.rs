@@ -10,6 +10,7 @@
 //! types into SQLite declarations plus `_lw_columns` records. Anything we cannot
 //! translate faithfully is refused with 0A000 naming the construct.
 
+pub mod copy;
 mod ddl;
 mod dml;
 mod expr;
@@ -51,6 +52,10 @@ pub enum Plan {
         channel: String,
         payload: String,
     },
+    /// COPY FROM STDIN / TO STDOUT, run by the front end's copy sub-protocol.
+    Copy(copy::Copy),
+    /// A statement that is accepted and has nothing to do here (its tag).
+    Accepted(&'static str),
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
     /// Shared: prepared statements and the plan cache hand it out per execution.
@@ -130,6 +135,23 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     if sql.trim().trim_matches(';').trim().is_empty() {
         return Ok(vec![Plan::Empty]);
     }
+    // sqlparser's Postgres dialect does not parse VACUUM; it is a no-op here.
+    let first_word = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    if first_word.eq_ignore_ascii_case("vacuum") && !sql.trim().trim_end_matches(';').contains(';')
+    {
+        return Ok(vec![Plan::Accepted("VACUUM")]);
+    }
+    let copy_text;
+    let sql = if first_word.eq_ignore_ascii_case("copy") {
+        copy_text = copy::parsable(sql);
+        copy_text.as_str()
+    } else {
+        sql
+    };
     let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .map_err(|e| Error::syntax(parse_message(&e.to_string())))?;
     statements
@@ -218,6 +240,18 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
         | Statement::AlterTable(_) => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
+        Statement::Truncate(truncate) => Plan::Sql(Arc::new(ddl::truncate(truncate)?)),
+        // Planner statistics and space reclamation are SQLite's business.
+        Statement::Vacuum(_) => Plan::Accepted("VACUUM"),
+        Statement::Copy {
+            source,
+            to,
+            target,
+            options,
+            legacy_options,
+            ..
+        } => Plan::Copy(copy::plan(source, to, target, options, legacy_options)?),
+        Statement::Analyze(_) => Plan::Accepted("ANALYZE"),
         other => return Err(Error::unsupported(statement_name(&other))),
     })
 }

@@ -1,0 +1,233 @@
+//! The COPY sub-protocol of a connection: CopyInResponse then CopyData until
+//! CopyDone (each row inserted through the same translated, prepared INSERT,
+//! all in one transaction), or CopyOutResponse, CopyData per row, CopyDone.
+
+use bytes::{Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use rusqlite::types::{Value, ValueRef};
+
+use super::connection::{Connection, Failure};
+use super::session::Outcome;
+use crate::error::{Error, SqlState};
+use crate::translate::Plan;
+use crate::translate::copy::{self, CopyFormat};
+use crate::types::{ColumnType, PgType, input, output};
+
+impl Connection {
+    pub(super) async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        format: &CopyFormat,
+    ) -> Result<Outcome, Failure> {
+        let catalog = self.session.catalog();
+        let known = catalog.table(table).ok_or_else(|| {
+            Error::new(
+                SqlState::UndefinedTable,
+                format!("relation \"{table}\" does not exist"),
+            )
+        })?;
+        let columns: Vec<String> = if columns.is_empty() {
+            known.columns.iter().map(|c| c.name.clone()).collect()
+        } else {
+            columns.to_vec()
+        };
+        let params: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let insert = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({})",
+            known.name,
+            quoted.join(", "),
+            params.join(", ")
+        );
+        let plans = self.session.plan(&insert)?;
+        let plan = plans
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::internal("empty COPY plan"))?;
+        let Plan::Sql(sql) = &plan else {
+            return Err(Error::internal("COPY plan is not SQL").into());
+        };
+        let types: Vec<ColumnType> = sql
+            .params
+            .iter()
+            .map(|t| {
+                t.filter(|t| t.ty != PgType::Unknown)
+                    .unwrap_or(ColumnType::plain(PgType::Text))
+            })
+            .collect();
+
+        self.session.begin_implicit();
+        let response = CopyInResponse::new(0, columns.len() as i16, vec![0; columns.len()]);
+        self.socket_mut()
+            .send(PgWireBackendMessage::CopyInResponse(response))
+            .await?;
+
+        let mut pending: Vec<u8> = Vec::new();
+        let mut state = Rows {
+            count: 0,
+            header: format.header,
+            error: None,
+            ended: false,
+        };
+        loop {
+            match self.socket_mut().next().await {
+                Some(Ok(PgWireFrontendMessage::CopyData(data))) => {
+                    pending.extend_from_slice(&data.data);
+                    while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = pending.drain(..=end).collect();
+                        self.copy_row(&line[..line.len() - 1], &plan, &types, format, &mut state)
+                            .await;
+                    }
+                }
+                Some(Ok(PgWireFrontendMessage::CopyDone(_))) => {
+                    if !pending.is_empty() {
+                        let line = std::mem::take(&mut pending);
+                        self.copy_row(&line, &plan, &types, format, &mut state)
+                            .await;
+                    }
+                    break;
+                }
+                Some(Ok(PgWireFrontendMessage::CopyFail(fail))) => {
+                    state.error = Some(Error::new(
+                        SqlState::QueryCanceled,
+                        format!("COPY from stdin failed: {}", fail.message),
+                    ));
+                    break;
+                }
+                Some(Ok(PgWireFrontendMessage::Flush(_) | PgWireFrontendMessage::Sync(_))) => {}
+                Some(Ok(other)) => {
+                    state.error = Some(Error::protocol(format!(
+                        "unexpected message {other:?} during COPY"
+                    )));
+                    break;
+                }
+                Some(Err(e)) => return Err(Error::protocol(e.to_string()).into()),
+                None => return Err(Failure::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            }
+        }
+        match state.error {
+            Some(e) => Err(e.into()),
+            None => Ok(Outcome::Command {
+                tag: format!("COPY {}", state.count),
+            }),
+        }
+    }
+
+    /// Inserts one input line; after the first error the rest of the input is
+    /// read and ignored (the client keeps sending until CopyDone).
+    async fn copy_row(
+        &mut self,
+        line: &[u8],
+        plan: &Plan,
+        types: &[ColumnType],
+        format: &CopyFormat,
+        state: &mut Rows,
+    ) {
+        if state.error.is_some() || state.ended {
+            return;
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line == b"\\." {
+            state.ended = true;
+            return;
+        }
+        if std::mem::take(&mut state.header) {
+            return;
+        }
+        let result = async {
+            let text = std::str::from_utf8(line).map_err(|_| {
+                Error::new(
+                    SqlState::InvalidTextRepresentation,
+                    "invalid byte sequence for encoding \"UTF8\"",
+                )
+            })?;
+            let fields = copy::parse_line(text, format)?;
+            if fields.len() != types.len() {
+                let message = if fields.len() < types.len() {
+                    "missing data for column"
+                } else {
+                    "extra data after last expected column"
+                };
+                return Err(Error::new(SqlState::BadCopyFileFormat, message));
+            }
+            let values = fields
+                .iter()
+                .zip(types)
+                .map(|(f, ty)| match f {
+                    None => Ok(Value::Null),
+                    Some(text) => input::from_text(*ty, text),
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            self.session.execute(plan, values, None).await
+        }
+        .await;
+        match result {
+            Ok(_) => state.count += 1,
+            Err(e) => state.error = Some(e),
+        }
+    }
+
+    pub(super) async fn copy_out(
+        &mut self,
+        query: &str,
+        format: &CopyFormat,
+    ) -> Result<Outcome, Failure> {
+        let plans = self.session.plan(query)?;
+        let plan = plans
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::internal("empty COPY query"))?;
+        let Outcome::Rows { columns, rows, .. } =
+            self.session.execute(&plan, Vec::new(), None).await?
+        else {
+            return Err(Error::syntax("COPY query must return rows").into());
+        };
+        let response = CopyOutResponse::new(0, columns.len() as i16, vec![0; columns.len()]);
+        self.socket_mut()
+            .feed(PgWireBackendMessage::CopyOutResponse(response))
+            .await?;
+        let count = rows.len();
+        let mut rendered = BytesMut::new();
+        for row in rows {
+            let mut line = String::new();
+            for (i, (value, column)) in row.iter().zip(columns.iter()).enumerate() {
+                if i > 0 {
+                    line.push(format.delimiter);
+                }
+                let value = ValueRef::from(value);
+                if value == ValueRef::Null {
+                    copy::write_field(&mut line, None, format);
+                } else {
+                    rendered.clear();
+                    output::write_text(column.ty, value, &mut rendered);
+                    copy::write_field(&mut line, Some(&String::from_utf8_lossy(&rendered)), format);
+                }
+            }
+            line.push('\n');
+            self.socket_mut()
+                .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(
+                    line,
+                ))))
+                .await?;
+        }
+        self.socket_mut()
+            .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+            .await?;
+        Ok(Outcome::Command {
+            tag: format!("COPY {count}"),
+        })
+    }
+}
+
+/// Progress of a COPY FROM.
+struct Rows {
+    count: u64,
+    /// A header line still to skip.
+    header: bool,
+    error: Option<Error>,
+    /// `\.` seen: the rest is ignored.
+    ended: bool,
+}
