@@ -4,9 +4,8 @@
 #
 #   bash bench/pgbench.sh
 #
-# Prints both TPS figures and the ratio litewire / PostgreSQL (target >= 1.0).
-# Also reports, for information, whether `pgbench -i -s 1` works against
-# litewire and the first statement it fails on.
+# Both are initialized by `pgbench -i -s 1`. Prints both TPS figures and the
+# ratio litewire / PostgreSQL (target >= 1.0).
 #
 # Environment:
 #   PGBENCH_CLIENTS   clients             (default 4)
@@ -103,59 +102,12 @@ start_litewire() { # start_litewire NAME PORT -> sets LW_PID
     wait_port "$2" 30 "$LW_PID" || { log "litewire did not start listening on $2"; exit 2; }
 }
 
-# (informational) does `pgbench -i` work against litewire? Own instance, own data dir.
-PROBE_PORT="$(free_port)"
-start_litewire probe "$PROBE_PORT"
-if "$PGBENCH" -h 127.0.0.1 -p "$PROBE_PORT" -U postgres -i -s "$SCALE" -q postgres >"$LW_DIR/init-probe.out" 2>&1; then
-    INIT_RESULT="works"
-    INIT_ERROR=""
-else
-    INIT_RESULT="fails"
-    # pgbench prints "error: query failed: ERROR: ..." then "detail: Query was: ..."
-    INIT_ERROR="$(grep -m1 -iE 'error' "$LW_DIR/init-probe.out" || true)"
-    INIT_QUERY="$(grep -m1 -iE 'query was' "$LW_DIR/init-probe.out" || true)"
-    [[ -n "$INIT_QUERY" ]] && INIT_ERROR="$INIT_ERROR | $INIT_QUERY"
-fi
-stop_pid "$LW_PID"
-
 LW_PORT="$(free_port)"
 start_litewire data "$LW_PORT"
 log "litewire ($LITEWIRE_BIN) on 127.0.0.1:$LW_PORT"
-lw_psql() { "$PSQL" -h 127.0.0.1 -p "$LW_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 postgres "$@"; }
-
-log "litewire: creating the pgbench tables (scale $SCALE) with plain SQL"
-lw_psql >"$LW_DIR/setup.out" 2>&1 <<'SQL' || { cat "$LW_DIR/setup.out" >&2; exit 1; }
-CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88));
-CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84));
-CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84));
-CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));
-INSERT INTO pgbench_branches (bid, bbalance) VALUES (1, 0);
-INSERT INTO pgbench_tellers (tid, bid, tbalance) VALUES
-  (1, 1, 0), (2, 1, 0), (3, 1, 0), (4, 1, 0), (5, 1, 0),
-  (6, 1, 0), (7, 1, 0), (8, 1, 0), (9, 1, 0), (10, 1, 0);
-SQL
-
-ACCOUNTS=$((100000 * SCALE))
-ACCOUNTS_SQL="INSERT INTO pgbench_accounts (aid, bid, abalance, filler) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < $ACCOUNTS) SELECT n, 1, 0, '' FROM s"
-if lw_psql -c "$ACCOUNTS_SQL" >"$LW_DIR/accounts.out" 2>&1; then
-    ACCOUNTS_HOW="one INSERT ... WITH RECURSIVE ... SELECT"
-else
-    log "litewire refused INSERT ... WITH RECURSIVE: $(head -n1 "$LW_DIR/accounts.out")"
-    log "falling back to multi-row INSERTs (1000 rows per statement)"
-    ACCOUNTS_HOW="multi-row INSERTs, 1000 rows each (WITH RECURSIVE refused: $(head -n1 "$LW_DIR/accounts.out"))"
-    python3 - "$ACCOUNTS" <<'PY' | lw_psql >"$LW_DIR/accounts.out" 2>&1 || { cat "$LW_DIR/accounts.out" >&2; exit 1; }
-import sys
-n = int(sys.argv[1])
-print("BEGIN;")
-for start in range(1, n + 1, 1000):
-    rows = ",".join(f"({a},1,0,'')" for a in range(start, min(start + 1000, n + 1)))
-    print(f"INSERT INTO pgbench_accounts (aid, bid, abalance, filler) VALUES {rows};")
-print("COMMIT;")
-PY
-fi
-LOADED="$(lw_psql -At -c 'SELECT count(*) FROM pgbench_accounts')"
-[[ "$LOADED" == "$ACCOUNTS" ]] || { log "expected $ACCOUNTS accounts on litewire, found $LOADED"; exit 1; }
-log "litewire: $LOADED accounts loaded via $ACCOUNTS_HOW"
+log "litewire: pgbench -i -s $SCALE"
+"$PGBENCH" -h 127.0.0.1 -p "$LW_PORT" -U postgres -i -s "$SCALE" -q postgres >"$LW_DIR/init.out" 2>&1 \
+    || { cat "$LW_DIR/init.out" >&2; exit 1; }
 
 run_select_only litewire "$LW_PORT" "$LW_DIR/select.out"
 LW_TPS="$(tps_of "$LW_DIR/select.out")"
@@ -177,4 +129,3 @@ for side in postgres:"$PG_DIR/select.out" litewire:"$LW_DIR/select.out"; do
         | sed "s/^/  ${side%%:*}: /"
 done
 echo "ratio litewire/postgres: ${RATIO}x (target >= ${TARGET_RATIO}x): $MET"
-echo "pgbench -i -s $SCALE against litewire: $INIT_RESULT${INIT_ERROR:+ -- first failure: $INIT_ERROR}"
