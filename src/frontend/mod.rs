@@ -93,7 +93,24 @@ pub async fn serve(
             Ok((tcp, _)) => {
                 let frontend = frontend.clone();
                 let shutdown = shutdown.clone();
-                tracker.spawn_blocking(move || run_on_own_thread(tcp, frontend, shutdown));
+                // A plain thread, not the runtime's blocking pool: the pool is
+                // capped (512) and connection 513 would wait, silently, for a slot.
+                // The tracked task only waits for the thread to end.
+                let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                let spawned = std::thread::Builder::new()
+                    .name("lw-conn".into())
+                    .spawn(move || {
+                        run_on_own_thread(tcp, frontend, shutdown);
+                        let _ = done.send(());
+                    });
+                match spawned {
+                    Ok(_) => {
+                        tracker.spawn(async move {
+                            let _ = finished.await;
+                        });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot start a connection thread"),
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
