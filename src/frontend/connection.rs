@@ -599,7 +599,11 @@ impl Connection {
             .get_mut(&name)
             .ok_or_else(|| missing_portal(&name))?;
         if portal.pending.is_none() {
-            self.session.begin_implicit();
+            // Writes up to Sync form one implicit transaction; a plain read needs
+            // none (each statement reads a fresh snapshot either way).
+            if !matches!(&portal.statement.plan, Plan::Sql(p) if p.access == Access::Read) {
+                self.session.begin_implicit();
+            }
             let portal = self.portals.get_mut(&name).expect("present above");
             let statement = portal.statement.clone();
             let params = std::mem::take(&mut portal.params);
