@@ -525,7 +525,7 @@ fn arithmetic_type(l: PgType, r: PgType) -> PgType {
 }
 
 /// A numeric literal's type: int4 if it fits, int8, else numeric.
-fn number_type(text: &str) -> PgType {
+pub(super) fn number_type(text: &str) -> PgType {
     if text.contains(['.', 'e', 'E']) {
         PgType::Numeric
     } else if text.parse::<i32>().is_ok() {

@@ -14,6 +14,7 @@
 //! after a type name (`DATE '2024-01-01'`) or with a prefix (`E'..'`, `X'..'`).
 //! Leaving a literal in place is always correct, only slower.
 
+use super::expr::number_type;
 use crate::types::PgType;
 
 /// A literal taken out of a query, in order of appearance (`$1`, `$2`, ...).
@@ -300,18 +301,6 @@ fn token_len(token: &Token) -> usize {
 fn push_param(out: &mut String, n: usize) {
     out.push('$');
     out.push_str(itoa::Buffer::new().format(n));
-}
-
-fn number_type(text: &str) -> PgType {
-    if text.contains(['.', 'e', 'E']) {
-        PgType::Numeric
-    } else if text.parse::<i32>().is_ok() {
-        PgType::Int4
-    } else if text.parse::<i64>().is_ok() {
-        PgType::Int8
-    } else {
-        PgType::Numeric
-    }
 }
 
 fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
