@@ -268,7 +268,10 @@ fn main() {
     let rows = env_u64("SPINE_ROWS", if smoke { 100 } else { 10_000 }).max(1);
     let iters = env_u64("SPINE_ITERS", if smoke { 100 } else { 20_000 }).max(1);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One client on a single-threaded runtime: a multi-threaded client adds its
+    // own cross-thread wake-ups to every round trip, which is not litewire's cost.
+    // (litewire serves each connection on a thread of its own either way.)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
