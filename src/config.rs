@@ -2,6 +2,7 @@
 //! `LITEWIRE_*` environment variables; the library never reads the environment.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const DEFAULT_PG_LISTEN: &str = "127.0.0.1:5432";
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -9,6 +10,11 @@ pub const DEFAULT_READERS: usize = 4;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 200;
 /// Notifications a session may have undelivered before it is cut off.
 pub const DEFAULT_NOTIFY_QUEUE: usize = 10_000;
+
+/// Changes are kept at least this long ...
+pub const DEFAULT_CHANGE_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// ... and at least this many of the latest, whichever keeps more.
+pub const DEFAULT_CHANGE_RETENTION_ROWS: i64 = 1_000_000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -21,6 +27,8 @@ pub struct Config {
     pub readers: usize,
     pub max_connections: usize,
     pub notify_queue: usize,
+    pub change_retention: Duration,
+    pub change_retention_rows: i64,
 }
 
 impl Config {
@@ -33,6 +41,8 @@ impl Config {
             readers: DEFAULT_READERS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             notify_queue: DEFAULT_NOTIFY_QUEUE,
+            change_retention: DEFAULT_CHANGE_RETENTION,
+            change_retention_rows: DEFAULT_CHANGE_RETENTION_ROWS,
         }
     }
 

@@ -12,7 +12,10 @@
 //! - [`catalog`] (the user schema as the translator sees it), [`translate`]
 //!   (Postgres SQL -> SQLite SQL, pure), [`auth`] (users and SCRAM secrets)
 //! - [`store`] (SQLite: one writer, pooled readers, our SQL functions)
-//! - [`notify`] (LISTEN/NOTIFY between sessions: channels, bounded queues)
+//! - [`changes`] (the change stream: capture triggers -> `_lw_changes` ->
+//!   dispatcher -> cursors that replay and follow, in LSN order)
+//! - [`notify`] (LISTEN/NOTIFY between sessions: channels, bounded queues; the
+//!   change stream as `litewire.changes.*` notifications)
 //! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
 //! - [`server`] (wiring and ordered shutdown)
 //!
@@ -22,6 +25,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod changes;
 pub mod config;
 pub mod error;
 pub mod frontend;

@@ -10,10 +10,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Users;
+use crate::changes::{ChangeStream, Retention};
 use crate::config::Config;
 use crate::frontend::{self, Frontend};
 use crate::notify::NotifyHub;
 use crate::store::{Store, StoreConfig};
+
+/// How often changes outside the retention window are compacted.
+const COMPACT_EVERY: Duration = Duration::from_secs(60);
 
 /// How long sessions get to finish after shutdown is requested.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -38,6 +42,8 @@ pub enum StartError {
 pub struct Server {
     pub pg_addr: SocketAddr,
     pub store: Arc<Store>,
+    pub changes: Arc<ChangeStream>,
+    pub hub: Arc<NotifyHub>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -73,9 +79,23 @@ pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, S
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let hub = Arc::new(NotifyHub::new(config.notify_queue));
+    let changes = ChangeStream::start(
+        store.clone(),
+        Retention {
+            age: config.change_retention,
+            rows: config.change_retention_rows,
+        },
+    )
+    .map_err(StartError::Store)?;
+    tracker.spawn(crate::notify::changes::bridge(
+        changes.clone(),
+        hub.clone(),
+        shutdown.clone(),
+    ));
+    tracker.spawn(compact_periodically(changes.clone(), shutdown.clone()));
     let frontend = Arc::new(Frontend::new(
         store.clone(),
-        hub,
+        hub.clone(),
         users,
         tls,
         config.max_connections,
@@ -89,6 +109,8 @@ pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, S
     Ok(Server {
         pg_addr,
         store,
+        changes,
+        hub,
         shutdown,
         tracker,
     })
@@ -106,8 +128,22 @@ impl Server {
         {
             tracing::warn!("sessions did not end within the grace period");
         }
+        self.changes.stop();
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+    }
+}
+
+async fn compact_periodically(changes: Arc<ChangeStream>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(COMPACT_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Err(e) = changes.compact(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "change log compaction failed");
         }
     }
 }

@@ -4,29 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{code, connect, connect_listening, start, start_with, temp_dir};
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_postgres::Notification;
-
-/// Waits for the next notification (generously: it only fails a broken test).
-async fn next(rx: &mut UnboundedReceiver<Notification>) -> (String, String, i32) {
-    let n = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("a notification")
-        .unwrap();
-    (
-        n.channel().to_string(),
-        n.payload().to_string(),
-        n.process_id(),
-    )
-}
-
-/// Nothing is pending: a round trip on the listener's own connection flushes
-/// anything already sent to it, and then the queue must be empty.
-async fn assert_none(client: &tokio_postgres::Client, rx: &mut UnboundedReceiver<Notification>) {
-    client.simple_query("SELECT 1").await.unwrap();
-    assert!(rx.try_recv().is_err(), "unexpected notification");
-}
+use common::{
+    assert_none, code, connect, connect_listening, next_notification as next, start, start_with,
+    temp_dir,
+};
 
 async fn pid(client: &tokio_postgres::Client) -> i32 {
     client

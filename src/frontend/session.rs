@@ -546,10 +546,8 @@ impl Session {
         };
         if tx.writer.is_none() {
             let guard = self.store.writer(timeout).await?;
-            let (guard, result) = on_conn(&self.cancel, guard, |conn| {
-                conn.sqlite.execute_batch("BEGIN IMMEDIATE")
-            })
-            .await;
+            let (guard, result) =
+                on_conn(&self.cancel, guard, |conn| exec::begin_write(conn)).await;
             result?;
             tx.writer = Some(guard);
         }
@@ -586,6 +584,10 @@ impl Session {
         };
         let pid = self.pid;
         let listening: Vec<String> = self.listening.iter().cloned().collect();
+        let holds_writer =
+            matches!(&self.tx, TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some());
+        // A write outside a transaction block is a transaction of its own.
+        let autocommit = !self.in_transaction() && plan.access != Access::Read;
         let work = {
             let plan = plan.clone();
             let store = self.store.clone();
@@ -596,16 +598,22 @@ impl Session {
                 } else {
                     None
                 };
-                let result = exec::execute(conn, &plan.sql, &plan.after, &params);
-                if plan.access == Access::Schema {
-                    store.reload_catalog(conn)?;
-                }
+                let run = |conn: &Conn| {
+                    let output = exec::execute(conn, &plan.sql, &plan.after, &params)?;
+                    if plan.access == Access::Schema {
+                        store.schema_changed(conn)?;
+                    }
+                    Ok(output)
+                };
+                let result = if autocommit {
+                    exec::in_write_transaction(conn, run)
+                } else {
+                    run(conn)
+                };
                 let notifications = conn.context.take_notifications();
                 Ok((result?, meta, notifications))
             }
         };
-        let holds_writer =
-            matches!(&self.tx, TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some());
         let (output, meta, notifications) = if holds_writer || plan.access != Access::Read {
             if self.in_transaction() {
                 self.ensure_writer().await?;
@@ -619,7 +627,9 @@ impl Session {
                 result?
             } else {
                 let guard = self.store.writer(self.settings.lock_timeout()).await?;
-                on_conn(&self.cancel, guard, work).await.1?
+                let result = on_conn(&self.cancel, guard, work).await.1?;
+                self.store.committed();
+                result
             }
         } else {
             let reader = self.store.reader().await;
@@ -762,20 +772,27 @@ async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
     let Some(guard) = tx.writer else {
         return Ok(());
     };
-    let store = store.clone();
     let changed_schema = tx.changed_schema;
+    let catalog_store = store.clone();
     let (_guard, result) = blocking(guard, move |conn| {
-        let result = conn.sqlite.execute_batch(verb).map_err(Error::from);
+        let result = if verb == "COMMIT" {
+            exec::commit_write(conn)
+        } else {
+            conn.sqlite.execute_batch(verb).map_err(Error::from)
+        };
         if result.is_err() && !conn.sqlite.is_autocommit() {
             let _ = conn.sqlite.execute_batch("ROLLBACK");
         }
         if changed_schema {
             // DDL may have been undone; the catalog must follow.
-            let _ = store.reload_catalog(conn);
+            let _ = catalog_store.reload_catalog(conn);
         }
         result
     })
     .await;
+    if result.is_ok() && verb == "COMMIT" {
+        store.committed();
+    }
     result
 }
 

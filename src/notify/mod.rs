@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+pub mod changes;
+
 /// One delivered notification, as NotificationResponse carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -120,6 +122,10 @@ impl NotifyHub {
         for listener in overflowed {
             self.unlisten_all(&listener);
         }
+    }
+
+    pub fn has_listeners(&self, channel: &str) -> bool {
+        self.channels().contains_key(channel)
     }
 
     /// Listener counts per channel (for stats and tests).

@@ -22,6 +22,48 @@ pub struct Output {
     pub changes: u64,
 }
 
+/// Closes the change-capture transaction id (see `sql/changes.sql`) so the
+/// next captured change opens a fresh one.
+const CLOSE_TXID: &str = "UPDATE _lw_tx SET open = 0 WHERE open = 1";
+
+/// Opens a write transaction on the writer with a fresh transaction id for
+/// the changes it captures.
+pub fn begin_write(conn: &Conn) -> Result<()> {
+    conn.sqlite.execute_batch("BEGIN IMMEDIATE")?;
+    conn.sqlite.prepare_cached(CLOSE_TXID)?.execute([])?;
+    Ok(())
+}
+
+/// Commits a write transaction opened by [`begin_write`]; on failure the
+/// transaction is rolled back.
+pub fn commit_write(conn: &Conn) -> Result<()> {
+    let result = conn
+        .sqlite
+        .prepare_cached(CLOSE_TXID)
+        .and_then(|mut s| s.execute([]))
+        .and_then(|_| conn.sqlite.execute_batch("COMMIT"));
+    if result.is_err() && !conn.sqlite.is_autocommit() {
+        let _ = conn.sqlite.execute_batch("ROLLBACK");
+    }
+    Ok(result.map(|_| ())?)
+}
+
+/// Runs `f` as one write transaction of its own: committed if it succeeds,
+/// rolled back if it fails.
+pub fn in_write_transaction<R>(conn: &Conn, f: impl FnOnce(&Conn) -> Result<R>) -> Result<R> {
+    begin_write(conn)?;
+    match f(conn) {
+        Ok(r) => {
+            commit_write(conn)?;
+            Ok(r)
+        }
+        Err(e) => {
+            let _ = conn.sqlite.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// Prepares `sql` and reports its result columns and parameter count.
 pub fn describe(conn: &Conn, sql: &str) -> Result<(Vec<ColumnMeta>, usize)> {
     let stmt = conn.sqlite.prepare_cached(sql)?;

@@ -46,6 +46,8 @@ pub struct StoreConfig {
 }
 
 pub struct Store {
+    path: PathBuf,
+    bell: Arc<Bell>,
     writer: Arc<tokio::sync::Mutex<Conn>>,
     readers: Arc<ReaderPool>,
     catalog: RwLock<Arc<Catalog>>,
@@ -121,11 +123,17 @@ impl Store {
         let writer = open_conn(&config.path, config.synchronous, true)?;
         writer.sqlite.execute_batch(schema::BOOTSTRAP)?;
         let catalog = schema::load_catalog(&writer.sqlite)?;
+        // Tables that exist in a file made elsewhere get captured too.
+        exec::in_write_transaction(&writer, |conn| {
+            Ok(schema::sync_capture(&conn.sqlite, &catalog)?)
+        })?;
         let readers = (0..config.readers.max(1))
             .map(|_| open_conn(&config.path, config.synchronous, false))
             .collect::<Result<Vec<_>>>()?;
         let permits = Arc::new(Semaphore::new(readers.len()));
         Ok(Store {
+            path: config.path.clone(),
+            bell: Arc::new(Bell::default()),
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             readers: Arc::new(ReaderPool {
                 idle: Mutex::new(readers),
@@ -133,6 +141,12 @@ impl Store {
             }),
             catalog: RwLock::new(Arc::new(catalog)),
         })
+    }
+
+    /// The database file, for connections of litewire's own (the change
+    /// stream's dispatcher) that need no SQL functions.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
@@ -148,6 +162,26 @@ impl Store {
         let catalog = schema::load_catalog(&conn.sqlite)?;
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
         Ok(())
+    }
+
+    /// After DDL, inside the DDL's transaction: brings the capture triggers up
+    /// to date with the new schema and reloads the catalog.
+    pub fn schema_changed(&self, conn: &Conn) -> Result<()> {
+        let catalog = schema::load_catalog(&conn.sqlite)?;
+        schema::sync_capture(&conn.sqlite, &catalog)?;
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+        Ok(())
+    }
+
+    /// Rings the commit bell: litewire committed a write, so the change stream
+    /// should look for new changes now rather than at its next poll.
+    pub fn committed(&self) {
+        self.bell.ring();
+    }
+
+    /// The commit bell the change stream waits on.
+    pub fn bell(&self) -> Arc<Bell> {
+        self.bell.clone()
     }
 
     /// Takes the writer, waiting at most `timeout` (then 55P03, as Postgres's
@@ -240,4 +274,31 @@ where
     })
     .await
     .expect("SQLite task panicked")
+}
+
+/// A wake-up from committing sessions to the change stream's dispatcher
+/// thread: a counter under a mutex with a condition variable, so a ring is
+/// never lost between the dispatcher's check and its wait.
+#[derive(Default)]
+pub struct Bell {
+    rings: Mutex<u64>,
+    cond: std::sync::Condvar,
+}
+
+impl Bell {
+    pub fn ring(&self) {
+        *self.rings.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cond.notify_all();
+    }
+
+    /// Waits until the count differs from `seen` or `timeout` passes; returns
+    /// the current count.
+    pub fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        let rings = self.rings.lock().unwrap_or_else(|e| e.into_inner());
+        let (rings, _) = self
+            .cond
+            .wait_timeout_while(rings, timeout, |r| *r == seen)
+            .unwrap_or_else(|e| e.into_inner());
+        *rings
+    }
 }

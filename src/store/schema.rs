@@ -7,10 +7,27 @@
 use rusqlite::Connection;
 
 use crate::catalog::{Catalog, Column, Table};
+use crate::translate::capture;
 use crate::types::{ColumnType, PgType};
 
 /// Installed on open; idempotent.
-pub const BOOTSTRAP: &str = include_str!("../../sql/bootstrap.sql");
+pub const BOOTSTRAP: &str = concat!(
+    include_str!("../../sql/bootstrap.sql"),
+    include_str!("../../sql/changes.sql")
+);
+
+/// Names in `sqlite_schema` of the given types that are the user's (not
+/// SQLite's or litewire's own).
+macro_rules! user_names {
+    ($types:literal) => {
+        concat!(
+            "SELECT name FROM sqlite_schema WHERE type IN (",
+            $types,
+            ") AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             AND name NOT LIKE '\\_lw\\_%' ESCAPE '\\'"
+        )
+    };
+}
 
 /// Types a column created outside litewire from its SQLite declaration.
 fn type_from_decl(decl: &str) -> ColumnType {
@@ -34,13 +51,12 @@ fn type_from_decl(decl: &str) -> ColumnType {
 
 /// Reads the user schema into a [`Catalog`].
 pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
-    let mut names = conn.prepare_cached(
-        "SELECT name FROM sqlite_schema WHERE type IN ('table','view') \
-         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_lw\\_%' ESCAPE '\\'",
-    )?;
-    let names: Vec<String> = names
+    let mut names = conn.prepare_cached(user_names!("'table', 'view'"))?;
+    let mut names: Vec<String> = names
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    // The change log is queryable (`litewire.changes(since)`), typed like a table.
+    names.push("_lw_changes".into());
     let mut declared =
         conn.prepare_cached("SELECT column_name, type FROM _lw_columns WHERE table_name = ?1")?;
     let mut info =
@@ -70,4 +86,45 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
         tables.push(Table { name, columns });
     }
     Ok(Catalog::new(tables))
+}
+
+/// Installs or refreshes the change-capture triggers of every user table so
+/// they match its current columns (`translate::capture`). Runs in the caller's
+/// transaction, right after DDL, so no write slips through between a schema
+/// change and its capture; triggers that are already current are left alone.
+pub fn sync_capture(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
+    let mut tables = conn.prepare_cached(user_names!("'table'"))?;
+    let tables: Vec<String> = tables
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut installed = conn.prepare_cached(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 \
+         AND substr(name, 1, length(?2)) = ?2",
+    )?;
+    for name in tables {
+        let Some(table) = catalog.table(&name) else {
+            continue;
+        };
+        let wanted = capture::triggers(table);
+        let current: Vec<(String, String)> = installed
+            .query_map(rusqlite::params![name, capture::TRIGGER_PREFIX], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        if current.len() == wanted.len()
+            && wanted.iter().all(|w| current.iter().any(|(_, s)| s == w))
+        {
+            continue;
+        }
+        for (trigger, _) in &current {
+            conn.execute_batch(&format!(
+                "DROP TRIGGER \"{}\"",
+                trigger.replace('"', "\"\"")
+            ))?;
+        }
+        for sql in &wanted {
+            conn.execute_batch(sql)?;
+        }
+    }
+    Ok(())
 }

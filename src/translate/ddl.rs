@@ -331,6 +331,9 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
                     if if_exists && known.column(&column).is_none() {
                         continue;
                     }
+                    // SQLite refuses to drop a column its triggers name; the
+                    // store installs fresh capture triggers afterwards.
+                    statements.extend(super::capture::drop_triggers(&table));
                     statements.push(format!(
                         "ALTER TABLE {name} DROP COLUMN {}",
                         quoted(&column)

@@ -10,6 +10,7 @@
 //! types into SQLite declarations plus `_lw_columns` records. Anything we cannot
 //! translate faithfully is refused with 0A000 naming the construct.
 
+pub mod capture;
 pub mod copy;
 mod ddl;
 mod dml;

@@ -1,7 +1,8 @@
 //! Set-returning functions, rewritten into subqueries SQLite can run:
 //! `generate_series(start, stop[, step])` becomes a recursive CTE and
 //! `pg_listening_channels()` reads the session's channels (set per statement by
-//! the session, `lw_listening_channels()`). They work in FROM
+//! the session, `lw_listening_channels()`), and `litewire.changes(since_lsn)`
+//! reads the change stream's history. They work in FROM
 //! (`FROM generate_series(1, 3) AS x`, the alias naming the column as in
 //! Postgres) and as the only item of a SELECT without FROM.
 
@@ -17,7 +18,11 @@ use sqlparser::parser::Parser;
 use super::expr::object_name;
 use crate::error::{Error, Result};
 
-const FUNCTIONS: [&str; 2] = ["generate_series", "pg_listening_channels"];
+const FUNCTIONS: [&str; 3] = [
+    "generate_series",
+    "pg_listening_channels",
+    "litewire.changes",
+];
 
 /// Rewrites every set-returning function call in `node`.
 pub fn rewrite<T: VisitMut>(node: &mut T) -> Result<()> {
@@ -105,7 +110,7 @@ impl VisitorMut for Rewriter {
             .unwrap_or_else(|| function.clone());
         let table_alias = alias.clone().unwrap_or(TableAlias {
             explicit: true,
-            name: Ident::new(&function),
+            name: Ident::new(function.rsplit('.').next().unwrap_or(&function)),
             columns: vec![],
         });
         let body = match subquery(&function, &args.args, &column) {
@@ -139,6 +144,10 @@ fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query>
         ("pg_listening_channels", []) => {
             format!("SELECT value AS {column} FROM json_each(lw_listening_channels())")
         }
+        ("litewire.changes", [since]) => format!(
+            "SELECT lsn, txid, tbl AS \"table\", op, pk, row, old, committed_at \
+             FROM _lw_changes WHERE lsn > CAST({since} AS bigint) ORDER BY lsn"
+        ),
         _ => {
             return Err(Error::unsupported(format!(
                 "{function} with {} arguments",

@@ -84,3 +84,28 @@ pub async fn connect_listening(
     });
     (client, rx)
 }
+
+/// Waits for the next notification (generously: it only fails a broken test).
+pub async fn next_notification(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+) -> (String, String, i32) {
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a notification")
+        .unwrap();
+    (
+        n.channel().to_string(),
+        n.payload().to_string(),
+        n.process_id(),
+    )
+}
+
+/// Nothing is pending: a round trip on the listener's own connection flushes
+/// anything already sent to it, and then the queue must be empty.
+pub async fn assert_none(
+    client: &tokio_postgres::Client,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+) {
+    client.simple_query("SELECT 1").await.unwrap();
+    assert!(rx.try_recv().is_err(), "unexpected notification");
+}

@@ -1,0 +1,81 @@
+//! The change stream on LISTEN/NOTIFY: every committed change is a
+//! notification on `litewire.changes.<table>` and on `litewire.changes.*`
+//! (every table), with a JSON payload
+//! `{"lsn","table","op","pk","row","old"}`, so any Postgres client consumes
+//! changes without new code. A payload over the NOTIFY limit carries the LSN
+//! and key only (`"truncated":true`); the full change is in
+//! `litewire.changes(since_lsn)`.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::{Notification, NotifyHub};
+use crate::changes::{Change, ChangeStream};
+use crate::translate::MAX_PAYLOAD;
+
+/// The channel carrying changes of every table.
+pub const ALL_TABLES: &str = "litewire.changes.*";
+
+/// The channel carrying changes of `table`.
+pub fn table_channel(table: &str) -> String {
+    format!("litewire.changes.{table}")
+}
+
+fn payload(change: &Change) -> String {
+    let full = json!({
+        "lsn": change.lsn,
+        "table": change.table,
+        "op": change.op.as_str(),
+        "pk": change.pk,
+        "row": change.row,
+        "old": change.old,
+    })
+    .to_string();
+    if full.len() <= MAX_PAYLOAD {
+        return full;
+    }
+    json!({
+        "lsn": change.lsn,
+        "table": change.table,
+        "op": change.op.as_str(),
+        "pk": change.pk,
+        "truncated": true,
+    })
+    .to_string()
+}
+
+/// Publishes the stream into `hub` until `shutdown`. Payloads are built only
+/// for channels someone listens on.
+pub async fn bridge(stream: Arc<ChangeStream>, hub: Arc<NotifyHub>, shutdown: CancellationToken) {
+    let mut cursor = stream.cursor(None);
+    loop {
+        let batch = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            batch = cursor.next() => batch,
+        };
+        let batch = match batch {
+            None => return,
+            Some(Ok(batch)) => batch,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "change stream bridge fell behind retention");
+                cursor = stream.cursor(None);
+                continue;
+            }
+        };
+        let mut notifications = Vec::new();
+        for change in batch.iter() {
+            for channel in [table_channel(&change.table), ALL_TABLES.to_string()] {
+                if hub.has_listeners(&channel) {
+                    notifications.push(Notification {
+                        channel,
+                        payload: payload(change),
+                        pid: 0,
+                    });
+                }
+            }
+        }
+        hub.publish(&notifications);
+    }
+}
