@@ -1,10 +1,14 @@
 //! Typed configuration with named defaults. Built by `main.rs` from flags and
 //! `LITEWIRE_*` environment variables; the library never reads the environment.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
+
 pub const DEFAULT_PG_LISTEN: &str = "127.0.0.1:5432";
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_READERS: usize = 4;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 200;
@@ -29,6 +33,103 @@ pub struct Config {
     pub notify_queue: usize,
     pub change_retention: Duration,
     pub change_retention_rows: i64,
+    /// WebSocket (and later REST) access: JWT keys, anon role, rules.
+    pub auth: AuthConfig,
+    pub realtime: RealtimeConfig,
+}
+
+/// The config file (`--config`, TOML): sections that flags do not cover.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub realtime: RealtimeConfig,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Who may use the WebSocket gateway. With no JWT key configured the gateway
+/// is open (like trusted loopback on the wire) and rules are not applied.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HS256 shared secret.
+    pub jwt_secret: Option<String>,
+    /// PEM public key for RS256 or ES256 tokens.
+    pub jwt_public_key: Option<PathBuf>,
+    /// A JWKS file (keys chosen by the token's `kid`).
+    pub jwks: Option<PathBuf>,
+    /// Role given to connections without a token; without it they are refused.
+    pub anon_role: Option<String>,
+    /// The claim holding the role.
+    pub role_claim: String,
+    pub rules: Vec<RuleConfig>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwks: None,
+            anon_role: None,
+            role_claim: "role".into(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// What one role may do. Channel patterns use `*` as a wildcard; `read` names
+/// tables (`*` for all); `filters` restricts the rows of a table the role
+/// sees, as SQL over the row with `auth.<claim>` (e.g. `owner_id = auth.sub`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleConfig {
+    /// The role this rule applies to (`*`: every role).
+    pub role: String,
+    pub listen: Vec<String>,
+    pub notify: Vec<String>,
+    pub presence: Vec<String>,
+    pub read: Vec<String>,
+    pub filters: BTreeMap<String, String>,
+}
+
+/// Limits of the WebSocket gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RealtimeConfig {
+    /// Messages a connection may send per second, and in a burst.
+    pub rate_per_sec: u32,
+    pub burst: u32,
+    /// Largest frame accepted, in bytes.
+    pub max_frame: usize,
+    pub max_subscriptions: usize,
+    /// Messages queued for a connection before it counts as too slow and is closed.
+    pub outbound_queue: usize,
+    /// A connection that sends nothing (not even a ping) for this long is
+    /// closed, and leaves its presence channels.
+    pub heartbeat_timeout_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        RealtimeConfig {
+            rate_per_sec: 100,
+            burst: 200,
+            max_frame: 64 * 1024,
+            max_subscriptions: 100,
+            outbound_queue: 1024,
+            heartbeat_timeout_secs: 60,
+        }
+    }
 }
 
 impl Config {
@@ -43,6 +144,8 @@ impl Config {
             notify_queue: DEFAULT_NOTIFY_QUEUE,
             change_retention: DEFAULT_CHANGE_RETENTION,
             change_retention_rows: DEFAULT_CHANGE_RETENTION_ROWS,
+            auth: AuthConfig::default(),
+            realtime: RealtimeConfig::default(),
         }
     }
 
@@ -56,6 +159,10 @@ impl Config {
         }
         if self.readers == 0 || self.max_connections == 0 {
             return Err("readers and max connections must be at least 1".into());
+        }
+        let r = &self.realtime;
+        if r.rate_per_sec == 0 || r.burst == 0 || r.outbound_queue == 0 || r.max_frame == 0 {
+            return Err("realtime rate, burst, queue and frame limits must be at least 1".into());
         }
         Ok(())
     }

@@ -17,6 +17,7 @@
 //! - [`notify`] (LISTEN/NOTIFY between sessions: channels, bounded queues; the
 //!   change stream as `litewire.changes.*` notifications)
 //! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
+//! - [`gateway`] (the WebSocket door: channels, table feeds, presence, JWT + rules)
 //! - [`server`] (wiring and ordered shutdown)
 //!
 //! References: the Postgres protocol
@@ -29,6 +30,7 @@ pub mod changes;
 pub mod config;
 pub mod error;
 pub mod frontend;
+pub mod gateway;
 pub mod notify;
 pub mod server;
 pub mod store;
@@ -36,4 +38,4 @@ mod tls;
 pub mod translate;
 pub mod types;
 
-pub use server::{Server, start};
+pub use server::{Listeners, Server, start, start_with};

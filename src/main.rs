@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use litewire::config::{self, Config};
+use litewire::Listeners;
+use litewire::config::{self, Config, FileConfig};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +36,16 @@ struct ServeArgs {
     /// Address of the Postgres wire listener.
     #[arg(long, env = "LITEWIRE_PG_LISTEN", default_value = config::DEFAULT_PG_LISTEN)]
     pg_listen: String,
+    /// Address of the HTTP listener (WebSocket gateway at /ws).
+    #[arg(long, env = "LITEWIRE_HTTP_LISTEN", default_value = config::DEFAULT_HTTP_LISTEN)]
+    http_listen: String,
+    /// TOML file with the [auth] (JWT keys, anon role, rules) and [realtime]
+    /// (WebSocket limits) sections.
+    #[arg(long, env = "LITEWIRE_CONFIG")]
+    config: Option<PathBuf>,
+    /// HS256 secret for WebSocket JWTs (overrides [auth] jwt_secret).
+    #[arg(long, env = "LITEWIRE_JWT_SECRET")]
+    jwt_secret: Option<String>,
     /// Password for the `postgres` user; when set, logins require SCRAM-SHA-256.
     #[arg(long, env = "LITEWIRE_PASSWORD")]
     password: Option<String>,
@@ -88,25 +99,50 @@ fn main() -> std::process::ExitCode {
 fn serve(args: ServeArgs) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.pg_listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.pg_listen))?;
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let pg = bind(&args.pg_listen).await?;
+        let http = bind(&args.http_listen).await?;
         let mut config = Config::new(args.data_dir);
+        config.auth = file.auth;
+        config.realtime = file.realtime;
+        if let Some(secret) = args.jwt_secret {
+            config.auth.jwt_secret = Some(secret);
+        }
         config.password = args.password;
         config.tls_cert = args.tls_cert;
         config.tls_key = args.tls_key;
         config.readers = args.readers;
         config.max_connections = args.max_connections;
         let data_dir = config.data_dir.clone();
-        let server = litewire::start(config, listener)
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(pg = %server.pg_addr, data = %data_dir.display(), "litewire listening");
+        let server = litewire::start_with(
+            config,
+            Listeners {
+                pg,
+                http: Some(http),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tracing::info!(
+            pg = %server.pg_addr,
+            ws = %format!("ws://{}/ws", args.http_listen),
+            data = %data_dir.display(),
+            "litewire listening"
+        );
         wait_for_signal().await;
         tracing::info!("shutting down");
         server.stop().await;
         Ok(())
     })
+}
+
+async fn bind(addr: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
 }
 
 async fn wait_for_signal() {

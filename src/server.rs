@@ -13,7 +13,9 @@ use crate::auth::Users;
 use crate::changes::{ChangeStream, Retention};
 use crate::config::Config;
 use crate::frontend::{self, Frontend};
+use crate::gateway::Gateway;
 use crate::notify::NotifyHub;
+use crate::notify::presence::PresenceHub;
 use crate::store::{Store, StoreConfig};
 
 /// How often changes outside the retention window are compacted.
@@ -38,9 +40,17 @@ pub enum StartError {
     Listener(std::io::Error),
 }
 
+/// The sockets a server serves: the Postgres wire, and optionally HTTP
+/// (the WebSocket gateway).
+pub struct Listeners {
+    pub pg: TcpListener,
+    pub http: Option<TcpListener>,
+}
+
 /// A running server. Dropping it does not stop it; call [`Server::stop`].
 pub struct Server {
     pub pg_addr: SocketAddr,
+    pub http_addr: Option<SocketAddr>,
     pub store: Arc<Store>,
     pub changes: Arc<ChangeStream>,
     pub hub: Arc<NotifyHub>,
@@ -48,8 +58,21 @@ pub struct Server {
     tracker: TaskTracker,
 }
 
-/// Starts litewire on an already-bound Postgres listener.
+/// Starts litewire on an already-bound Postgres listener (no HTTP door).
 pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, StartError> {
+    start_with(
+        config,
+        Listeners {
+            pg: pg_listener,
+            http: None,
+        },
+    )
+    .await
+}
+
+/// Starts litewire on already-bound listeners.
+pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, StartError> {
+    let pg_listener = listeners.pg;
     config.validate().map_err(StartError::Config)?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
@@ -93,6 +116,38 @@ pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, S
         shutdown.clone(),
     ));
     tracker.spawn(compact_periodically(changes.clone(), shutdown.clone()));
+    let presence = Arc::new(PresenceHub::default());
+    {
+        let presence = presence.clone();
+        store.set_presence_source(move || presence.rows_json());
+    }
+    let http_addr = match listeners.http {
+        None => None,
+        Some(http) => {
+            let addr = http.local_addr().map_err(StartError::Listener)?;
+            let gateway = Gateway::new(
+                store.clone(),
+                hub.clone(),
+                presence,
+                changes.clone(),
+                &config.auth,
+                config.realtime.clone(),
+                shutdown.clone(),
+            )
+            .map_err(StartError::Config)?;
+            let app = crate::gateway::router(Arc::new(gateway));
+            let stop = shutdown.clone();
+            tracker.spawn(async move {
+                if let Err(e) = axum::serve(http, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+                {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+            Some(addr)
+        }
+    };
     let frontend = Arc::new(Frontend::new(
         store.clone(),
         hub.clone(),
@@ -108,6 +163,7 @@ pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, S
     ));
     Ok(Server {
         pg_addr,
+        http_addr,
         store,
         changes,
         hub,

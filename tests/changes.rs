@@ -6,9 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{
-    assert_none, connect, connect_listening, next_notification, start, start_with, temp_dir,
-};
+use common::*;
 use litewire::changes::{ChangeError, Op};
 use litewire::config::Config;
 use serde_json::{Value, json};
@@ -121,14 +119,6 @@ async fn capture_follows_alter_table_and_covers_every_table() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_by_another_process_is_published() {
-    if std::process::Command::new("sqlite3")
-        .arg("-version")
-        .output()
-        .is_err()
-    {
-        eprintln!("sqlite3 shell not installed; skipping");
-        return;
-    }
     let dir = temp_dir("external");
     let server = start_with(Config::new(&dir)).await;
     let client = connect(&server).await;
@@ -138,12 +128,12 @@ async fn a_write_by_another_process_is_published() {
         .batch_execute("LISTEN \"litewire.changes.orders\"")
         .await
         .unwrap();
-    let status = std::process::Command::new("sqlite3")
-        .arg(dir.join("litewire.db"))
-        .arg("PRAGMA busy_timeout = 5000; INSERT INTO orders (customer, total) VALUES ('shell', '3.00');")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    if !sqlite3_shell(
+        &dir,
+        "INSERT INTO orders (customer, total) VALUES ('shell', '3.00');",
+    ) {
+        return;
+    }
     let (_, change) = payload(next_notification(&mut rx).await);
     assert_eq!(change["row"]["customer"], "shell");
     assert_eq!(change["op"], "insert");

@@ -22,6 +22,8 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::Value as Json;
 use tokio::sync::broadcast;
 
+pub mod filter;
+
 use crate::error::{Error, SqlState};
 use crate::store::{Bell, Conn, Store, blocking, exec};
 

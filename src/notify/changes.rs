@@ -15,12 +15,21 @@ use super::{Notification, NotifyHub};
 use crate::changes::{Change, ChangeStream};
 use crate::translate::MAX_PAYLOAD;
 
+/// Every change channel's name starts with this.
+pub const PREFIX: &str = "litewire.changes.";
+
 /// The channel carrying changes of every table.
 pub const ALL_TABLES: &str = "litewire.changes.*";
 
 /// The channel carrying changes of `table`.
 pub fn table_channel(table: &str) -> String {
-    format!("litewire.changes.{table}")
+    format!("{PREFIX}{table}")
+}
+
+/// The table whose changes `channel` carries (`*` for all), if it is a change
+/// channel.
+pub fn channel_table(channel: &str) -> Option<&str> {
+    channel.strip_prefix(PREFIX)
 }
 
 fn payload(change: &Change) -> String {

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub mod changes;
+pub mod presence;
 
 /// One delivered notification, as NotificationResponse carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -82,8 +82,22 @@ const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLI
 const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
 
 /// Registers everything on `conn`.
-pub fn register(conn: &Connection, context: StatementContext) -> rusqlite::Result<()> {
+/// Where `litewire.presence` reads the realtime presence from: set once by the
+/// server to the presence hub (a layer above the store), read at query time.
+pub type PresenceSource = Arc<std::sync::OnceLock<Box<dyn Fn() -> String + Send + Sync>>>;
+
+pub fn register(
+    conn: &Connection,
+    context: StatementContext,
+    presence: PresenceSource,
+) -> rusqlite::Result<()> {
     conn.create_collation("lw_numeric", numeric::compare_text)?;
+    // A JSON array of {channel, key, state, joined_at}.
+    conn.create_scalar_function("lw_presence", 0, VOLATILE, move |_| {
+        Ok(presence
+            .get()
+            .map_or_else(|| "[]".to_string(), |rows| rows()))
+    })?;
 
     let now = context.clone();
     conn.create_scalar_function("lw_now", 0, VOLATILE, move |_| {

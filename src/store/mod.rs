@@ -20,7 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-pub use functions::StatementContext;
+pub use functions::{PresenceSource, StatementContext};
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
@@ -47,6 +47,7 @@ pub struct StoreConfig {
 
 pub struct Store {
     path: PathBuf,
+    presence: PresenceSource,
     bell: Arc<Bell>,
     writer: Arc<tokio::sync::Mutex<Conn>>,
     readers: Arc<ReaderPool>,
@@ -90,7 +91,12 @@ impl Drop for ReaderGuard {
     }
 }
 
-fn open_conn(path: &Path, synchronous: &str, writer: bool) -> Result<Conn> {
+fn open_conn(
+    path: &Path,
+    synchronous: &str,
+    writer: bool,
+    presence: &PresenceSource,
+) -> Result<Conn> {
     let sqlite = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -108,7 +114,7 @@ fn open_conn(path: &Path, synchronous: &str, writer: bool) -> Result<Conn> {
     }
     sqlite.set_prepared_statement_cache_capacity(512);
     let context = StatementContext::default();
-    functions::register(&sqlite, context.clone())?;
+    functions::register(&sqlite, context.clone(), presence.clone())?;
     let interrupt = Arc::new(sqlite.get_interrupt_handle());
     Ok(Conn {
         sqlite,
@@ -120,7 +126,8 @@ fn open_conn(path: &Path, synchronous: &str, writer: bool) -> Result<Conn> {
 impl Store {
     /// Opens (creating if needed) the database and installs litewire's tables.
     pub fn open(config: &StoreConfig) -> Result<Store> {
-        let writer = open_conn(&config.path, config.synchronous, true)?;
+        let presence = PresenceSource::default();
+        let writer = open_conn(&config.path, config.synchronous, true, &presence)?;
         writer.sqlite.execute_batch(schema::BOOTSTRAP)?;
         let catalog = schema::load_catalog(&writer.sqlite)?;
         // Tables that exist in a file made elsewhere get captured too.
@@ -128,11 +135,12 @@ impl Store {
             Ok(schema::sync_capture(&conn.sqlite, &catalog)?)
         })?;
         let readers = (0..config.readers.max(1))
-            .map(|_| open_conn(&config.path, config.synchronous, false))
+            .map(|_| open_conn(&config.path, config.synchronous, false, &presence))
             .collect::<Result<Vec<_>>>()?;
         let permits = Arc::new(Semaphore::new(readers.len()));
         Ok(Store {
             path: config.path.clone(),
+            presence,
             bell: Arc::new(Bell::default()),
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             readers: Arc::new(ReaderPool {
@@ -141,6 +149,12 @@ impl Store {
             }),
             catalog: RwLock::new(Arc::new(catalog)),
         })
+    }
+
+    /// Makes `litewire.presence` read from `rows` (a JSON array of
+    /// `{channel, key, state, joined_at}`); the first source set stays.
+    pub fn set_presence_source(&self, rows: impl Fn() -> String + Send + Sync + 'static) {
+        let _ = self.presence.set(Box::new(rows));
     }
 
     /// The database file, for connections of litewire's own (the change

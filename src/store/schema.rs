@@ -85,6 +85,7 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
             .collect::<Result<_, _>>()?;
         tables.push(Table { name, columns });
     }
+    tables.push(presence_table());
     Ok(Catalog::new(tables))
 }
 
@@ -127,4 +128,24 @@ pub fn sync_capture(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()
         }
     }
     Ok(())
+}
+
+/// `litewire.presence`: who is present in realtime channels (served by
+/// `lw_presence()`, typed here so queries on it are typed like a table's).
+fn presence_table() -> Table {
+    let column = |name: &str, ty| Column {
+        name: name.into(),
+        ty: ColumnType::plain(ty),
+        not_null: false,
+        primary_key: false,
+    };
+    Table {
+        name: crate::translate::PRESENCE.into(),
+        columns: vec![
+            column("channel", PgType::Text),
+            column("key", PgType::Text),
+            column("state", PgType::Jsonb),
+            column("joined_at", PgType::Timestamptz),
+        ],
+    }
 }

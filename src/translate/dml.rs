@@ -45,6 +45,7 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
     };
     typer.rewrite(&mut statement)?;
     coerce_writes(&mut statement, catalog, &mut typer)?;
+    super::litewire_schema::expand(&mut statement);
     let columns = names.map(|names| {
         let exprs = projection_exprs(&statement);
         names

@@ -1,10 +1,15 @@
 //! Relations of the `litewire` schema, mapped onto litewire's own tables:
 //! `litewire.outbox` is `_lw_outbox`, whose insert trigger publishes each row
-//! (`sql/bootstrap.sql`), so an ORM can publish with a plain, transactional INSERT.
+//! (`sql/bootstrap.sql`), so an ORM can publish with a plain, transactional
+//! INSERT; `litewire.presence` reads the realtime presence (`lw_presence()`).
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, VisitMut, VisitorMut};
+use sqlparser::ast::{
+    Ident, ObjectName, ObjectNamePart, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
 
 use super::expr::object_name;
 
@@ -16,6 +21,57 @@ pub fn rewrite<T: VisitMut>(node: &mut T) {
 }
 
 struct Renamer;
+
+/// The relation typed in the catalog as `litewire.presence` (see
+/// `store::schema`); its rows come from `lw_presence()` with values already in
+/// their stored form (jsonb text, timestamptz text).
+pub const PRESENCE: &str = "litewire.presence";
+const PRESENCE_ROWS: &str = "SELECT json_extract(value, '$.channel') AS channel, \
+     json_extract(value, '$.key') AS key, json_extract(value, '$.state') AS state, \
+     json_extract(value, '$.joined_at') AS joined_at FROM json_each(lw_presence())";
+
+/// After typing (which reads `litewire.presence` from the catalog like a
+/// table), replaces it with the SQLite query that produces its rows.
+pub fn expand<T: VisitMut>(node: &mut T) {
+    let _ = node.visit(&mut Expander);
+}
+
+struct Expander;
+
+impl VisitorMut for Expander {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        if object_name(name) != PRESENCE {
+            return ControlFlow::Continue(());
+        }
+        let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, PRESENCE_ROWS) else {
+            return ControlFlow::Continue(());
+        };
+        if let Some(Statement::Query(query)) = statements.pop() {
+            *factor = TableFactor::Derived {
+                lateral: false,
+                subquery: query,
+                alias: Some(alias.clone().unwrap_or(TableAlias {
+                    explicit: true,
+                    name: Ident::new("presence"),
+                    columns: vec![],
+                })),
+                sample: None,
+            };
+        }
+        ControlFlow::Continue(())
+    }
+}
 
 impl VisitorMut for Renamer {
     type Break = ();

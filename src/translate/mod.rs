@@ -16,6 +16,8 @@ mod ddl;
 mod dml;
 mod expr;
 mod litewire_schema;
+
+pub use litewire_schema::PRESENCE;
 pub mod normalize;
 mod srf;
 
@@ -175,7 +177,7 @@ fn parse_message(raw: &str) -> String {
     format!("syntax error: {raw}")
 }
 
-fn ident_text(ident: &sqlparser::ast::Ident) -> String {
+pub fn ident_text(ident: &sqlparser::ast::Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()
     } else {

@@ -109,3 +109,97 @@ pub async fn assert_none(
     client.simple_query("SELECT 1").await.unwrap();
     assert!(rx.try_recv().is_err(), "unexpected notification");
 }
+
+/// A server with the WebSocket gateway on an ephemeral HTTP port.
+pub async fn start_realtime(config: Config) -> litewire::Server {
+    let pg = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    litewire::start_with(
+        config,
+        litewire::Listeners {
+            pg,
+            http: Some(http),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client on the server's `/ws` (with `?token=` when given).
+pub async fn ws_connect(server: &litewire::Server, token: Option<&str>) -> Ws {
+    let mut url = format!("ws://{}/ws", server.http_addr.expect("http listener"));
+    if let Some(token) = token {
+        url.push_str(&format!("?token={token}"));
+    }
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+pub async fn ws_send(ws: &mut Ws, message: serde_json::Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        message.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+/// The next JSON frame; `None` when the server closed the connection.
+pub async fn ws_next(ws: &mut Ws) -> Option<serde_json::Value> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s");
+        match frame {
+            Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// The next frame of `kind` (`ack`, `diff`, ...), skipping others.
+pub async fn ws_next_of(ws: &mut Ws, kind: &str) -> serde_json::Value {
+    loop {
+        let frame = ws_next(ws).await.expect("connection open");
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+/// Sends a request and returns its reply (`ack` or `error`).
+pub async fn ws_request(ws: &mut Ws, id: i64, mut message: serde_json::Value) -> serde_json::Value {
+    message["id"] = id.into();
+    ws_send(ws, message).await;
+    loop {
+        let frame = ws_next(ws).await.expect("connection open");
+        if frame["id"] == id && (frame["type"] == "ack" || frame["type"] == "error") {
+            return frame;
+        }
+    }
+}
+
+/// Runs `sql` in the `sqlite3` shell (another process) on the server's
+/// database file; `false` when the shell is not installed.
+pub fn sqlite3_shell(data_dir: &std::path::Path, sql: &str) -> bool {
+    if std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        eprintln!("sqlite3 shell not installed; skipping");
+        return false;
+    }
+    let status = std::process::Command::new("sqlite3")
+        .arg(data_dir.join("litewire.db"))
+        .arg(format!("PRAGMA busy_timeout = 5000; {sql}"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "sqlite3 failed");
+    true
+}

@@ -1,0 +1,467 @@
+//! One WebSocket: a task that selects over the client's frames, its LISTEN
+//! queue in the notification hub, its presence events, the heartbeat deadline
+//! and shutdown. Everything sent to the client goes through a bounded
+//! [`Outbox`] drained by a writer task; a client that stops reading fills it
+//! and is disconnected with a reason, never left to grow memory or stall
+//! publishers.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::{Map, Value as Json, json};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::Gateway;
+use super::feed::Feed;
+use super::protocol::{self, Request, Subscribe};
+use crate::auth::jwt::Identity;
+use crate::auth::rules::{ChannelAction, ReadAccess};
+use crate::changes::filter::{Predicate, Reference};
+use crate::error::{Error, Result, SqlState};
+use crate::notify::changes::channel_table;
+use crate::notify::presence::PresenceEvent;
+use crate::notify::{Listener, Notification};
+
+/// WebSocket close codes (RFC 6455).
+const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_POLICY: u16 = 1008;
+/// Presence events a connection may have unread before they are dropped.
+const PRESENCE_QUEUE: usize = 256;
+
+/// The bounded queue of frames to one client.
+#[derive(Clone)]
+pub struct Outbox {
+    frames: mpsc::Sender<String>,
+    overflow: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues a frame; `false` (and the connection is told to close) when the
+    /// client has fallen too far behind or is gone.
+    pub fn push(&self, frame: String) -> bool {
+        match self.frames.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflow.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// Why the server ends a connection.
+struct Close {
+    code: u16,
+    reason: String,
+    /// Whether frames already queued go out first (not for a client too slow
+    /// to take them).
+    flush: bool,
+}
+
+impl Close {
+    fn new(code: u16, reason: impl Into<String>) -> Close {
+        Close {
+            code,
+            reason: reason.into(),
+            flush: true,
+        }
+    }
+
+    fn too_slow(what: &str) -> Close {
+        Close {
+            code: CLOSE_POLICY,
+            reason: format!("too slow: {what}"),
+            flush: false,
+        }
+    }
+}
+
+struct Connection {
+    gateway: Arc<Gateway>,
+    conn: u64,
+    identity: Option<Identity>,
+    outbox: Outbox,
+    listener: Arc<Listener>,
+    presence_events: mpsc::Sender<PresenceEvent>,
+    feeds: HashMap<String, JoinHandle<()>>,
+    next_sub: u64,
+    limiter: DefaultDirectRateLimiter,
+}
+
+pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Option<String>) {
+    gateway.connections.fetch_add(1, Ordering::Relaxed);
+    let (mut sink, mut frames) = socket.split();
+    let limits = gateway.limits.clone();
+    let (frame_tx, mut frame_rx) = mpsc::channel::<String>(limits.outbound_queue);
+    let overflow = Arc::new(Notify::new());
+    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<Close>();
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                biased;
+                close = &mut close_rx => {
+                    let Ok(close) = close else { return };
+                    let goodbye = async {
+                        if close.flush {
+                            while let Ok(text) = frame_rx.try_recv() {
+                                sink.send(Message::Text(text.into())).await?;
+                            }
+                        }
+                        let frame = CloseFrame { code: close.code, reason: close.reason.into() };
+                        sink.send(Message::Close(Some(frame))).await
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(1), goodbye).await;
+                    return;
+                }
+                frame = frame_rx.recv() => match frame {
+                    Some(text) => if sink.send(Message::Text(text.into())).await.is_err() { return },
+                    None => return,
+                },
+            }
+        }
+    });
+    let (listener, mut notifications) = gateway.hub.listener(0);
+    let (presence_events, mut presence_rx) = mpsc::channel(PRESENCE_QUEUE);
+    let quota = Quota::per_second(NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN));
+    let mut connection = Connection {
+        gateway: gateway.clone(),
+        conn,
+        identity: None,
+        outbox: Outbox {
+            frames: frame_tx,
+            overflow: overflow.clone(),
+        },
+        listener,
+        presence_events,
+        feeds: HashMap::new(),
+        next_sub: 1,
+        limiter: RateLimiter::direct(quota),
+    };
+    let heartbeat = Duration::from_secs(limits.heartbeat_timeout_secs.max(1));
+    let close = match gateway.initial_identity(token.as_deref()) {
+        Ok(identity) => {
+            connection.identity = Some(identity);
+            None
+        }
+        // A bad token ends the connection; a missing one leaves room for `auth`.
+        Err(e) if token.is_some() => {
+            connection.outbox.push(protocol::error(&Json::Null, &e));
+            Some(Close::new(CLOSE_POLICY, "invalid token"))
+        }
+        Err(_) => None,
+    };
+    let close = match close {
+        Some(close) => close,
+        None => {
+            let mut deadline = Instant::now() + heartbeat;
+            loop {
+                tokio::select! {
+                    frame = frames.next() => match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            deadline = Instant::now() + heartbeat;
+                            if let Some(close) = connection.on_frame(&text) {
+                                break close;
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            deadline = Instant::now() + heartbeat;
+                            connection.reply_error(&Json::Null, &Error::protocol("frames are JSON text"));
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => deadline = Instant::now() + heartbeat,
+                        Some(Ok(Message::Close(_))) | None => break Close::new(CLOSE_NORMAL, ""),
+                        Some(Err(e)) => break Close::new(CLOSE_POLICY, e.to_string()),
+                    },
+                    n = notifications.recv() => match n {
+                        Some(n) => { connection.outbox.push(protocol::notification(&n)); }
+                        None => break Close::too_slow("notification queue overflowed"),
+                    },
+                    Some(event) = presence_rx.recv() => { connection.outbox.push(protocol::presence(event)); }
+                    _ = overflow.notified() => break Close::too_slow("outbound queue full"),
+                    _ = tokio::time::sleep_until(deadline) => break Close::new(CLOSE_POLICY, "heartbeat timeout"),
+                    _ = gateway.shutdown.cancelled() => break Close::new(CLOSE_GOING_AWAY, "server shutting down"),
+                }
+                if connection.listener.is_lagging() {
+                    break Close::too_slow("notification queue overflowed");
+                }
+            }
+        }
+    };
+    connection.close();
+    let _ = close_tx.send(close);
+    let _ = writer.await;
+    gateway.connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn denied(what: String) -> Error {
+    Error::new(
+        SqlState::InsufficientPrivilege,
+        format!("permission denied: {what}"),
+    )
+}
+
+fn extra(pairs: &[(&str, Json)]) -> Map<String, Json> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+impl Connection {
+    fn reply(&self, frame: String) {
+        self.outbox.push(frame);
+    }
+
+    fn reply_error(&self, id: &Json, error: &Error) {
+        self.reply(protocol::error(id, error));
+    }
+
+    /// Handles one text frame; `Some` ends the connection.
+    fn on_frame(&mut self, text: &str) -> Option<Close> {
+        let (id, request) = protocol::parse(text);
+        if self.limiter.check().is_err() {
+            self.reply_error(
+                &id,
+                &Error::new(
+                    SqlState::ConfigurationLimitExceeded,
+                    "rate limit exceeded; slow down",
+                ),
+            );
+            return None;
+        }
+        let request = match request {
+            Ok(r) => r,
+            Err(e) => {
+                self.reply_error(&id, &e);
+                return None;
+            }
+        };
+        if self.identity.is_none() && !matches!(request, Request::Auth { .. }) {
+            let e = self
+                .gateway
+                .initial_identity(None)
+                .expect_err("no identity yet");
+            self.reply_error(&id, &e);
+            return Some(Close::new(CLOSE_POLICY, "authentication required"));
+        }
+        match self.handle(request, &id) {
+            Ok(Some(fields)) => self.reply(protocol::ack(&id, fields)),
+            Ok(None) => {}
+            Err(e) => {
+                self.reply_error(&id, &e);
+                if e.code() == SqlState::InvalidAuthorizationSpecification
+                    && self.identity.is_none()
+                {
+                    return Some(Close::new(CLOSE_POLICY, "invalid token"));
+                }
+            }
+        }
+        None
+    }
+
+    fn identity(&self) -> &Identity {
+        self.identity.as_ref().expect("checked before handling")
+    }
+
+    fn check_channel(&self, action: ChannelAction, channel: &str) -> Result<()> {
+        let role = &self.identity().role;
+        if !self.gateway.rules.allows(role, action, channel) {
+            return Err(denied(
+                format!("{role} may not {action:?} on channel \"{channel}\"").to_lowercase(),
+            ));
+        }
+        // The change stream's channels carry table rows: reading them needs
+        // unrestricted read access to the table(s).
+        if let Some(table) = channel_table(channel).filter(|_| action == ChannelAction::Listen)
+            && self.gateway.rules.read(role, table) != ReadAccess::All
+        {
+            return Err(denied(format!(
+                "{role} may not read all rows of \"{table}\""
+            )));
+        }
+        Ok(())
+    }
+
+    /// Carries out a request; the fields of its ack, or `None` when the
+    /// handler has replied itself.
+    fn handle(&mut self, request: Request, id: &Json) -> Result<Option<Map<String, Json>>> {
+        if let Request::Subscribe(subscribe) = request {
+            self.subscribe(subscribe, id)?;
+            return Ok(None);
+        }
+        self.command(request).map(Some)
+    }
+
+    fn command(&mut self, request: Request) -> Result<Map<String, Json>> {
+        match request {
+            Request::Auth { token } => {
+                let identity = match &self.gateway.verifier {
+                    Some(v) => v.verify(&token)?,
+                    None => {
+                        Identity::anonymous(self.gateway.anon_role.as_deref().unwrap_or("anon"))
+                    }
+                };
+                let role = identity.role.clone();
+                self.identity = Some(identity);
+                Ok(extra(&[("role", role.into())]))
+            }
+            Request::Ping => Ok(extra(&[("pong", true.into())])),
+            Request::Listen { channel } => {
+                self.check_channel(ChannelAction::Listen, &channel)?;
+                crate::translate::validate_notification(&channel, "")?;
+                self.gateway.hub.listen(&channel, &self.listener);
+                Ok(extra(&[("channel", channel.into())]))
+            }
+            Request::Unlisten { channel } => {
+                match channel.as_deref() {
+                    None | Some("*") => self.gateway.hub.unlisten_all(&self.listener),
+                    Some(c) => self.gateway.hub.unlisten(c, &self.listener),
+                }
+                Ok(Map::new())
+            }
+            Request::Notify { channel, payload } => {
+                self.check_channel(ChannelAction::Notify, &channel)?;
+                crate::translate::validate_notification(&channel, &payload)?;
+                self.gateway.hub.publish(&[Notification {
+                    channel,
+                    payload,
+                    pid: 0,
+                }]);
+                Ok(Map::new())
+            }
+            Request::Presence {
+                channel,
+                key,
+                state,
+                leave,
+            } => {
+                self.check_channel(ChannelAction::Presence, &channel)?;
+                if leave {
+                    self.gateway.presence.leave(Some(&channel), self.conn);
+                    return Ok(Map::new());
+                }
+                let key = key
+                    .or_else(|| {
+                        self.identity()
+                            .claim(&["sub".into()])
+                            .as_str()
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| format!("conn-{}", self.conn));
+                let state = state.unwrap_or_else(|| json!({}));
+                if !state.is_object() {
+                    return Err(Error::new(
+                        SqlState::InvalidParameterValue,
+                        "presence state is a JSON object",
+                    ));
+                }
+                self.gateway
+                    .presence
+                    .join(&channel, &key, self.conn, state, &self.presence_events);
+                Ok(extra(&[("key", key.into())]))
+            }
+            Request::Subscribe(_) => unreachable!("handled by `handle`"),
+            Request::Unsubscribe { sub } => match self.feeds.remove(&sub) {
+                Some(task) => {
+                    task.abort();
+                    Ok(extra(&[("sub", sub.into())]))
+                }
+                None => Err(Error::new(
+                    SqlState::UndefinedObject,
+                    format!("no subscription \"{sub}\""),
+                )),
+            },
+        }
+    }
+
+    /// Acks with the subscription id and its start LSN, then starts the feed
+    /// (so the ack precedes every diff).
+    fn subscribe(&mut self, s: Subscribe, id: &Json) -> Result<()> {
+        if s.query.is_some() {
+            return Err(Error::unsupported(
+                "live queries (\"query\") on the WebSocket door",
+            ));
+        }
+        let Some(table_name) = s.table else {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                "subscribe needs a \"table\"",
+            ));
+        };
+        self.feeds.retain(|_, task| !task.is_finished());
+        if self.feeds.len() >= self.gateway.limits.max_subscriptions {
+            return Err(Error::new(
+                SqlState::ProgramLimitExceeded,
+                format!(
+                    "at most {} subscriptions per connection",
+                    self.gateway.limits.max_subscriptions
+                ),
+            ));
+        }
+        let catalog = self.gateway.store.catalog();
+        let table = catalog.table(&table_name).ok_or_else(|| {
+            Error::new(
+                SqlState::UndefinedTable,
+                format!("relation \"{table_name}\" does not exist"),
+            )
+        })?;
+        let identity = self.identity().clone();
+        let role_filter = match self.gateway.rules.read(&identity.role, &table.name) {
+            ReadAccess::Denied => {
+                return Err(denied(format!(
+                    "{} may not read \"{}\"",
+                    identity.role, table.name
+                )));
+            }
+            ReadAccess::All => None,
+            ReadAccess::Where(sql) => Some(Predicate::from_sql(&sql, &|r| match r {
+                Reference::Claim(path) => Ok(identity.claim(path)),
+                Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
+            })?),
+        };
+        let predicate = Feed::predicate(
+            table,
+            s.pk.as_ref(),
+            s.filter.as_ref(),
+            s.where_sql.as_deref(),
+            &s.params,
+            role_filter,
+        )?;
+        let sub = format!("s{}", self.next_sub);
+        self.next_sub += 1;
+        let cursor = self.gateway.changes.cursor(s.since);
+        let lsn = cursor.position();
+        let feed = Feed {
+            sub: sub.clone(),
+            table: table.name.clone(),
+            predicate,
+        };
+        self.reply(protocol::ack(
+            id,
+            extra(&[("sub", sub.clone().into()), ("lsn", lsn.into())]),
+        ));
+        let outbox = self.outbox.clone();
+        self.feeds
+            .insert(sub, tokio::spawn(feed.run(cursor, outbox)));
+        Ok(())
+    }
+
+    /// Leaves everything this connection joined.
+    fn close(&mut self) {
+        self.gateway.hub.unlisten_all(&self.listener);
+        self.gateway.presence.leave(None, self.conn);
+        for (_, task) in self.feeds.drain() {
+            task.abort();
+        }
+    }
+}

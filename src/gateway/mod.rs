@@ -1,0 +1,128 @@
+//! The WebSocket door (`/ws` on `--http-listen`): browsers join the same
+//! channels Postgres clients LISTEN on, follow table feeds from the change
+//! stream, and share presence. Protocol in [`protocol`]; one task per socket
+//! ([`connection`]); table feeds in [`feed`].
+//!
+//! Authentication: with a JWT key configured, a connection proves who it is
+//! with a token (`?token=`, `Authorization: Bearer`, or an `auth` message);
+//! without a token it gets the anonymous role if one is configured, otherwise
+//! error 28000 and the socket is closed. The role's [`Rules`] decide every
+//! channel and table access (42501 when denied). Without a JWT key the door
+//! is open, as trusted loopback is on the wire.
+
+pub mod connection;
+mod feed;
+pub mod protocol;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::jwt::{Identity, Verifier};
+use crate::auth::rules::Rules;
+use crate::changes::ChangeStream;
+use crate::config::{AuthConfig, RealtimeConfig};
+use crate::notify::NotifyHub;
+use crate::notify::presence::PresenceHub;
+use crate::store::Store;
+
+/// What every socket shares.
+pub struct Gateway {
+    pub store: Arc<Store>,
+    pub hub: Arc<NotifyHub>,
+    pub presence: Arc<PresenceHub>,
+    pub changes: Arc<ChangeStream>,
+    verifier: Option<Verifier>,
+    anon_role: Option<String>,
+    rules: Rules,
+    limits: RealtimeConfig,
+    shutdown: CancellationToken,
+    next_conn: AtomicU64,
+    /// Open sockets (for stats).
+    pub connections: AtomicUsize,
+}
+
+impl Gateway {
+    pub fn new(
+        store: Arc<Store>,
+        hub: Arc<NotifyHub>,
+        presence: Arc<PresenceHub>,
+        changes: Arc<ChangeStream>,
+        auth: &AuthConfig,
+        limits: RealtimeConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Gateway, String> {
+        let verifier = Verifier::from_config(auth)?;
+        let rules = if verifier.is_some() {
+            Rules::enforced(auth.rules.clone())
+        } else {
+            Rules::open()
+        };
+        Ok(Gateway {
+            store,
+            hub,
+            presence,
+            changes,
+            verifier,
+            anon_role: auth.anon_role.clone(),
+            rules,
+            limits,
+            shutdown,
+            next_conn: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
+        })
+    }
+
+    /// Who a connection is before any `auth` message: from its token, else
+    /// the anonymous role; `Err` when it must authenticate (or its token is bad).
+    fn initial_identity(&self, token: Option<&str>) -> Result<Identity, crate::error::Error> {
+        match (&self.verifier, token) {
+            (None, _) => Ok(Identity::anonymous(
+                self.anon_role.as_deref().unwrap_or("anon"),
+            )),
+            (Some(v), Some(token)) => v.verify(token),
+            (Some(_), None) => match &self.anon_role {
+                Some(role) => Ok(Identity::anonymous(role)),
+                None => Err(crate::error::Error::new(
+                    crate::error::SqlState::InvalidAuthorizationSpecification,
+                    "authentication required: send {\"type\":\"auth\",\"token\":...} first",
+                )),
+            },
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WsParams {
+    token: Option<String>,
+}
+
+/// The routes of the WebSocket door.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new().route("/ws", get(upgrade)).with_state(gateway)
+}
+
+async fn upgrade(
+    State(gateway): State<Arc<Gateway>>,
+    Query(params): Query<WsParams>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let token = params.token.or(bearer);
+    let max = gateway.limits.max_frame;
+    let conn = gateway.next_conn.fetch_add(1, Ordering::Relaxed);
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| connection::run(socket, gateway, conn, token))
+}
