@@ -88,10 +88,8 @@ log "postgres $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$P
 # --- litewire ----------------------------------------------------------------
 LW_DIR="$(mktemp -d /tmp/bench-lw.XXXXXX)"
 LW_PORT="$(free_port)"
-"$LITEWIRE_BIN" serve --data-dir "$LW_DIR/data" --pg-listen "127.0.0.1:$LW_PORT" \
-    --max-connections "$MAX_CONN" >"$LW_DIR/litewire.log" 2>&1 &
-LW_PID=$!
-wait_port "$LW_PORT" 30 "$LW_PID" || { log "litewire did not start listening on $LW_PORT"; exit 2; }
+lw_start "$LITEWIRE_BIN" "$LW_DIR/data" "$LW_PORT" "$LW_DIR/litewire.log" --max-connections "$MAX_CONN" || exit 2
+LW_PID=$LW_STARTED_PID
 log "litewire ($LITEWIRE_BIN) on 127.0.0.1:$LW_PORT (max-connections $MAX_CONN)"
 
 # --- bench -------------------------------------------------------------------

@@ -96,10 +96,9 @@ pg_stop "$PG_BIN" "$PG_DIR" && PG_STARTED=""
 LW_DIR="$(mktemp -d /tmp/bench-lw.XXXXXX)"
 
 start_litewire() { # start_litewire NAME PORT -> sets LW_PID
-    "$LITEWIRE_BIN" serve --data-dir "$LW_DIR/$1" --pg-listen "127.0.0.1:$2" >"$LW_DIR/$1.log" 2>&1 &
-    LW_PID=$!
+    lw_start "$LITEWIRE_BIN" "$LW_DIR/$1" "$2" "$LW_DIR/$1.log" || exit 2
+    LW_PID=$LW_STARTED_PID
     LW_PIDS+=("$LW_PID")
-    wait_port "$2" 30 "$LW_PID" || { log "litewire did not start listening on $2"; exit 2; }
 }
 
 LW_PORT="$(free_port)"

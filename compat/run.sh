@@ -6,6 +6,8 @@
 #
 # Environment:
 #   COMPAT_TARGETS   comma list of targets to run (default: postgres,litewire)
+#                    (litewire-only checks, such as the WebSocket gateway, run
+#                    when litewire is a target)
 #   LITEWIRE_BIN     litewire binary (default: target/release/litewire)
 #   PG_BIN           PostgreSQL bin dir (default: /usr/lib/postgresql/15/bin)
 #
@@ -84,11 +86,10 @@ if has_target litewire; then
     [[ -x "$LITEWIRE_BIN" ]] || { log "$LITEWIRE_BIN not found: run 'cargo build --release' first"; exit 2; }
     LW_DIR="$(mktemp -d /tmp/compat-lw.XXXXXX)"
     LW_PORT="$(free_port)"
-    "$LITEWIRE_BIN" serve --data-dir "$LW_DIR/data" --pg-listen "127.0.0.1:$LW_PORT" >"$LW_DIR/litewire.log" 2>&1 &
-    LW_PID=$!
-    wait_port "$LW_PORT" 30 "$LW_PID" || { log "litewire did not start listening on $LW_PORT"; exit 2; }
-    export COMPAT_LW_PORT="$LW_PORT"
-    log "litewire ($LITEWIRE_BIN) on 127.0.0.1:$LW_PORT"
+    lw_start "$LITEWIRE_BIN" "$LW_DIR/data" "$LW_PORT" "$LW_DIR/litewire.log" || exit 2
+    LW_PID=$LW_STARTED_PID
+    export COMPAT_LW_PORT="$LW_PORT" COMPAT_LW_HTTP_PORT="$LW_HTTP_PORT" COMPAT_LW_DATA="$LW_DIR/data"
+    log "litewire ($LITEWIRE_BIN) on 127.0.0.1:$LW_PORT, WebSocket on 127.0.0.1:$LW_HTTP_PORT"
 fi
 
 # --- pytest ------------------------------------------------------------------

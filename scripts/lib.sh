@@ -1,5 +1,5 @@
-# Shell helpers shared by compat/run.sh and bench/pgbench.sh (source it).
-# Starting a throwaway PostgreSQL, finding ports, stopping servers.
+# Shell helpers shared by compat/run.sh and the bench/ scripts (source it).
+# Starting a throwaway PostgreSQL or litewire, finding ports, stopping servers.
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -44,4 +44,17 @@ stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && { echo "process $pid ignored SIGTERM; killing" >&2; kill -KILL "$pid"; }
     wait "$pid" 2>/dev/null || true
+}
+
+# lw_start BIN DATA_DIR PG_PORT LOG [serve flags...]: start litewire in the
+# background with its HTTP door on a free port; sets LW_STARTED_PID and
+# LW_HTTP_PORT, and fails if the wire does not come up within 30 s.
+lw_start() {
+    local bin=$1 data=$2 port=$3 logfile=$4
+    shift 4
+    LW_HTTP_PORT="$(free_port)"
+    "$bin" serve --data-dir "$data" --pg-listen "127.0.0.1:$port" \
+        --http-listen "127.0.0.1:$LW_HTTP_PORT" "$@" >"$logfile" 2>&1 &
+    LW_STARTED_PID=$!
+    wait_port "$port" 30 "$LW_STARTED_PID" || { echo "litewire did not start listening on $port" >&2; return 2; }
 }
