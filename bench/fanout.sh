@@ -32,15 +32,7 @@ source "$ROOT/scripts/lib.sh"
 
 # 1000 listeners + publishers on each server, and as many sockets in the bench
 # process (which, like litewire, inherits this limit): raise the soft fd limit.
-WANT_FDS=$((2 * MAX_CONN + 1024))
-if (( $(ulimit -n) < WANT_FDS )); then
-    HARD="$(ulimit -Hn)"
-    if [[ "$HARD" == unlimited ]] || (( HARD >= WANT_FDS )); then
-        ulimit -n "$WANT_FDS"
-    else
-        ulimit -n "$HARD"
-    fi
-fi
+raise_fd_limit $((2 * MAX_CONN + 1024))
 log "open files limit: $(ulimit -n)"
 
 PG_DIR="" LW_DIR="" PG_STARTED="" LW_PID=""

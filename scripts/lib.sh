@@ -58,3 +58,11 @@ lw_start() {
     LW_STARTED_PID=$!
     wait_port "$port" 30 "$LW_STARTED_PID" || { echo "litewire did not start listening on $port" >&2; return 2; }
 }
+
+# raise_fd_limit N: raise the open-files limit to N (or the hard limit).
+raise_fd_limit() {
+    local want=$1 hard
+    (( $(ulimit -n) >= want )) && return 0
+    hard="$(ulimit -Hn)"
+    if [[ "$hard" == unlimited ]] || (( hard >= want )); then ulimit -n "$want"; else ulimit -n "$hard"; fi
+}

@@ -1,9 +1,11 @@
 -- The change stream: one row per changed row of every user table, written by
 -- the capture triggers (sql/change_triggers.sql) in the writing transaction.
--- The LSN is the row id; AUTOINCREMENT keeps it monotonic even after the
--- oldest rows are compacted away. With one writer, LSN order is commit order.
+-- The LSN is the row id: SQLite gives each new row max(lsn) + 1, and
+-- retention removes only the oldest rows and always keeps the newest, so LSNs
+-- only grow (no AUTOINCREMENT: it would add a page write to every commit).
+-- With one writer, LSN order is commit order.
 CREATE TABLE IF NOT EXISTS _lw_changes (
-  lsn          INTEGER PRIMARY KEY AUTOINCREMENT,
+  lsn          INTEGER PRIMARY KEY,
   txid         INTEGER NOT NULL,
   tbl          TEXT NOT NULL,
   op           TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),

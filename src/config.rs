@@ -160,6 +160,10 @@ impl Config {
         if self.readers == 0 || self.max_connections == 0 {
             return Err("readers and max connections must be at least 1".into());
         }
+        if self.change_retention_rows < 1 {
+            // Compaction keeps the newest change so LSNs never restart.
+            return Err("change retention must keep at least 1 row".into());
+        }
         let r = &self.realtime;
         if r.rate_per_sec == 0 || r.burst == 0 || r.outbound_queue == 0 || r.max_frame == 0 {
             return Err("realtime rate, burst, queue and frame limits must be at least 1".into());

@@ -69,7 +69,7 @@ pub struct Connection {
     skip_to_sync: bool,
     /// Notifications for this session (from the hub). When it falls too far
     /// behind, the hub drops it and marks it lagging (`Session::lagging`).
-    notifications: mpsc::Receiver<Notification>,
+    notifications: mpsc::Receiver<Arc<Notification>>,
     /// Between ReadyForQuery and the next message: the only time Postgres
     /// sends a notification on its own (otherwise they wait for ReadyForQuery).
     idle: bool,
@@ -103,7 +103,7 @@ impl Connection {
     pub fn new(
         socket: Socket,
         session: Session,
-        notifications: mpsc::Receiver<Notification>,
+        notifications: mpsc::Receiver<Arc<Notification>>,
     ) -> Self {
         Connection {
             socket,
@@ -167,8 +167,8 @@ impl Connection {
         &mut self.socket
     }
 
-    async fn send_notification(&mut self, n: Notification) -> std::io::Result<()> {
-        let message = NotificationResponse::new(n.pid, n.channel, n.payload);
+    async fn send_notification(&mut self, n: Arc<Notification>) -> std::io::Result<()> {
+        let message = NotificationResponse::new(n.pid, n.channel.clone(), n.payload.clone());
         self.send(PgWireBackendMessage::NotificationResponse(message))
             .await
     }

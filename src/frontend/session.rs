@@ -133,7 +133,7 @@ impl Session {
         store: Arc<Store>,
         hub: Arc<NotifyHub>,
         pid: i32,
-    ) -> (Self, mpsc::Receiver<Notification>) {
+    ) -> (Self, mpsc::Receiver<Arc<Notification>>) {
         let (listener, notifications) = hub.listener(pid);
         let session = Session {
             store,
@@ -451,7 +451,7 @@ impl Session {
                 for change in listens {
                     self.apply_listening(change);
                 }
-                self.hub.publish(&notifications);
+                self.hub.publish(notifications);
                 Ok(Outcome::Command {
                     tag: "COMMIT".into(),
                 })
@@ -464,7 +464,7 @@ impl Session {
     fn notify(&mut self, channel: String, payload: String) {
         match &mut self.tx {
             TxState::Active(tx) | TxState::Failed(tx) => tx.pending.notify(channel, payload),
-            TxState::Idle => self.hub.publish(&[Notification {
+            TxState::Idle => self.hub.publish(vec![Notification {
                 channel,
                 payload,
                 pid: self.pid,

@@ -1,27 +1,26 @@
-//! One WebSocket: a task that selects over the client's frames, its LISTEN
-//! queue in the notification hub, its presence events, the heartbeat deadline
-//! and shutdown. Everything sent to the client goes through a bounded
-//! [`Outbox`] drained by a writer task; a client that stops reading fills it
-//! and is disconnected with a reason, never left to grow memory or stall
-//! publishers.
+//! One WebSocket: a task that selects over the client's frames, its presence
+//! events, the heartbeat deadline and shutdown, and a writer task that drains
+//! the socket's bounded [`Outbox`]. Notifications (pushed by the hub) and
+//! table-feed diffs (queued by the feed task) go straight into the outbox; a
+//! client that stops reading fills it and is disconnected with a reason,
+//! never left to grow memory or stall publishers.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::Gateway;
-use super::feed::Feed;
-use super::protocol::{self, Request, Subscribe};
+use super::feed::{self, Subscription};
+use super::protocol::{self, Request, Subscribe, fields};
 use crate::auth::jwt::Identity;
 use crate::auth::rules::{ChannelAction, ReadAccess};
 use crate::changes::filter::{Predicate, Reference};
@@ -37,17 +36,18 @@ const CLOSE_POLICY: u16 = 1008;
 /// Presence events a connection may have unread before they are dropped.
 const PRESENCE_QUEUE: usize = 256;
 
-/// The bounded queue of frames to one client.
+/// The bounded queue of frames to one client. Frames are shared bytes: a
+/// notification fanned out to many sockets is encoded once.
 #[derive(Clone)]
 pub struct Outbox {
-    frames: mpsc::Sender<String>,
+    frames: mpsc::Sender<Utf8Bytes>,
     overflow: Arc<Notify>,
 }
 
 impl Outbox {
     /// Queues a frame; `false` (and the connection is told to close) when the
     /// client has fallen too far behind or is gone.
-    pub fn push(&self, frame: String) -> bool {
+    pub fn push(&self, frame: Utf8Bytes) -> bool {
         match self.frames.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -55,6 +55,26 @@ impl Outbox {
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The last notification encoded as a frame, with the frame: the hub hands
+/// one notification to every listener in turn, so all sockets but the first
+/// reuse the encoding. Holding the `Arc` keeps the pointer comparison sound.
+#[derive(Default)]
+pub struct LastFrame(Mutex<Option<(Arc<Notification>, Utf8Bytes)>>);
+
+impl LastFrame {
+    fn frame(&self, n: &Arc<Notification>) -> Utf8Bytes {
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*last {
+            Some((cached, frame)) if Arc::ptr_eq(cached, n) => frame.clone(),
+            _ => {
+                let frame = Utf8Bytes::from(protocol::notification(n));
+                *last = Some((n.clone(), frame.clone()));
+                frame
+            }
         }
     }
 }
@@ -93,44 +113,60 @@ struct Connection {
     outbox: Outbox,
     listener: Arc<Listener>,
     presence_events: mpsc::Sender<PresenceEvent>,
-    feeds: HashMap<String, JoinHandle<()>>,
+    subscriptions: HashSet<String>,
     next_sub: u64,
     limiter: DefaultDirectRateLimiter,
 }
 
+/// Sends the outbox to the socket until told to close, then says goodbye.
+async fn write(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut frames: mpsc::Receiver<Utf8Bytes>,
+    mut close: tokio::sync::oneshot::Receiver<Close>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            close = &mut close => {
+                let Ok(close) = close else { return };
+                let goodbye = async {
+                    if close.flush {
+                        while let Ok(text) = frames.try_recv() {
+                            sink.send(Message::Text(text)).await?;
+                        }
+                    }
+                    let frame = CloseFrame { code: close.code, reason: close.reason.into() };
+                    sink.send(Message::Close(Some(frame))).await
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(1), goodbye).await;
+                return;
+            }
+            frame = frames.recv() => match frame {
+                Some(text) => if sink.send(Message::Text(text)).await.is_err() { return },
+                None => return,
+            },
+        }
+    }
+}
+
 pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Option<String>) {
     gateway.connections.fetch_add(1, Ordering::Relaxed);
-    let (mut sink, mut frames) = socket.split();
+    let (sink, mut frames) = socket.split();
     let limits = gateway.limits.clone();
-    let (frame_tx, mut frame_rx) = mpsc::channel::<String>(limits.outbound_queue);
+    let (frame_tx, frame_rx) = mpsc::channel(limits.outbound_queue);
     let overflow = Arc::new(Notify::new());
-    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<Close>();
-    let writer = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                biased;
-                close = &mut close_rx => {
-                    let Ok(close) = close else { return };
-                    let goodbye = async {
-                        if close.flush {
-                            while let Ok(text) = frame_rx.try_recv() {
-                                sink.send(Message::Text(text.into())).await?;
-                            }
-                        }
-                        let frame = CloseFrame { code: close.code, reason: close.reason.into() };
-                        sink.send(Message::Close(Some(frame))).await
-                    };
-                    let _ = tokio::time::timeout(Duration::from_secs(1), goodbye).await;
-                    return;
-                }
-                frame = frame_rx.recv() => match frame {
-                    Some(text) => if sink.send(Message::Text(text.into())).await.is_err() { return },
-                    None => return,
-                },
-            }
-        }
-    });
-    let (listener, mut notifications) = gateway.hub.listener(0);
+    let (close_tx, close_rx) = tokio::sync::oneshot::channel::<Close>();
+    let writer = tokio::spawn(write(sink, frame_rx, close_rx));
+    let outbox = Outbox {
+        frames: frame_tx,
+        overflow: overflow.clone(),
+    };
+    let listener = {
+        let (outbox, last) = (outbox.clone(), gateway.last_frame.clone());
+        gateway
+            .hub
+            .push_listener(0, move |n| outbox.push(last.frame(n)))
+    };
     let (presence_events, mut presence_rx) = mpsc::channel(PRESENCE_QUEUE);
     let quota = Quota::per_second(NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN));
@@ -138,30 +174,27 @@ pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Opt
         gateway: gateway.clone(),
         conn,
         identity: None,
-        outbox: Outbox {
-            frames: frame_tx,
-            overflow: overflow.clone(),
-        },
+        outbox,
         listener,
         presence_events,
-        feeds: HashMap::new(),
+        subscriptions: HashSet::new(),
         next_sub: 1,
         limiter: RateLimiter::direct(quota),
     };
     let heartbeat = Duration::from_secs(limits.heartbeat_timeout_secs.max(1));
-    let close = match gateway.initial_identity(token.as_deref()) {
+    let refused = match gateway.initial_identity(token.as_deref()) {
         Ok(identity) => {
             connection.identity = Some(identity);
             None
         }
         // A bad token ends the connection; a missing one leaves room for `auth`.
         Err(e) if token.is_some() => {
-            connection.outbox.push(protocol::error(&Json::Null, &e));
+            connection.reply_error(&Json::Null, &e);
             Some(Close::new(CLOSE_POLICY, "invalid token"))
         }
         Err(_) => None,
     };
-    let close = match close {
+    let close = match refused {
         Some(close) => close,
         None => {
             let mut deadline = Instant::now() + heartbeat;
@@ -182,17 +215,12 @@ pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Opt
                         Some(Ok(Message::Close(_))) | None => break Close::new(CLOSE_NORMAL, ""),
                         Some(Err(e)) => break Close::new(CLOSE_POLICY, e.to_string()),
                     },
-                    n = notifications.recv() => match n {
-                        Some(n) => { connection.outbox.push(protocol::notification(&n)); }
-                        None => break Close::too_slow("notification queue overflowed"),
-                    },
-                    Some(event) = presence_rx.recv() => { connection.outbox.push(protocol::presence(event)); }
+                    Some(event) = presence_rx.recv() => {
+                        connection.outbox.push(protocol::presence(event).into());
+                    }
                     _ = overflow.notified() => break Close::too_slow("outbound queue full"),
                     _ = tokio::time::sleep_until(deadline) => break Close::new(CLOSE_POLICY, "heartbeat timeout"),
                     _ = gateway.shutdown.cancelled() => break Close::new(CLOSE_GOING_AWAY, "server shutting down"),
-                }
-                if connection.listener.is_lagging() {
-                    break Close::too_slow("notification queue overflowed");
                 }
             }
         }
@@ -210,16 +238,9 @@ fn denied(what: String) -> Error {
     )
 }
 
-fn extra(pairs: &[(&str, Json)]) -> Map<String, Json> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
 impl Connection {
     fn reply(&self, frame: String) {
-        self.outbox.push(frame);
+        self.outbox.push(frame.into());
     }
 
     fn reply_error(&self, id: &Json, error: &Error) {
@@ -292,14 +313,27 @@ impl Connection {
         Ok(())
     }
 
-    /// Carries out a request; the fields of its ack, or `None` when the
-    /// handler has replied itself.
+    /// Carries out a request; the fields of its ack, or `None` when someone
+    /// else acks it (the feed task acks a subscription before its diffs).
     fn handle(&mut self, request: Request, id: &Json) -> Result<Option<Map<String, Json>>> {
-        if let Request::Subscribe(subscribe) = request {
-            self.subscribe(subscribe, id)?;
-            return Ok(None);
+        match request {
+            Request::Subscribe(subscribe) => self.subscribe(subscribe, id)?,
+            // Acked before it goes out, so a socket listening on its own
+            // channel sees the ack first (as Postgres delivers a session's own
+            // notification after its command completes).
+            Request::Notify { channel, payload } => {
+                self.check_channel(ChannelAction::Notify, &channel)?;
+                crate::translate::validate_notification(&channel, &payload)?;
+                self.reply(protocol::ack(id, Map::new()));
+                self.gateway.hub.publish(vec![Notification {
+                    channel,
+                    payload,
+                    pid: 0,
+                }]);
+            }
+            request => return self.command(request).map(Some),
         }
-        self.command(request).map(Some)
+        Ok(None)
     }
 
     fn command(&mut self, request: Request) -> Result<Map<String, Json>> {
@@ -313,30 +347,20 @@ impl Connection {
                 };
                 let role = identity.role.clone();
                 self.identity = Some(identity);
-                Ok(extra(&[("role", role.into())]))
+                Ok(fields(&[("role", role.into())]))
             }
-            Request::Ping => Ok(extra(&[("pong", true.into())])),
+            Request::Ping => Ok(fields(&[("pong", true.into())])),
             Request::Listen { channel } => {
                 self.check_channel(ChannelAction::Listen, &channel)?;
                 crate::translate::validate_notification(&channel, "")?;
                 self.gateway.hub.listen(&channel, &self.listener);
-                Ok(extra(&[("channel", channel.into())]))
+                Ok(fields(&[("channel", channel.into())]))
             }
             Request::Unlisten { channel } => {
                 match channel.as_deref() {
                     None | Some("*") => self.gateway.hub.unlisten_all(&self.listener),
                     Some(c) => self.gateway.hub.unlisten(c, &self.listener),
                 }
-                Ok(Map::new())
-            }
-            Request::Notify { channel, payload } => {
-                self.check_channel(ChannelAction::Notify, &channel)?;
-                crate::translate::validate_notification(&channel, &payload)?;
-                self.gateway.hub.publish(&[Notification {
-                    channel,
-                    payload,
-                    pid: 0,
-                }]);
                 Ok(Map::new())
             }
             Request::Presence {
@@ -368,24 +392,23 @@ impl Connection {
                 self.gateway
                     .presence
                     .join(&channel, &key, self.conn, state, &self.presence_events);
-                Ok(extra(&[("key", key.into())]))
+                Ok(fields(&[("key", key.into())]))
             }
-            Request::Subscribe(_) => unreachable!("handled by `handle`"),
-            Request::Unsubscribe { sub } => match self.feeds.remove(&sub) {
-                Some(task) => {
-                    task.abort();
-                    Ok(extra(&[("sub", sub.into())]))
+            Request::Subscribe(_) | Request::Notify { .. } => unreachable!("handled by `handle`"),
+            Request::Unsubscribe { sub } => {
+                if !self.subscriptions.remove(&sub) {
+                    return Err(Error::new(
+                        SqlState::UndefinedObject,
+                        format!("no subscription \"{sub}\""),
+                    ));
                 }
-                None => Err(Error::new(
-                    SqlState::UndefinedObject,
-                    format!("no subscription \"{sub}\""),
-                )),
-            },
+                self.gateway.feeds.remove(self.conn, Some(sub.clone()));
+                Ok(fields(&[("sub", sub.into())]))
+            }
         }
     }
 
-    /// Acks with the subscription id and its start LSN, then starts the feed
-    /// (so the ack precedes every diff).
+    /// Checks a table feed and hands it to the feed task, which acks it.
     fn subscribe(&mut self, s: Subscribe, id: &Json) -> Result<()> {
         if s.query.is_some() {
             return Err(Error::unsupported(
@@ -398,8 +421,7 @@ impl Connection {
                 "subscribe needs a \"table\"",
             ));
         };
-        self.feeds.retain(|_, task| !task.is_finished());
-        if self.feeds.len() >= self.gateway.limits.max_subscriptions {
+        if self.subscriptions.len() >= self.gateway.limits.max_subscriptions {
             return Err(Error::new(
                 SqlState::ProgramLimitExceeded,
                 format!(
@@ -429,7 +451,7 @@ impl Connection {
                 Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
             })?),
         };
-        let predicate = Feed::predicate(
+        let predicate = feed::predicate(
             table,
             s.pk.as_ref(),
             s.filter.as_ref(),
@@ -439,20 +461,16 @@ impl Connection {
         )?;
         let sub = format!("s{}", self.next_sub);
         self.next_sub += 1;
-        let cursor = self.gateway.changes.cursor(s.since);
-        let lsn = cursor.position();
-        let feed = Feed {
-            sub: sub.clone(),
+        self.subscriptions.insert(sub.clone());
+        self.gateway.feeds.add(Subscription {
+            conn: self.conn,
+            sub,
             table: table.name.clone(),
             predicate,
-        };
-        self.reply(protocol::ack(
-            id,
-            extra(&[("sub", sub.clone().into()), ("lsn", lsn.into())]),
-        ));
-        let outbox = self.outbox.clone();
-        self.feeds
-            .insert(sub, tokio::spawn(feed.run(cursor, outbox)));
+            since: s.since,
+            outbox: self.outbox.clone(),
+            request: id.clone(),
+        });
         Ok(())
     }
 
@@ -460,8 +478,8 @@ impl Connection {
     fn close(&mut self) {
         self.gateway.hub.unlisten_all(&self.listener);
         self.gateway.presence.leave(None, self.conn);
-        for (_, task) in self.feeds.drain() {
-            task.abort();
+        if !self.subscriptions.is_empty() {
+            self.gateway.feeds.remove(self.conn, None);
         }
     }
 }

@@ -32,6 +32,9 @@ use crate::notify::NotifyHub;
 use crate::notify::presence::PresenceHub;
 use crate::store::Store;
 
+/// Initial read buffer of a socket (it grows for larger frames).
+const READ_BUFFER: usize = 4096;
+
 /// What every socket shares.
 pub struct Gateway {
     pub store: Arc<Store>,
@@ -43,6 +46,9 @@ pub struct Gateway {
     rules: Rules,
     limits: RealtimeConfig,
     shutdown: CancellationToken,
+    feeds: feed::Feeds,
+    /// The notification most recently encoded for sockets (shared encoding).
+    last_frame: Arc<connection::LastFrame>,
     next_conn: AtomicU64,
     /// Open sockets (for stats).
     pub connections: AtomicUsize,
@@ -64,11 +70,14 @@ impl Gateway {
         } else {
             Rules::open()
         };
+        let feeds = feed::Feeds::start(changes.clone(), shutdown.clone());
         Ok(Gateway {
             store,
             hub,
             presence,
             changes,
+            feeds,
+            last_frame: Arc::default(),
             verifier,
             anon_role: auth.anon_role.clone(),
             rules,
@@ -122,7 +131,11 @@ async fn upgrade(
     let token = params.token.or(bearer);
     let max = gateway.limits.max_frame;
     let conn = gateway.next_conn.fetch_add(1, Ordering::Relaxed);
+    // Small buffers: most sockets are idle most of the time, and tungstenite's
+    // 128 KiB defaults would dominate the memory of each one.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| connection::run(socket, gateway, conn, token))
 }

@@ -128,6 +128,14 @@ fn with_id(mut message: Json, id: &Json) -> String {
     message.to_string()
 }
 
+/// Reply fields from pairs.
+pub fn fields(pairs: &[(&str, Json)]) -> Map<String, Json> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
 /// `{"type":"ack","id":..}` plus `extra` fields.
 pub fn ack(id: &Json, extra: Map<String, Json>) -> String {
     let mut message = Map::new();
@@ -157,10 +165,10 @@ pub fn notification(n: &Notification) -> String {
         .to_string()
 }
 
-pub fn diff(sub: &str, change: &Change, seen: Seen) -> String {
-    json!({
-        "type": "diff",
-        "sub": sub,
+/// A diff frame without its opening `{"type":"diff","sub":..,`: the part that
+/// is the same for every subscriber that sees the change the same way.
+pub fn diff_fields(change: &Change, seen: &Seen) -> String {
+    let object = json!({
         "table": change.table,
         "op": seen.op.as_str(),
         "lsn": change.lsn,
@@ -170,7 +178,8 @@ pub fn diff(sub: &str, change: &Change, seen: Seen) -> String {
         "old": seen.old,
         "commit_time": change.committed_at,
     })
-    .to_string()
+    .to_string();
+    object[1..].to_string()
 }
 
 pub fn presence(event: PresenceEvent) -> String {

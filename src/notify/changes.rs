@@ -85,6 +85,6 @@ pub async fn bridge(stream: Arc<ChangeStream>, hub: Arc<NotifyHub>, shutdown: Ca
                 }
             }
         }
-        hub.publish(&notifications);
+        hub.publish(notifications);
     }
 }

@@ -1,12 +1,15 @@
 //! The notification hub: Postgres LISTEN/NOTIFY between sessions.
 //!
-//! Sessions register a [`Listener`] (one bounded queue per session) under the
-//! channels they LISTEN on. [`NotifyHub::publish`] is called with a committed
-//! transaction's notifications, in order, and never blocks: a listener whose
-//! queue is full is cut off (removed from every channel and marked lagging),
-//! so a slow or stuck client never stalls publishers or other listeners and
-//! never grows memory without bound. Its session sees the queue close, tells
-//! the client why and ends the connection.
+//! Sessions register a [`Listener`] under the channels they LISTEN on: a wire
+//! session gets a bounded queue it drains when idle; a WebSocket gets a push
+//! function that puts the frame straight into its own bounded outbox (one task
+//! hop less per delivery, which is what fan-out to thousands of sockets costs).
+//! [`NotifyHub::publish`] is called with a committed transaction's
+//! notifications, in order, shares each one by `Arc` among its listeners, and
+//! never blocks: a listener that cannot take one is cut off (removed from
+//! every channel and marked lagging), so a slow or stuck client never stalls
+//! publishers or other listeners and never grows memory without bound. Its
+//! session sees that, tells the client why and ends the connection.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,18 +29,33 @@ pub struct Notification {
     pub pid: i32,
 }
 
+/// How a listener takes a notification; `false` means it cannot keep up.
+type Push = Box<dyn Fn(&Arc<Notification>) -> bool + Send + Sync>;
+
+enum Delivery {
+    Queue(mpsc::Sender<Arc<Notification>>),
+    Push(Push),
+}
+
 /// A session's subscription handle. Dropping the last `Arc` (the session's and
-/// the hub's) closes the queue.
+/// the hub's) closes its queue.
 pub struct Listener {
     pid: i32,
-    queue: mpsc::Sender<Notification>,
-    /// Set when the queue overflowed and the hub dropped this listener.
+    delivery: Delivery,
+    /// Set when the listener could not keep up and the hub dropped it.
     lagging: AtomicBool,
 }
 
 impl Listener {
     pub fn is_lagging(&self) -> bool {
         self.lagging.load(Ordering::Acquire)
+    }
+
+    fn deliver(&self, n: &Arc<Notification>) -> bool {
+        match &self.delivery {
+            Delivery::Queue(queue) => queue.try_send(n.clone()).is_ok(),
+            Delivery::Push(push) => push(n),
+        }
     }
 }
 
@@ -57,16 +75,27 @@ impl NotifyHub {
     }
 
     /// A new listener for session `pid` and the receiving end of its queue.
-    pub fn listener(&self, pid: i32) -> (Arc<Listener>, mpsc::Receiver<Notification>) {
+    pub fn listener(&self, pid: i32) -> (Arc<Listener>, mpsc::Receiver<Arc<Notification>>) {
         let (queue, receiver) = mpsc::channel(self.capacity);
-        (
-            Arc::new(Listener {
-                pid,
-                queue,
-                lagging: AtomicBool::new(false),
-            }),
-            receiver,
-        )
+        (Self::with(pid, Delivery::Queue(queue)), receiver)
+    }
+
+    /// A listener that takes each notification with `push` (which must not
+    /// block; `false` cuts the listener off).
+    pub fn push_listener(
+        &self,
+        pid: i32,
+        push: impl Fn(&Arc<Notification>) -> bool + Send + Sync + 'static,
+    ) -> Arc<Listener> {
+        Self::with(pid, Delivery::Push(Box::new(push)))
+    }
+
+    fn with(pid: i32, delivery: Delivery) -> Arc<Listener> {
+        Arc::new(Listener {
+            pid,
+            delivery,
+            lagging: AtomicBool::new(false),
+        })
     }
 
     fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Arc<Listener>>>> {
@@ -99,7 +128,7 @@ impl NotifyHub {
     }
 
     /// Delivers a committed transaction's notifications, in order. Never waits.
-    pub fn publish(&self, notifications: &[Notification]) {
+    pub fn publish(&self, notifications: Vec<Notification>) {
         if notifications.is_empty() {
             return;
         }
@@ -110,10 +139,9 @@ impl NotifyHub {
                 let Some(list) = channels.get(&n.channel) else {
                     continue;
                 };
+                let n = Arc::new(n);
                 for listener in list {
-                    if listener.queue.try_send(n.clone()).is_err()
-                        && !listener.lagging.swap(true, Ordering::AcqRel)
-                    {
+                    if !listener.deliver(&n) && !listener.lagging.swap(true, Ordering::AcqRel) {
                         tracing::warn!(pid = listener.pid, channel = %n.channel, "listener queue full; disconnecting it");
                         overflowed.push(listener.clone());
                     }
@@ -204,10 +232,10 @@ mod tests {
             payload: i.to_string(),
             pid: 9,
         };
-        hub.publish(&[n(1), n(2)]);
+        hub.publish(vec![n(1), n(2)]);
         assert_eq!(fast_rx.try_recv().unwrap().payload, "1");
         assert_eq!(fast_rx.try_recv().unwrap().payload, "2");
-        hub.publish(&[n(3)]);
+        hub.publish(vec![n(3)]);
         assert!(slow.is_lagging());
         assert_eq!(hub.channel_counts()["c"], 1);
         assert_eq!(fast_rx.try_recv().unwrap().payload, "3");

@@ -1,0 +1,386 @@
+//! WebSocket fan-out and change-capture overhead (issue 6). Run with
+//! `bash bench/ws.sh`, which starts a release litewire and sets:
+//!
+//!   WS_PG, WS_HTTP   the wire and HTTP addresses
+//!   WS_SERVER_PID    the server's pid (its RSS is read from /proc)
+//!   WS_DB            its database file (the sqlite3 shell drops the capture
+//!                    triggers of one table to measure writes without them)
+//!   WS_CLIENTS       client counts N, comma separated (default 1000,10000)
+//!   WS_EVENTS        events published per phase (default 20)
+//!
+//! For each N: N WebSocket clients connect, each LISTENs on a channel and
+//! subscribes to a table feed, then
+//! - idle memory: (server RSS after - before) / N;
+//! - channel fan-out: a tokio-postgres client sends WS_EVENTS `pg_notify`s,
+//!   one every 250 ms, the payload its send time; every client measures
+//!   send -> receive;
+//! - table feed fan-out: the same with rows inserted (the send time in a column),
+//!   measured insert -> diff received;
+//!
+//! reporting deliveries/s (deliveries / time from the first send to the last
+//! receipt) and p50/p99 latency. Then the write overhead: 5,000 autocommit
+//! inserts and 20 transactions of 1,000 inserts into a captured table and into
+//! an identical table without capture triggers, rows/s each and the ratio.
+//!
+//! Client and server share the machine's cores, so latencies include the
+//! client's own work. Nothing is asserted; figures are printed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_postgres::NoTls;
+use tokio_tungstenite::tungstenite::Message;
+
+const CONNECT_CONCURRENCY: usize = 64;
+const EVENT_GAP: Duration = Duration::from_millis(250);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run bench/ws.sh"))
+}
+
+fn rss_kib(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU seconds the server process has used (user + system).
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of /proc/pid/stat (1-based), at
+    // 100 ticks per second.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Nanoseconds since the bench started: send times travel in payloads.
+fn now_ns(epoch: Instant) -> u64 {
+    epoch.elapsed().as_nanos() as u64
+}
+
+struct Sample {
+    sent_ns: u64,
+    received_ns: u64,
+}
+
+/// Opens one client: LISTEN `fanout`, subscribe to `ticks`; then reports each
+/// notification's and diff's send time as it arrives.
+async fn client(
+    http: String,
+    epoch: Instant,
+    samples: mpsc::UnboundedSender<(bool, Sample)>,
+    ready: Arc<AtomicUsize>,
+) {
+    let (mut ws, _) = match tokio_tungstenite::connect_async(format!("ws://{http}/ws")).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            eprintln!("connect failed: {e}");
+            return;
+        }
+    };
+    for request in [
+        json!({"id": 1, "type": "listen", "channel": "fanout"}),
+        json!({"id": 2, "type": "subscribe", "table": "ticks"}),
+    ] {
+        if ws
+            .send(Message::Text(request.to_string().into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    let mut acks = 0;
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(20));
+    loop {
+        let frame = tokio::select! {
+            frame = ws.next() => frame,
+            _ = heartbeat.tick() => {
+                let _ = ws.send(Message::Text(r#"{"type":"ping"}"#.into())).await;
+                continue;
+            }
+        };
+        let Some(Ok(Message::Text(text))) = frame else {
+            if matches!(frame, Some(Ok(_))) {
+                continue;
+            }
+            return;
+        };
+        let received_ns = now_ns(epoch);
+        // The client only reads the send time, without parsing whole frames,
+        // so that its own work (on the same cores as the server) stays small.
+        let (channel, sent) = if text.starts_with(r#"{"type":"ack""#) {
+            acks += 1;
+            if acks == 2 {
+                ready.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
+        } else if text.starts_with(r#"{"type":"notification""#) {
+            (true, number_after(&text, r#""payload":""#))
+        } else if text.starts_with(r#"{"type":"diff""#) {
+            (false, number_after(&text, r#""sent":"#))
+        } else {
+            continue;
+        };
+        if let Some(sent_ns) = sent {
+            let _ = samples.send((
+                channel,
+                Sample {
+                    sent_ns,
+                    received_ns,
+                },
+            ));
+        }
+    }
+}
+
+/// The decimal number right after `key` in `text`.
+fn number_after(text: &str, key: &str) -> Option<u64> {
+    let start = text.find(key)? + key.len();
+    let digits: &str = &text[start..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Fanout {
+    deliveries_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    received: usize,
+    expected: usize,
+}
+
+async fn collect(
+    rx: &mut mpsc::UnboundedReceiver<(bool, Sample)>,
+    channel: bool,
+    expected: usize,
+    first_sent: u64,
+) -> Fanout {
+    let mut latencies = Vec::with_capacity(expected);
+    let mut last = first_sent;
+    while latencies.len() < expected {
+        match tokio::time::timeout(DRAIN_TIMEOUT, rx.recv()).await {
+            Ok(Some((c, s))) if c == channel => {
+                last = last.max(s.received_ns);
+                latencies.push((s.received_ns - s.sent_ns) as f64 / 1e6);
+            }
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let secs = (last - first_sent) as f64 / 1e9;
+    Fanout {
+        deliveries_per_s: latencies.len() as f64 / secs.max(1e-9),
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        received: latencies.len(),
+        expected,
+    }
+}
+
+async fn pg(addr: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        &format!(
+            "host={} port={} user=postgres",
+            addr.split(':').next().unwrap(),
+            addr.split(':').nth(1).unwrap()
+        ),
+        NoTls,
+    )
+    .await
+    .expect("wire connection");
+    tokio::spawn(conn);
+    client
+}
+
+async fn run_clients(n: usize, events: usize, epoch: Instant) {
+    let (http, pg_addr, pid) = (env("WS_HTTP"), env("WS_PG"), env("WS_SERVER_PID"));
+    let db = pg(&pg_addr).await;
+    let before = rss_kib(&pid);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = Vec::with_capacity(n);
+    let started = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(CONNECT_CONCURRENCY) {
+        for _ in chunk {
+            tasks.push(tokio::spawn(client(
+                http.clone(),
+                epoch,
+                tx.clone(),
+                ready.clone(),
+            )));
+        }
+        while ready.load(Ordering::Relaxed) < tasks.len()
+            && started.elapsed() < Duration::from_secs(300)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let connected = ready.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(&pid);
+    let per_conn = (after.saturating_sub(before)) as f64 / connected.max(1) as f64;
+
+    for channel in [true, false] {
+        let first = now_ns(epoch);
+        let cpu = cpu_secs(&pid);
+        for _ in 0..events {
+            let sent = now_ns(epoch);
+            if channel {
+                db.execute("SELECT pg_notify('fanout', $1)", &[&sent.to_string()])
+                    .await
+                    .unwrap();
+            } else {
+                db.execute("INSERT INTO ticks (sent) VALUES ($1)", &[&(sent as i64)])
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(EVENT_GAP).await;
+        }
+        let f = collect(&mut rx, channel, events * connected, first).await;
+        let cpu_per_delivery = (cpu_secs(&pid) - cpu) * 1e6 / f.received.max(1) as f64;
+        println!(
+            "| {n} | {connected} | {} | {} | {:.0} | {:.1} | {:.1} | {}/{} | {cpu_per_delivery:.1} |",
+            if channel {
+                format!("{per_conn:.1} KiB")
+            } else {
+                String::new()
+            },
+            if channel { "channel" } else { "table feed" },
+            f.deliveries_per_s,
+            f.p50_ms,
+            f.p99_ms,
+            f.received,
+            f.expected
+        );
+    }
+    for t in tasks {
+        t.abort();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+async fn insert_rate(db: &tokio_postgres::Client, table: &str) -> (f64, f64) {
+    let stmt = db
+        .prepare(&format!(
+            "INSERT INTO {table} (a, b, c) VALUES ($1, $2, $3)"
+        ))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    for i in 0..5000i64 {
+        db.execute(&stmt, &[&i, &format!("row {i}"), &(i as f64 * 1.5)])
+            .await
+            .unwrap();
+    }
+    let autocommit = 5000.0 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for t in 0..20i64 {
+        db.batch_execute("BEGIN").await.unwrap();
+        for i in 0..1000i64 {
+            db.execute(&stmt, &[&(t * 1000 + i), &"in a transaction", &1.0f64])
+                .await
+                .unwrap();
+        }
+        db.batch_execute("COMMIT").await.unwrap();
+    }
+    (autocommit, 20_000.0 / start.elapsed().as_secs_f64())
+}
+
+async fn capture_overhead() {
+    let db = pg(&env("WS_PG")).await;
+    for table in ["captured", "uncaptured"] {
+        db.batch_execute(&format!(
+            "CREATE TABLE {table} (id bigserial PRIMARY KEY, a bigint, b text, c double precision)"
+        ))
+        .await
+        .unwrap();
+    }
+    let status = std::process::Command::new("sqlite3")
+        .arg(env("WS_DB"))
+        .arg("PRAGMA busy_timeout = 5000; DROP TRIGGER _lw_capture_uncaptured_insert; \
+              DROP TRIGGER _lw_capture_uncaptured_update; DROP TRIGGER _lw_capture_uncaptured_delete;")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("sqlite3 shell");
+    assert!(status.success());
+    // Alternate so both see the same machine conditions.
+    let mut with = (0.0, 0.0);
+    let mut without = (0.0, 0.0);
+    for _ in 0..2 {
+        let w = insert_rate(&db, "captured").await;
+        let wo = insert_rate(&db, "uncaptured").await;
+        with = (with.0 + w.0 / 2.0, with.1 + w.1 / 2.0);
+        without = (without.0 + wo.0 / 2.0, without.1 + wo.1 / 2.0);
+    }
+    println!("\n| writes | without capture (rows/s) | with capture (rows/s) | overhead |");
+    println!("|---|---|---|---|");
+    println!(
+        "| autocommit, 1 row each | {:.0} | {:.0} | {:.0} % |",
+        without.0,
+        with.0,
+        (1.0 - with.0 / without.0) * 100.0
+    );
+    println!(
+        "| 1,000 rows per transaction | {:.0} | {:.0} | {:.0} % |",
+        without.1,
+        with.1,
+        (1.0 - with.1 / without.1) * 100.0
+    );
+}
+
+fn main() {
+    if std::env::var("WS_HTTP").is_err() {
+        eprintln!("ws bench: run it through bench/ws.sh (needs a running server)");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let epoch = Instant::now();
+        let db = pg(&env("WS_PG")).await;
+        db.batch_execute("CREATE TABLE ticks (id bigserial PRIMARY KEY, sent bigint)").await.unwrap();
+        let counts: Vec<usize> = std::env::var("WS_CLIENTS")
+            .unwrap_or_else(|_| "1000,10000".into())
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        let events: usize = std::env::var("WS_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+        println!(
+            "| N | connected | server RSS per idle connection | fan-out of | deliveries/s | p50 ms | p99 ms | received/expected | server CPU µs per delivery |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for n in counts {
+            run_clients(n, events, epoch).await;
+        }
+        capture_overhead().await;
+    });
+}
