@@ -18,6 +18,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use super::{Change, Op};
+use crate::catalog::Table;
 use crate::error::{Error, Result, SqlState};
 use crate::types::numeric;
 
@@ -164,6 +165,67 @@ impl Predicate {
             .and_then(|mut p| p.parse_expr())
             .map_err(|e| Error::syntax(format!("invalid filter: {e}")))?;
         SqlPredicate { resolve }.predicate(&expr)
+    }
+
+    /// The predicate of a feed on `table` (WebSocket or SSE): `pk` (one row), `filter`
+    /// (JSON) and `where_sql` (with `params`), all AND-ed, plus the role's row
+    /// filter (with its claims already bound); its columns must exist.
+    pub fn table_feed(
+        table: &Table,
+        pk: Option<&Json>,
+        filter: Option<&Json>,
+        where_sql: Option<&str>,
+        params: &[Json],
+        role_filter: Option<Predicate>,
+    ) -> Result<Predicate> {
+        let mut all = Vec::new();
+        if let Some(pk) = pk {
+            all.push(match pk {
+                Json::Object(_) => Predicate::from_json(pk)?,
+                value => {
+                    let keys: Vec<_> = table.columns.iter().filter(|c| c.primary_key).collect();
+                    let [key] = keys.as_slice() else {
+                        return Err(Error::new(
+                            SqlState::InvalidParameterValue,
+                            format!(
+                                "table \"{}\" has no single-column primary key; give pk as an object",
+                                table.name
+                            ),
+                        ));
+                    };
+                    Predicate::from_json(&serde_json::json!({ key.name.clone(): value }))?
+                }
+            });
+        }
+        if let Some(filter) = filter {
+            all.push(Predicate::from_json(filter)?);
+        }
+        if let Some(sql) = where_sql {
+            let bind = |r: Reference<'_>| match r {
+                Reference::Param(n) => params.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
+                    Error::new(
+                        SqlState::InvalidParameterValue,
+                        format!("there is no parameter ${n}"),
+                    )
+                }),
+                Reference::Claim(_) => Err(Error::unsupported("auth.* in a subscription filter")),
+            };
+            all.push(Predicate::from_sql(sql, &bind)?);
+        }
+        all.extend(role_filter);
+        let predicate = Predicate::And(all);
+        for column in predicate.columns() {
+            if table.column(column).is_none() {
+                return Err(Error::new(
+                    SqlState::UndefinedColumn,
+                    format!(
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    ),
+                ));
+            }
+        }
+        Ok(predicate)
     }
 
     /// Three-valued evaluation on a row (a JSON object): `None` is unknown.

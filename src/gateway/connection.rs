@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use super::Gateway;
-use super::feed::{self, Subscription};
+use super::feed::Subscription;
 use super::protocol::{self, Request, Subscribe, fields};
 use crate::auth::jwt::Identity;
 use crate::auth::rules::{ChannelAction, ReadAccess};
@@ -451,7 +451,7 @@ impl Connection {
                 Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
             })?),
         };
-        let predicate = feed::predicate(
+        let predicate = Predicate::table_feed(
             table,
             s.pk.as_ref(),
             s.filter.as_ref(),

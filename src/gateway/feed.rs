@@ -23,10 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::Outbox;
 use super::protocol;
-use crate::catalog::Table;
-use crate::changes::filter::{Predicate, Reference};
+use crate::changes::filter::Predicate;
 use crate::changes::{Change, ChangeError, ChangeStream, Cursor};
-use crate::error::{Error, Result, SqlState};
+use crate::error::Error;
 
 /// Changes read per step while catching a subscription up.
 const REPLAY_CHUNK: i64 = 1_000;
@@ -232,65 +231,4 @@ fn feed_error(sub: &str, error: &Error) -> Utf8Bytes {
         serde_json::from_str(&protocol::error(&Json::Null, error)).unwrap_or(json!({}));
     frame["sub"] = sub.into();
     frame.to_string().into()
-}
-
-/// The predicate of a subscription on `table`: `pk` (one row), `filter`
-/// (JSON) and `where_sql` (with `params`), all AND-ed, plus the role's row
-/// filter (with its claims already bound); its columns must exist.
-pub fn predicate(
-    table: &Table,
-    pk: Option<&Json>,
-    filter: Option<&Json>,
-    where_sql: Option<&str>,
-    params: &[Json],
-    role_filter: Option<Predicate>,
-) -> Result<Predicate> {
-    let mut all = Vec::new();
-    if let Some(pk) = pk {
-        all.push(match pk {
-            Json::Object(_) => Predicate::from_json(pk)?,
-            value => {
-                let keys: Vec<_> = table.columns.iter().filter(|c| c.primary_key).collect();
-                let [key] = keys.as_slice() else {
-                    return Err(Error::new(
-                        SqlState::InvalidParameterValue,
-                        format!(
-                            "table \"{}\" has no single-column primary key; give pk as an object",
-                            table.name
-                        ),
-                    ));
-                };
-                Predicate::from_json(&json!({ key.name.clone(): value }))?
-            }
-        });
-    }
-    if let Some(filter) = filter {
-        all.push(Predicate::from_json(filter)?);
-    }
-    if let Some(sql) = where_sql {
-        let bind = |r: Reference<'_>| match r {
-            Reference::Param(n) => params.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
-                Error::new(
-                    SqlState::InvalidParameterValue,
-                    format!("there is no parameter ${n}"),
-                )
-            }),
-            Reference::Claim(_) => Err(Error::unsupported("auth.* in a subscription filter")),
-        };
-        all.push(Predicate::from_sql(sql, &bind)?);
-    }
-    all.extend(role_filter);
-    let predicate = Predicate::And(all);
-    for column in predicate.columns() {
-        if table.column(column).is_none() {
-            return Err(Error::new(
-                SqlState::UndefinedColumn,
-                format!(
-                    "column \"{column}\" of relation \"{}\" does not exist",
-                    table.name
-                ),
-            ));
-        }
-    }
-    Ok(predicate)
 }
