@@ -16,6 +16,8 @@
 //!   dispatcher -> cursors that replay and follow, in LSN order)
 //! - [`notify`] (LISTEN/NOTIFY between sessions: channels, bounded queues; the
 //!   change stream as `litewire.changes.*` notifications)
+//! - [`live`] (live queries: snapshot at an LSN, then diffs; indexed filters,
+//!   re-run and diffed otherwise)
 //! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
 //! - [`gateway`] (the WebSocket door: channels, table feeds, presence, JWT + rules)
 //! - [`server`] (wiring and ordered shutdown)
@@ -31,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod frontend;
 pub mod gateway;
+pub mod live;
 pub mod notify;
 pub mod server;
 pub mod store;

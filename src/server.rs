@@ -14,6 +14,7 @@ use crate::changes::{ChangeStream, Retention};
 use crate::config::Config;
 use crate::frontend::{self, Frontend};
 use crate::gateway::Gateway;
+use crate::live::LiveEngine;
 use crate::notify::NotifyHub;
 use crate::notify::presence::PresenceHub;
 use crate::store::{Store, StoreConfig};
@@ -116,6 +117,7 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
         shutdown.clone(),
     ));
     tracker.spawn(compact_periodically(changes.clone(), shutdown.clone()));
+    let live = LiveEngine::start(store.clone(), changes.clone(), shutdown.clone());
     let presence = Arc::new(PresenceHub::default());
     {
         let presence = presence.clone();
@@ -125,11 +127,15 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
         None => None,
         Some(http) => {
             let addr = http.local_addr().map_err(StartError::Listener)?;
-            let gateway = Gateway::new(
-                store.clone(),
-                hub.clone(),
+            let parts = crate::gateway::Parts {
+                store: store.clone(),
+                hub: hub.clone(),
                 presence,
-                changes.clone(),
+                changes: changes.clone(),
+                live: live.clone(),
+            };
+            let gateway = Gateway::new(
+                parts,
                 &config.auth,
                 config.realtime.clone(),
                 shutdown.clone(),

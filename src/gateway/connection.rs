@@ -5,7 +5,7 @@
 //! client that stops reading fills it and is disconnected with a reason,
 //! never left to grow memory or stall publishers.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,7 @@ use crate::auth::jwt::Identity;
 use crate::auth::rules::{ChannelAction, ReadAccess};
 use crate::changes::filter::{Predicate, Reference};
 use crate::error::{Error, Result, SqlState};
+use crate::live::{LiveEvent, LiveId, Sink};
 use crate::notify::changes::channel_table;
 use crate::notify::presence::PresenceEvent;
 use crate::notify::{Listener, Notification};
@@ -106,6 +107,26 @@ impl Close {
     }
 }
 
+/// What a subscription id of this socket stands for.
+enum Subscribed {
+    Feed,
+    Live(LiveId),
+}
+
+/// Sends a live query's events to a socket.
+struct LiveSink {
+    sub: String,
+    outbox: Outbox,
+}
+
+impl Sink for LiveSink {
+    fn send(&self, event: LiveEvent) -> bool {
+        protocol::live_event(&self.sub, event)
+            .into_iter()
+            .all(|frame| self.outbox.push(frame.into()))
+    }
+}
+
 struct Connection {
     gateway: Arc<Gateway>,
     conn: u64,
@@ -113,7 +134,7 @@ struct Connection {
     outbox: Outbox,
     listener: Arc<Listener>,
     presence_events: mpsc::Sender<PresenceEvent>,
-    subscriptions: HashSet<String>,
+    subscriptions: HashMap<String, Subscribed>,
     next_sub: u64,
     limiter: DefaultDirectRateLimiter,
 }
@@ -177,7 +198,7 @@ pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Opt
         outbox,
         listener,
         presence_events,
-        subscriptions: HashSet::new(),
+        subscriptions: HashMap::new(),
         next_sub: 1,
         limiter: RateLimiter::direct(quota),
     };
@@ -396,31 +417,25 @@ impl Connection {
             }
             Request::Subscribe(_) | Request::Notify { .. } => unreachable!("handled by `handle`"),
             Request::Unsubscribe { sub } => {
-                if !self.subscriptions.remove(&sub) {
-                    return Err(Error::new(
-                        SqlState::UndefinedObject,
-                        format!("no subscription \"{sub}\""),
-                    ));
+                match self.subscriptions.remove(&sub) {
+                    None => {
+                        return Err(Error::new(
+                            SqlState::UndefinedObject,
+                            format!("no subscription \"{sub}\""),
+                        ));
+                    }
+                    Some(Subscribed::Feed) => {
+                        self.gateway.feeds.remove(self.conn, Some(sub.clone()))
+                    }
+                    Some(Subscribed::Live(id)) => self.gateway.live.unsubscribe(id),
                 }
-                self.gateway.feeds.remove(self.conn, Some(sub.clone()));
                 Ok(fields(&[("sub", sub.into())]))
             }
         }
     }
 
-    /// Checks a table feed and hands it to the feed task, which acks it.
+    /// A table feed (handed to the feed task, which acks it) or a live query.
     fn subscribe(&mut self, s: Subscribe, id: &Json) -> Result<()> {
-        if s.query.is_some() {
-            return Err(Error::unsupported(
-                "live queries (\"query\") on the WebSocket door",
-            ));
-        }
-        let Some(table_name) = s.table else {
-            return Err(Error::new(
-                SqlState::InvalidParameterValue,
-                "subscribe needs a \"table\"",
-            ));
-        };
         if self.subscriptions.len() >= self.gateway.limits.max_subscriptions {
             return Err(Error::new(
                 SqlState::ProgramLimitExceeded,
@@ -430,6 +445,15 @@ impl Connection {
                 ),
             ));
         }
+        if let Some(query) = s.query.clone() {
+            return self.subscribe_live(s, query, id);
+        }
+        let Some(table_name) = s.table else {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                "subscribe needs a \"table\"",
+            ));
+        };
         let catalog = self.gateway.store.catalog();
         let table = catalog.table(&table_name).ok_or_else(|| {
             Error::new(
@@ -459,9 +483,7 @@ impl Connection {
             &s.params,
             role_filter,
         )?;
-        let sub = format!("s{}", self.next_sub);
-        self.next_sub += 1;
-        self.subscriptions.insert(sub.clone());
+        let sub = self.new_sub(Subscribed::Feed);
         self.gateway.feeds.add(Subscription {
             conn: self.conn,
             sub,
@@ -474,11 +496,65 @@ impl Connection {
         Ok(())
     }
 
+    fn new_sub(&mut self, kind: Subscribed) -> String {
+        let sub = format!("s{}", self.next_sub);
+        self.next_sub += 1;
+        self.subscriptions.insert(sub.clone(), kind);
+        sub
+    }
+
+    /// A live query: SQL with `params`, or the JSON DSL on `table`. The role
+    /// must read every table it touches without a row filter (row filters on
+    /// live queries are not supported yet).
+    fn subscribe_live(&mut self, s: Subscribe, query: Json, id: &Json) -> Result<()> {
+        let (sql, params) = match (query, &s.table) {
+            (Json::String(sql), _) => (sql, s.params),
+            (dsl @ Json::Object(_), Some(table)) => crate::live::dsl::to_sql(table, &dsl)?,
+            _ => {
+                return Err(Error::new(
+                    SqlState::InvalidParameterValue,
+                    "query is SQL text, or a DSL object with \"table\"",
+                ));
+            }
+        };
+        let role = self.identity().role.clone();
+        for table in self.gateway.live.tables(&sql, &params)? {
+            match self.gateway.rules.read(&role, &table) {
+                ReadAccess::All => {}
+                ReadAccess::Denied => {
+                    return Err(denied(format!("{role} may not read \"{table}\"")));
+                }
+                ReadAccess::Where(_) => {
+                    return Err(Error::unsupported(format!(
+                        "a live query on \"{table}\", which {role} reads through a row filter"
+                    )));
+                }
+            }
+        }
+        let sub = format!("s{}", self.next_sub);
+        let sink = Arc::new(LiveSink {
+            sub: sub.clone(),
+            outbox: self.outbox.clone(),
+        });
+        let ticket = self.gateway.live.prepare(&sql, &params, s.since, sink)?;
+        self.new_sub(Subscribed::Live(ticket.id));
+        self.reply(protocol::ack(id, fields(&[("sub", sub.into())])));
+        self.gateway.live.begin(ticket);
+        Ok(())
+    }
+
     /// Leaves everything this connection joined.
     fn close(&mut self) {
         self.gateway.hub.unlisten_all(&self.listener);
         self.gateway.presence.leave(None, self.conn);
-        if !self.subscriptions.is_empty() {
+        let mut feeds = false;
+        for (_, kind) in self.subscriptions.drain() {
+            match kind {
+                Subscribed::Feed => feeds = true,
+                Subscribed::Live(id) => self.gateway.live.unsubscribe(id),
+            }
+        }
+        if feeds {
             self.gateway.feeds.remove(self.conn, None);
         }
     }

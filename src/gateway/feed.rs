@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -136,7 +136,8 @@ impl Hub {
     fn fail_all(&mut self, error: ChangeError) {
         let error = Error::from(error);
         for live in self.live.drain().flat_map(|(_, subs)| subs) {
-            live.outbox.push(feed_error(&live.sub, &error));
+            live.outbox
+                .push(protocol::sub_error(&live.sub, &error).into());
         }
         self.cursor = self.changes.cursor(None);
     }
@@ -162,7 +163,8 @@ impl Hub {
             let changes = match self.changes.read_since(from, REPLAY_CHUNK).await {
                 Ok(changes) => changes,
                 Err(e) => {
-                    live.outbox.push(feed_error(&live.sub, &Error::from(e)));
+                    live.outbox
+                        .push(protocol::sub_error(&live.sub, &Error::from(e)).into());
                     return;
                 }
             };
@@ -224,11 +226,4 @@ fn send(live: &Live, change: &Change, frames: &mut Frames) -> bool {
         )
     };
     live.outbox.push(Utf8Bytes::from(frame))
-}
-
-fn feed_error(sub: &str, error: &Error) -> Utf8Bytes {
-    let mut frame: Json =
-        serde_json::from_str(&protocol::error(&Json::Null, error)).unwrap_or(json!({}));
-    frame["sub"] = sub.into();
-    frame.to_string().into()
 }

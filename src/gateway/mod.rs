@@ -28,6 +28,7 @@ use crate::auth::jwt::{Identity, Verifier};
 use crate::auth::rules::Rules;
 use crate::changes::ChangeStream;
 use crate::config::{AuthConfig, RealtimeConfig};
+use crate::live::LiveEngine;
 use crate::notify::NotifyHub;
 use crate::notify::presence::PresenceHub;
 use crate::store::Store;
@@ -41,6 +42,7 @@ pub struct Gateway {
     pub hub: Arc<NotifyHub>,
     pub presence: Arc<PresenceHub>,
     pub changes: Arc<ChangeStream>,
+    pub live: Arc<LiveEngine>,
     verifier: Option<Verifier>,
     anon_role: Option<String>,
     rules: Rules,
@@ -54,12 +56,18 @@ pub struct Gateway {
     pub connections: AtomicUsize,
 }
 
+/// The shared realtime parts the gateway serves from.
+pub struct Parts {
+    pub store: Arc<Store>,
+    pub hub: Arc<NotifyHub>,
+    pub presence: Arc<PresenceHub>,
+    pub changes: Arc<ChangeStream>,
+    pub live: Arc<LiveEngine>,
+}
+
 impl Gateway {
     pub fn new(
-        store: Arc<Store>,
-        hub: Arc<NotifyHub>,
-        presence: Arc<PresenceHub>,
-        changes: Arc<ChangeStream>,
+        parts: Parts,
         auth: &AuthConfig,
         limits: RealtimeConfig,
         shutdown: CancellationToken,
@@ -70,12 +78,20 @@ impl Gateway {
         } else {
             Rules::open()
         };
+        let Parts {
+            store,
+            hub,
+            presence,
+            changes,
+            live,
+        } = parts;
         let feeds = feed::Feeds::start(changes.clone(), shutdown.clone());
         Ok(Gateway {
             store,
             hub,
             presence,
             changes,
+            live,
             feeds,
             last_frame: Arc::default(),
             verifier,

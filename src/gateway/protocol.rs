@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::changes::Change;
 use crate::changes::filter::Seen;
 use crate::error::{Error, SqlState};
+use crate::live::LiveEvent;
 use crate::notify::Notification;
 use crate::notify::presence::PresenceEvent;
 
@@ -66,9 +67,10 @@ pub struct Subscribe {
     pub params: Vec<Json>,
     #[serde(default)]
     pub since: Option<i64>,
-    /// A live query (`SELECT ...`): not served on this door yet.
+    /// A live query instead of a feed: SQL text (with `params`), or the JSON
+    /// query DSL (`where`/`orderBy`/`limit`) on `table`.
     #[serde(default)]
-    pub query: Option<String>,
+    pub query: Option<Json>,
 }
 
 /// A parsed frame: the request id (any JSON, echoed back) and the request, or
@@ -154,6 +156,45 @@ pub fn error(id: &Json, error: &Error) -> String {
         message["hint"] = hint.clone().into();
     }
     with_id(message, id)
+}
+
+/// An error that ends subscription `sub` (outside any request).
+pub fn sub_error(sub: &str, error: &Error) -> String {
+    let mut frame: Json =
+        serde_json::from_str(&self::error(&Json::Null, error)).unwrap_or(json!({}));
+    frame["sub"] = sub.into();
+    frame.to_string()
+}
+
+/// A live query's events: `snapshot` followed by `ready` (with the LSN the
+/// snapshot reflects), `diff`s, and `resnapshot` when resuming was impossible.
+pub fn live_event(sub: &str, event: LiveEvent) -> Vec<String> {
+    match event {
+        LiveEvent::Snapshot {
+            lsn,
+            columns,
+            key,
+            rows,
+        } => vec![
+            json!({"type": "snapshot", "sub": sub, "lsn": lsn, "columns": columns, "key": key, "rows": rows})
+                .to_string(),
+            json!({"type": "ready", "sub": sub, "lsn": lsn}).to_string(),
+        ],
+        LiveEvent::Diff {
+            lsn,
+            op,
+            key,
+            row,
+            old,
+        } => vec![
+            json!({"type": "diff", "sub": sub, "op": op.as_str(), "lsn": lsn, "key": key, "row": row, "old": old})
+                .to_string(),
+        ],
+        LiveEvent::Resnapshot { reason } => {
+            vec![json!({"type": "resnapshot", "sub": sub, "reason": reason}).to_string()]
+        }
+        LiveEvent::Failed(error) => vec![sub_error(sub, &error)],
+    }
 }
 
 pub fn pong(id: &Json) -> String {

@@ -17,6 +17,7 @@ mod dml;
 mod expr;
 mod litewire_schema;
 
+pub use expr::object_name;
 pub use litewire_schema::PRESENCE;
 pub mod normalize;
 mod srf;
