@@ -24,6 +24,15 @@ pub struct Table {
 }
 
 impl Table {
+    /// The primary key's columns, in table order (empty when it has none).
+    pub fn primary_key(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns
             .iter()

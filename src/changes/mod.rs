@@ -353,3 +353,49 @@ impl Cursor {
         }
     }
 }
+
+/// A task that follows the stream for many subscribers (table feeds, live
+/// queries): it takes commands from its doors and handles each batch of
+/// changes in order, from one [`Cursor`] it owns. Driven by [`follow`].
+pub trait Follower {
+    type Command;
+
+    fn cursor(&mut self) -> &mut Cursor;
+
+    fn command(&mut self, command: Self::Command) -> impl Future<Output = ()> + Send;
+
+    fn batch(&mut self, batch: ChangeBatch) -> impl Future<Output = ()> + Send;
+
+    /// The follower's own cursor fell behind retention (it cannot while it
+    /// keeps up): its subscribers must resnapshot, and it starts again from
+    /// now.
+    fn fell_behind(&mut self, error: ChangeError);
+}
+
+/// Runs `follower` until shutdown or until its doors drop their command
+/// senders. Commands come first, so a subscription added before a batch is
+/// in place when the batch is handled.
+pub async fn follow<F: Follower>(
+    mut follower: F,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<F::Command>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            command = commands.recv() => match command {
+                None => return,
+                Some(command) => follower.command(command).await,
+            },
+            batch = follower.cursor().next() => match batch {
+                None => return,
+                Some(Ok(batch)) => follower.batch(batch).await,
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "a change stream follower fell behind the change log");
+                    follower.fell_behind(e);
+                }
+            },
+        }
+    }
+}

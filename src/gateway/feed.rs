@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection::Outbox;
 use super::protocol;
 use crate::changes::filter::Predicate;
-use crate::changes::{Change, ChangeError, ChangeStream, Cursor};
+use crate::changes::{Change, ChangeBatch, ChangeError, ChangeStream, Cursor, Follower, follow};
 use crate::error::Error;
 
 /// Changes read per step while catching a subscription up.
@@ -62,14 +62,12 @@ impl Feeds {
     pub fn start(changes: Arc<ChangeStream>, shutdown: CancellationToken) -> Feeds {
         let (commands, rx) = mpsc::unbounded_channel();
         let cursor = changes.cursor(None);
-        tokio::spawn(
-            Hub {
-                changes,
-                cursor,
-                live: HashMap::new(),
-            }
-            .run(rx, shutdown),
-        );
+        let hub = Hub {
+            changes,
+            cursor,
+            live: HashMap::new(),
+        };
+        tokio::spawn(follow(hub, rx, shutdown));
         Feeds { commands }
     }
 
@@ -97,35 +95,30 @@ struct Hub {
     live: HashMap<String, Vec<Live>>,
 }
 
-impl Hub {
-    async fn run(
-        mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
-        shutdown: CancellationToken,
-    ) {
-        loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => return,
-                command = commands.recv() => match command {
-                    None => return,
-                    Some(Command::Add(s)) => self.add(*s).await,
-                    Some(Command::Remove { conn, sub }) => self.remove(conn, sub.as_deref()),
-                },
-                batch = self.cursor.next() => match batch {
-                    None => return,
-                    Some(Ok(batch)) => self.deliver(&batch),
-                    Some(Err(e)) => {
-                        // The task itself fell behind retention (cannot
-                        // happen while it keeps up); every feed must resnapshot.
-                        tracing::error!(error = %e, "table feeds fell behind the change log");
-                        self.fail_all(e);
-                    }
-                },
-            }
+impl Follower for Hub {
+    type Command = Command;
+
+    fn cursor(&mut self) -> &mut Cursor {
+        &mut self.cursor
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Add(s) => self.add(*s).await,
+            Command::Remove { conn, sub } => self.remove(conn, sub.as_deref()),
         }
     }
 
+    async fn batch(&mut self, batch: ChangeBatch) {
+        self.deliver(&batch);
+    }
+
+    fn fell_behind(&mut self, error: ChangeError) {
+        self.fail_all(error);
+    }
+}
+
+impl Hub {
     fn remove(&mut self, conn: u64, sub: Option<&str>) {
         for subs in self.live.values_mut() {
             subs.retain(|l| l.conn != conn || sub.is_some_and(|s| s != l.sub));

@@ -26,7 +26,10 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::changes::{Change, ChangeStream, Cursor, Op};
+use crate::catalog::Table;
+use crate::changes::{
+    Change, ChangeBatch, ChangeError, ChangeStream, Cursor, Follower, Op, follow,
+};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use eval::{Prepared, Snapshot};
@@ -106,7 +109,7 @@ impl LiveEngine {
             subs: HashMap::new(),
             tables: HashMap::new(),
         };
-        tokio::spawn(engine.run(rx, shutdown));
+        tokio::spawn(follow(engine, rx, shutdown));
         Arc::new(LiveEngine {
             store,
             commands,
@@ -184,38 +187,35 @@ struct Engine {
     tables: HashMap<String, TableSubs>,
 }
 
-impl Engine {
-    async fn run(
-        mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
-        shutdown: CancellationToken,
-    ) {
-        loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => return,
-                command = commands.recv() => match command {
-                    None => return,
-                    Some(Command::Add(id, pending)) => self.add(id, *pending).await,
-                    Some(Command::Remove(id)) => self.remove(id),
-                },
-                batch = self.cursor.next() => match batch {
-                    None => return,
-                    Some(Ok(batch)) => self.on_batch(&batch).await,
-                    Some(Err(e)) => {
-                        tracing::error!(error = %e, "live queries fell behind the change log");
-                        let error = Error::from(e);
-                        for (_, sub) in self.subs.drain() {
-                            sub.sink.send(LiveEvent::Failed(error.clone()));
-                        }
-                        self.tables.clear();
-                        self.cursor = self.changes.cursor(None);
-                    }
-                },
-            }
+impl Follower for Engine {
+    type Command = Command;
+
+    fn cursor(&mut self) -> &mut Cursor {
+        &mut self.cursor
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Add(id, pending) => self.add(id, *pending).await,
+            Command::Remove(id) => self.remove(id),
         }
     }
 
+    async fn batch(&mut self, batch: ChangeBatch) {
+        self.on_batch(&batch).await;
+    }
+
+    fn fell_behind(&mut self, error: ChangeError) {
+        let error = Error::from(error);
+        for (_, sub) in self.subs.drain() {
+            sub.sink.send(LiveEvent::Failed(error.clone()));
+        }
+        self.tables.clear();
+        self.cursor = self.changes.cursor(None);
+    }
+}
+
+impl Engine {
     async fn add(&mut self, id: LiveId, p: Pending) {
         let position = self.cursor.position();
         let mut sub = Sub {
@@ -231,13 +231,7 @@ impl Engine {
                 .store
                 .catalog()
                 .table(table)
-                .map(|t| {
-                    t.columns
-                        .iter()
-                        .filter(|c| c.primary_key)
-                        .map(|c| c.name.clone())
-                        .collect()
-                })
+                .map(Table::primary_key)
                 .unwrap_or_default();
         }
         let resumed = match (p.since, &sub.shape) {
@@ -517,16 +511,7 @@ fn rerun_key(
 ) -> Vec<String> {
     let catalog = store.catalog();
     let pk: Vec<String> = match (tables.len(), tables.iter().next()) {
-        (1, Some(t)) => catalog
-            .table(t)
-            .map(|t| {
-                t.columns
-                    .iter()
-                    .filter(|c| c.primary_key)
-                    .map(|c| c.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        (1, Some(t)) => catalog.table(t).map(Table::primary_key).unwrap_or_default(),
         _ => Vec::new(),
     };
     let present = |cols: &[String]| !cols.is_empty() && cols.iter().all(|c| columns.contains(c));
