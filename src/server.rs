@@ -157,6 +157,7 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
     let frontend = Arc::new(Frontend::new(
         store.clone(),
         hub.clone(),
+        live,
         users,
         tls,
         config.max_connections,

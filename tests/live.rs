@@ -469,3 +469,84 @@ async fn property_copies_equal_the_query_after_random_writes() {
     plain.sort();
     assert_eq!(copies[&subs[3]].sorted(), plain);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_wire_a_live_query_is_a_snapshot_then_notifications() {
+    let server = start_realtime(Config::new(temp_dir("live-wire"))).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ITEMS).await.unwrap();
+    pg.batch_execute("INSERT INTO items (owner, qty) VALUES (1, 5), (2, 6)")
+        .await
+        .unwrap();
+    let (client, mut rx) = connect_listening(&server).await;
+    let rows = client
+        .query(
+            "SELECT * FROM litewire.subscribe('SELECT id, qty FROM items WHERE owner = $1', ARRAY[1])",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "one snapshot row and the ready row");
+    let channel: String = rows[0].get("channel");
+    let snapshot: Value = rows[0].get("row");
+    assert_eq!(snapshot, json!({"id": 1, "qty": 5}));
+    assert_eq!(rows[0].get::<_, &str>("op"), "snapshot");
+    assert_eq!(rows[1].get::<_, &str>("op"), "ready");
+    let ready_lsn: i64 = rows[1].get("lsn");
+    pg.batch_execute("INSERT INTO items (owner, qty) VALUES (2, 7)")
+        .await
+        .unwrap();
+    pg.batch_execute("UPDATE items SET qty = 50 WHERE id = 1")
+        .await
+        .unwrap();
+    let (got_channel, payload, _) = next_notification(&mut rx).await;
+    assert_eq!(got_channel, channel);
+    let diff: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(diff["op"], "update");
+    assert_eq!(diff["row"], json!({"id": 1, "qty": 50}));
+    assert_eq!(diff["key"], json!({"id": 1}));
+    assert!(diff["lsn"].as_i64().unwrap() > ready_lsn);
+    // Parameters may come bound (as a JSON array or an array literal).
+    let rows = client
+        .query(
+            "SELECT * FROM litewire.subscribe($1, $2)",
+            &[&"SELECT count(*) AS n FROM items", &"[]"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].get::<_, Value>("row"), json!({"n": 3}));
+    let ended: bool = client
+        .query_one("SELECT litewire.unsubscribe($1)", &[&channel])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ended);
+    // A row both queries would see: only the count query is still live.
+    pg.batch_execute("INSERT INTO items (owner, qty) VALUES (1, 1)")
+        .await
+        .unwrap();
+    // (A count without a key column changes as the old row leaving and the
+    // new one entering.)
+    let mut ops = Vec::new();
+    for _ in 0..2 {
+        let (other, payload, _) = next_notification(&mut rx).await;
+        assert_ne!(other, channel);
+        let diff: Value = serde_json::from_str(&payload).unwrap();
+        ops.push((diff["op"].clone(), diff["row"].clone()));
+    }
+    assert_eq!(
+        ops,
+        vec![
+            (json!("delete"), Value::Null),
+            (json!("insert"), json!({"n": 4}))
+        ]
+    );
+    let error = client
+        .query(
+            "SELECT * FROM litewire.subscribe('SELECT * FROM nope')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "42P01");
+}

@@ -419,10 +419,7 @@ impl Connection {
             );
         }
         let plan = plans.first().cloned().unwrap_or(Plan::Empty);
-        let inferred = match &plan {
-            Plan::Sql(sql) => sql.params.clone(),
-            _ => Vec::new(),
-        };
+        let inferred = plan.parameters();
         let count = inferred.len().max(parse.type_oids.len());
         let params = (0..count)
             .map(|i| {

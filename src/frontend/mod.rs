@@ -39,6 +39,8 @@ use crate::store::Store;
 use connection::{Connection, Socket};
 use session::{CancelSlot, Session};
 
+use crate::live::LiveEngine;
+
 /// A client must finish TLS + authentication within this time.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -46,6 +48,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Frontend {
     pub store: Arc<Store>,
     pub hub: Arc<NotifyHub>,
+    pub live: Arc<LiveEngine>,
     /// Present when logins need SCRAM; None trusts every login.
     pub users: Option<Arc<Users>>,
     pub tls: Option<TlsAcceptor>,
@@ -61,6 +64,7 @@ impl Frontend {
     pub fn new(
         store: Arc<Store>,
         hub: Arc<NotifyHub>,
+        live: Arc<LiveEngine>,
         users: Option<Arc<Users>>,
         tls: Option<TlsAcceptor>,
         max_connections: usize,
@@ -68,6 +72,7 @@ impl Frontend {
         Frontend {
             store,
             hub,
+            live,
             users,
             tls,
             permits: Arc::new(Semaphore::new(max_connections)),
@@ -176,7 +181,12 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
         let _ = process_error(&mut socket, err, false).await;
         return;
     };
-    let (session, notifications) = Session::new(frontend.store.clone(), frontend.hub.clone(), pid);
+    let (session, notifications) = Session::new(
+        frontend.store.clone(),
+        frontend.hub.clone(),
+        frontend.live.clone(),
+        pid,
+    );
     let _registered = frontend.register(pid, secret, session.cancel.clone());
     Connection::new(socket, session, notifications)
         .run(shutdown)

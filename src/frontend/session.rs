@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
+use crate::live::{LiveEngine, LiveId};
 use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
 use crate::store::exec::{self, ColumnMeta, Output};
 use crate::store::{Conn, Store, WriterGuard, blocking};
@@ -23,6 +24,8 @@ use crate::translate::{self, Access, Plan, SqlPlan};
 use crate::types::{ColumnType, PgType};
 
 use super::settings::Settings;
+
+mod live;
 
 /// A result column as sent in RowDescription.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +126,10 @@ pub struct Session {
     pub notices: Vec<Notice>,
     /// Translations by query text, valid while the catalog is the same one.
     plans: HashMap<String, (Arc<Catalog>, Arc<Vec<Plan>>)>,
+    live: Arc<LiveEngine>,
+    /// This session's live queries by channel.
+    live_queries: HashMap<String, LiveId>,
+    next_live: u32,
 }
 
 const PLAN_CACHE_LIMIT: usize = 1024;
@@ -132,6 +139,7 @@ impl Session {
     pub fn new(
         store: Arc<Store>,
         hub: Arc<NotifyHub>,
+        live: Arc<LiveEngine>,
         pid: i32,
     ) -> (Self, mpsc::Receiver<Arc<Notification>>) {
         let (listener, notifications) = hub.listener(pid);
@@ -146,6 +154,9 @@ impl Session {
             cancel: CancelSlot::default(),
             notices: Vec::new(),
             plans: HashMap::new(),
+            live,
+            live_queries: HashMap::new(),
+            next_live: 0,
         };
         (session, notifications)
     }
@@ -355,6 +366,11 @@ impl Session {
                 command("DISCARD ALL")
             }
             Plan::Sql(sql) => self.run_sql(sql.clone(), params, described).await,
+            Plan::Subscribe {
+                query,
+                params: args,
+            } => self.subscribe_live(query, args, &params).await,
+            Plan::Unsubscribe(channel) => self.unsubscribe_live(channel, &params),
             Plan::Listen(channel) => {
                 self.change_listening(ListenChange::Listen(channel.clone()));
                 command("LISTEN")
@@ -500,6 +516,7 @@ impl Session {
     /// Ends the session: an open transaction is rolled back, LISTENs dropped.
     pub async fn close(&mut self) {
         let _ = self.rollback().await;
+        self.end_all_live();
         self.hub.unlisten_all(&self.listener);
     }
 
@@ -666,6 +683,8 @@ impl Session {
                     typmod: -1,
                 }])));
             }
+            Plan::Subscribe { .. } => return Ok(Some(Arc::new(live::subscribe_columns()))),
+            Plan::Unsubscribe(_) => return Ok(Some(Arc::new(live::unsubscribe_columns()))),
             _ => return Ok(None),
         };
         if fully_typed(sql) {

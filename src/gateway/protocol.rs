@@ -180,16 +180,13 @@ pub fn live_event(sub: &str, event: LiveEvent) -> Vec<String> {
                 .to_string(),
             json!({"type": "ready", "sub": sub, "lsn": lsn}).to_string(),
         ],
-        LiveEvent::Diff {
-            lsn,
-            op,
-            key,
-            row,
-            old,
-        } => vec![
-            json!({"type": "diff", "sub": sub, "op": op.as_str(), "lsn": lsn, "key": key, "row": row, "old": old})
-                .to_string(),
-        ],
+        LiveEvent::Diff(diff) => {
+            let mut frame = json!({"type": "diff", "sub": sub});
+            if let (Json::Object(frame), Json::Object(fields)) = (&mut frame, diff.to_json()) {
+                frame.extend(fields);
+            }
+            vec![frame.to_string()]
+        }
         LiveEvent::Resnapshot { reason } => {
             vec![json!({"type": "resnapshot", "sub": sub, "reason": reason}).to_string()]
         }

@@ -53,16 +53,36 @@ pub enum LiveEvent {
     },
     /// Resuming was impossible (history compacted, or a re-run query cannot
     /// replay); a fresh snapshot follows.
-    Resnapshot { reason: String },
-    Diff {
-        lsn: i64,
-        op: Op,
-        key: Json,
-        row: Option<Json>,
-        old: Option<Json>,
+    Resnapshot {
+        reason: String,
     },
+    Diff(Diff),
     /// The query failed; the subscription has ended.
     Failed(Error),
+}
+
+/// One row entering, changing in or leaving the result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff {
+    pub lsn: i64,
+    pub op: Op,
+    /// The row's key columns and their values.
+    pub key: Json,
+    pub row: Option<Json>,
+    pub old: Option<Json>,
+}
+
+impl Diff {
+    /// `{"lsn","op","key","row","old"}`, as every door sends it.
+    pub fn to_json(&self) -> Json {
+        serde_json::json!({
+            "lsn": self.lsn,
+            "op": self.op.as_str(),
+            "key": self.key,
+            "row": self.row,
+            "old": self.old,
+        })
+    }
 }
 
 /// Where a subscription's events go. `send` must not block; `false` (the
@@ -430,17 +450,17 @@ impl Engine {
         }
         let next = keyed(&sub.key, &snapshot.rows);
         let lsn = snapshot.lsn;
-        let diff = |op,
-                    key: &str,
-                    row: Option<&Map<String, Json>>,
-                    old: Option<&Map<String, Json>>| LiveEvent::Diff {
-            lsn,
-            op,
-            key: serde_json::from_str(key.split_once('#').map_or(key, |(k, _)| k))
-                .unwrap_or(Json::Null),
-            row: row.map(|r| Json::Object(r.clone())),
-            old: old.map(|r| Json::Object(r.clone())),
-        };
+        let diff =
+            |op, key: &str, row: Option<&Map<String, Json>>, old: Option<&Map<String, Json>>| {
+                LiveEvent::Diff(Diff {
+                    lsn,
+                    op,
+                    key: serde_json::from_str(key.split_once('#').map_or(key, |(k, _)| k))
+                        .unwrap_or(Json::Null),
+                    row: row.map(|r| Json::Object(r.clone())),
+                    old: old.map(|r| Json::Object(r.clone())),
+                })
+            };
         let mut events = Vec::new();
         for (key, old) in &sub.current {
             match next.get(key) {
@@ -491,13 +511,13 @@ fn incremental(sub: &Sub, change: &Change) -> Option<LiveEvent> {
     if seen.op == Op::Update && row == old {
         return None;
     }
-    Some(LiveEvent::Diff {
+    Some(LiveEvent::Diff(Diff {
         lsn: change.lsn,
         op: seen.op,
         key: change.pk.clone(),
         row,
         old,
-    })
+    }))
 }
 
 /// The key columns of a re-run query's result: the table's primary key when it

@@ -16,6 +16,7 @@ mod ddl;
 mod dml;
 mod expr;
 mod litewire_schema;
+pub mod live;
 
 pub use expr::object_name;
 pub use litewire_schema::PRESENCE;
@@ -62,8 +63,32 @@ pub enum Plan {
     Accepted(&'static str),
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
+    /// `SELECT * FROM litewire.subscribe(query, params)`: a live query.
+    Subscribe {
+        query: live::LiveArg,
+        params: live::LiveParams,
+    },
+    /// `SELECT litewire.unsubscribe(channel)`.
+    Unsubscribe(live::LiveArg),
     /// Shared: prepared statements and the plan cache hand it out per execution.
     Sql(Arc<SqlPlan>),
+}
+
+impl Plan {
+    /// The types of `$1..$n` as far as the plan knows them (text for the
+    /// arguments of the live-query functions).
+    pub fn parameters(&self) -> Vec<Option<ColumnType>> {
+        let text = |n: usize| vec![Some(ColumnType::plain(PgType::Text)); n];
+        match self {
+            Plan::Sql(sql) => sql.params.clone(),
+            Plan::Subscribe { query, params } => text(live::placeholders(query, params)),
+            Plan::Unsubscribe(channel) => text(live::placeholders(
+                channel,
+                &live::LiveParams::List(Vec::new()),
+            )),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What a statement does to the database, which decides where it runs: reads on
@@ -200,6 +225,11 @@ fn channel_name(ident: &sqlparser::ast::Ident) -> String {
 }
 
 fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<Plan> {
+    if let Statement::Query(query) = &statement
+        && let Some(plan) = live::plan(query)?
+    {
+        return Ok(plan);
+    }
     Ok(match statement {
         // Isolation levels and access modes are accepted: with one writer every
         // write transaction is serializable, and reads are READ COMMITTED.

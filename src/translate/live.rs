@@ -1,0 +1,274 @@
+//! The live-query functions on the wire: `SELECT * FROM
+//! litewire.subscribe('SELECT ...', ARRAY[...])` (the parameters may also be a
+//! JSON array or a Postgres array literal, as text) and `SELECT
+//! litewire.unsubscribe('channel')`. They are session commands, not SQL for
+//! SQLite: the session registers the live query and answers with its
+//! snapshot; diffs follow as notifications on the subscription's channel.
+
+use serde_json::Value as Json;
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query, SelectItem, SetExpr, TableFactor,
+    UnaryOperator, Value,
+};
+
+use super::Plan;
+use super::expr::object_name;
+use crate::error::{Error, Result, SqlState};
+
+/// A function argument: a constant, or a `$n` bound at execution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveArg {
+    Value(Json),
+    Param(usize),
+}
+
+/// The parameters of a live query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveParams {
+    /// `ARRAY[...]`, element by element.
+    List(Vec<LiveArg>),
+    /// A JSON array or a Postgres array literal (`{a,b}`), as text.
+    Text(LiveArg),
+}
+
+impl LiveArg {
+    /// The argument's value, with `$n` taken from `bound` (as text).
+    pub fn resolve(&self, bound: &[Option<String>]) -> Result<Json> {
+        match self {
+            LiveArg::Value(v) => Ok(v.clone()),
+            LiveArg::Param(i) => match bound.get(*i) {
+                Some(Some(text)) => Ok(Json::String(text.clone())),
+                Some(None) => Ok(Json::Null),
+                None => Err(Error::protocol(format!("there is no parameter ${}", i + 1))),
+            },
+        }
+    }
+}
+
+impl LiveParams {
+    pub fn resolve(&self, bound: &[Option<String>]) -> Result<Vec<Json>> {
+        match self {
+            LiveParams::List(items) => items.iter().map(|a| a.resolve(bound)).collect(),
+            LiveParams::Text(arg) => match arg.resolve(bound)? {
+                Json::Null => Ok(Vec::new()),
+                Json::String(text) => parse_array(&text),
+                Json::Array(items) => Ok(items),
+                other => Err(bad_params(&other.to_string())),
+            },
+        }
+    }
+}
+
+/// How many `$n` the arguments use (the highest n).
+pub fn placeholders(query: &LiveArg, params: &LiveParams) -> usize {
+    let args: Vec<&LiveArg> = match params {
+        LiveParams::List(items) => items.iter().chain([query]).collect(),
+        LiveParams::Text(arg) => vec![query, arg],
+    };
+    args.iter()
+        .filter_map(|a| match a {
+            LiveArg::Param(i) => Some(i + 1),
+            LiveArg::Value(_) => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn bad_params(text: &str) -> Error {
+    Error::new(
+        SqlState::InvalidTextRepresentation,
+        format!("live query parameters must be an array: \"{text}\""),
+    )
+}
+
+/// `["a", 1]` (JSON) or `{a,"b c",NULL}` (Postgres array literal).
+fn parse_array(text: &str) -> Result<Vec<Json>> {
+    let text = text.trim();
+    if text.starts_with('[') {
+        return match serde_json::from_str(text) {
+            Ok(Json::Array(items)) => Ok(items),
+            _ => Err(bad_params(text)),
+        };
+    }
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .ok_or_else(|| bad_params(text))?;
+    let mut items = Vec::new();
+    let mut chars = inner.chars().peekable();
+    while chars.peek().is_some() {
+        let mut item = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => item.extend(chars.next()),
+                    '"' => break,
+                    c => item.push(c),
+                }
+            }
+        }
+        for c in chars.by_ref() {
+            if c == ',' {
+                break;
+            }
+            item.push(c);
+        }
+        let item = if quoted {
+            item
+        } else {
+            item.trim().to_string()
+        };
+        items.push(if !quoted && item.eq_ignore_ascii_case("null") {
+            Json::Null
+        } else {
+            Json::String(item)
+        });
+    }
+    Ok(items)
+}
+
+fn args(arguments: &FunctionArguments) -> Result<Vec<&Expr>> {
+    let FunctionArguments::List(list) = arguments else {
+        return Ok(Vec::new());
+    };
+    list.args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
+            other => Err(Error::unsupported(format!(
+                "argument {other} of a litewire function"
+            ))),
+        })
+        .collect()
+}
+
+fn arg(expr: &Expr) -> Result<LiveArg> {
+    Ok(match expr {
+        Expr::Value(v) => LiveArg::Value(match &v.value {
+            Value::SingleQuotedString(s)
+            | Value::DollarQuotedString(sqlparser::ast::DollarQuotedString { value: s, .. }) => {
+                Json::String(s.clone())
+            }
+            Value::Number(n, _) => serde_json::from_str(n).map_err(|_| bad_params(n))?,
+            Value::Boolean(b) => Json::Bool(*b),
+            Value::Null => Json::Null,
+            Value::Placeholder(p) => {
+                let n: usize = p
+                    .trim_start_matches('$')
+                    .parse()
+                    .map_err(|_| Error::syntax(format!("syntax error at or near \"{p}\"")))?;
+                return Ok(LiveArg::Param(n.saturating_sub(1)));
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "{other} as a live query argument"
+                )));
+            }
+        }),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => arg(expr)?,
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match arg(expr)? {
+            LiveArg::Value(Json::Number(n)) => {
+                LiveArg::Value(serde_json::from_str(&format!("-{n}")).map_err(|_| bad_params("-"))?)
+            }
+            _ => {
+                return Err(Error::unsupported(
+                    "minus on a non-number live query argument",
+                ));
+            }
+        },
+        other => {
+            return Err(Error::unsupported(format!(
+                "{other} as a live query argument"
+            )));
+        }
+    })
+}
+
+fn params(expr: Option<&&Expr>) -> Result<LiveParams> {
+    Ok(match expr {
+        None => LiveParams::List(Vec::new()),
+        Some(Expr::Array(array)) => {
+            LiveParams::List(array.elem.iter().map(arg).collect::<Result<_>>()?)
+        }
+        Some(other) => LiveParams::Text(arg(other)?),
+    })
+}
+
+/// The live-query plan `query` stands for, if it is a call of
+/// `litewire.subscribe` / `litewire.unsubscribe`.
+pub fn plan(query: &Query) -> Result<Option<Plan>> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Ok(None);
+    };
+    if let [from] = select.from.as_slice()
+        && let TableFactor::Table {
+            name,
+            args: Some(table_args),
+            ..
+        } = &from.relation
+        && object_name(name) == "litewire.subscribe"
+    {
+        let list = FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: table_args.args.clone(),
+            clauses: vec![],
+        });
+        let args = args(&list)?;
+        let [sql, rest @ ..] = args.as_slice() else {
+            return Err(Error::new(
+                SqlState::UndefinedFunction,
+                "litewire.subscribe(query text, params) needs a query",
+            ));
+        };
+        return Ok(Some(Plan::Subscribe {
+            query: arg(sql)?,
+            params: params(rest.first())?,
+        }));
+    }
+    if let (
+        [
+            SelectItem::UnnamedExpr(Expr::Function(f))
+            | SelectItem::ExprWithAlias {
+                expr: Expr::Function(f),
+                ..
+            },
+        ],
+        true,
+    ) = (select.projection.as_slice(), select.from.is_empty())
+        && object_name(&f.name) == "litewire.unsubscribe"
+    {
+        let args = args(&f.args)?;
+        let [channel] = args.as_slice() else {
+            return Err(Error::new(
+                SqlState::UndefinedFunction,
+                "litewire.unsubscribe(channel text) takes one argument",
+            ));
+        };
+        return Ok(Some(Plan::Unsubscribe(arg(channel)?)));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn array_literals() {
+        assert_eq!(
+            parse_array(r#"{pending,"a b",NULL, 7}"#).unwrap(),
+            vec![json!("pending"), json!("a b"), Json::Null, json!("7")]
+        );
+        assert_eq!(
+            parse_array(r#"["x", 2]"#).unwrap(),
+            vec![json!("x"), json!(2)]
+        );
+        assert!(parse_array("nope").is_err());
+    }
+}
