@@ -75,3 +75,21 @@ pub async fn pg(addr: &str) -> tokio_postgres::Client {
     tokio::spawn(conn);
     client
 }
+
+/// Runs a bench's async body on a multi-threaded runtime, if the bench script
+/// started a server (`var` is set); otherwise says how to run it.
+pub fn run_with_server<F: std::future::Future<Output = ()>>(
+    var: &str,
+    script: &str,
+    body: impl FnOnce() -> F,
+) {
+    if std::env::var(var).is_err() {
+        eprintln!("run this bench through {script} (it needs a running server)");
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(body());
+}

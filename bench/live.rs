@@ -132,25 +132,28 @@ async fn collect(rx: &mut mpsc::UnboundedReceiver<f64>, expected: u64) -> Vec<f6
 }
 
 fn main() {
-    if std::env::var("LIVE_HTTP").is_err() {
-        eprintln!("live bench: run it through bench/live.sh (needs a running server)");
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::run_with_server("LIVE_HTTP", "bench/live.sh", || async {
         let epoch = Instant::now();
         let (http, pid) = (env("LIVE_HTTP"), env("LIVE_SERVER_PID"));
         let db = pg(&env("LIVE_PG")).await;
-        db.batch_execute("CREATE TABLE events (id bigserial PRIMARY KEY, user_id int, v int, sent bigint)")
-            .await
-            .unwrap();
-        let rate: u64 = std::env::var("LIVE_RATE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-        let secs: u64 = std::env::var("LIVE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-        let baseline = write(&db, 1000, None, MAX_PHASE, epoch).await as f64 / MAX_PHASE.as_secs_f64();
-        println!("| subscriptions | memory per subscription | writes/s offered | diffs received | p50 ms | p99 ms | max writes/s with / without |");
+        db.batch_execute(
+            "CREATE TABLE events (id bigserial PRIMARY KEY, user_id int, v int, sent bigint)",
+        )
+        .await
+        .unwrap();
+        let rate: u64 = std::env::var("LIVE_RATE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        let secs: u64 = std::env::var("LIVE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
+        let baseline =
+            write(&db, 1000, None, MAX_PHASE, epoch).await as f64 / MAX_PHASE.as_secs_f64();
+        println!(
+            "| subscriptions | memory per subscription | writes/s offered | diffs received | p50 ms | p99 ms | max writes/s with / without |"
+        );
         println!("|---|---|---|---|---|---|---|");
         let counts: Vec<u64> = std::env::var("LIVE_SUBS")
             .unwrap_or_else(|_| "1,1000,10000".into())
@@ -165,11 +168,19 @@ fn main() {
             let tasks: Vec<_> = (0..sockets)
                 .map(|s| {
                     let users: Vec<u64> = (0..n).filter(|u| (*u as usize) % sockets == s).collect();
-                    tokio::spawn(socket(http.clone(), users, epoch, ready.clone(), tx.clone()))
+                    tokio::spawn(socket(
+                        http.clone(),
+                        users,
+                        epoch,
+                        ready.clone(),
+                        tx.clone(),
+                    ))
                 })
                 .collect();
             let started = Instant::now();
-            while (ready.load(Ordering::Relaxed) as u64) < n && started.elapsed() < Duration::from_secs(300) {
+            while (ready.load(Ordering::Relaxed) as u64) < n
+                && started.elapsed() < Duration::from_secs(300)
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -13,18 +13,7 @@ LITEWIRE_BIN="${LITEWIRE_BIN:-$ROOT/target/release/litewire}"
 log() { printf '[live-bench] %s\n' "$*" >&2; }
 source "$ROOT/scripts/lib.sh"
 
-LW_DIR="" LW_PID=""
-cleanup() {
-    local rc=$?
-    set +e
-    [[ -n "$LW_PID" ]] && stop_pid "$LW_PID"
-    [[ $rc -ne 0 && -s "$LW_DIR/litewire.log" ]] && tail -n 20 "$LW_DIR/litewire.log" >&2
-    [[ -n "$LW_DIR" ]] && rm -rf "$LW_DIR"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_litewire_cleanup
 
 (cd "$ROOT" && cargo build --release --bin litewire --bench live 2>&1 | tail -1) >&2
 LW_DIR="$(mktemp -d /tmp/bench-live.XXXXXX)"

@@ -292,24 +292,21 @@ async fn capture_overhead() {
 }
 
 fn main() {
-    if std::env::var("WS_HTTP").is_err() {
-        eprintln!("ws bench: run it through bench/ws.sh (needs a running server)");
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::run_with_server("WS_HTTP", "bench/ws.sh", || async {
         let epoch = Instant::now();
         let db = pg(&env("WS_PG")).await;
-        db.batch_execute("CREATE TABLE ticks (id bigserial PRIMARY KEY, sent bigint)").await.unwrap();
+        db.batch_execute("CREATE TABLE ticks (id bigserial PRIMARY KEY, sent bigint)")
+            .await
+            .unwrap();
         let counts: Vec<usize> = std::env::var("WS_CLIENTS")
             .unwrap_or_else(|_| "1000,10000".into())
             .split(',')
             .filter_map(|s| s.trim().parse().ok())
             .collect();
-        let events: usize = std::env::var("WS_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+        let events: usize = std::env::var("WS_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
         println!(
             "| N | connected | server RSS per idle connection | fan-out of | deliveries/s | p50 ms | p99 ms | received/expected | server CPU µs per delivery |"
         );

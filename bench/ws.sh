@@ -19,18 +19,7 @@ raise_fd_limit 40000
 log "open files limit: $(ulimit -n)"
 command -v sqlite3 >/dev/null || { log "needs the sqlite3 shell (apt-get install sqlite3)"; exit 2; }
 
-LW_DIR="" LW_PID=""
-cleanup() {
-    local rc=$?
-    set +e
-    [[ -n "$LW_PID" ]] && stop_pid "$LW_PID"
-    [[ $rc -ne 0 && -s "$LW_DIR/litewire.log" ]] && tail -n 20 "$LW_DIR/litewire.log" >&2
-    [[ -n "$LW_DIR" ]] && rm -rf "$LW_DIR"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_litewire_cleanup
 
 (cd "$ROOT" && cargo build --release --bin litewire --bench ws 2>&1 | tail -1) >&2
 LW_DIR="$(mktemp -d /tmp/bench-ws.XXXXXX)"

@@ -66,3 +66,20 @@ raise_fd_limit() {
     hard="$(ulimit -Hn)"
     if [[ "$hard" == unlimited ]] || (( hard >= want )); then ulimit -n "$want"; else ulimit -n "$hard"; fi
 }
+
+# trap_litewire_cleanup: on exit, stop the litewire in $LW_PID, show the end of
+# $LW_DIR/litewire.log on failure, and remove $LW_DIR.
+trap_litewire_cleanup() {
+    LW_DIR="" LW_PID=""
+    _lw_cleanup() {
+        local rc=$?
+        set +e
+        [[ -n "$LW_PID" ]] && stop_pid "$LW_PID"
+        [[ $rc -ne 0 && -s "$LW_DIR/litewire.log" ]] && tail -n 20 "$LW_DIR/litewire.log" >&2
+        [[ -n "$LW_DIR" ]] && rm -rf "$LW_DIR"
+        exit $rc
+    }
+    trap _lw_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
