@@ -18,6 +18,7 @@
 //!   change stream as `litewire.changes.*` notifications)
 //! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
 //! - [`gateway`] (the WebSocket door: channels, table feeds, presence, JWT + rules)
+//! - [`rest`] (the HTTP door: PostgREST-style tables, SQL, publish, SSE feeds)
 //! - [`server`] (wiring and ordered shutdown)
 //!
 //! References: the Postgres protocol
@@ -32,6 +33,7 @@ pub mod error;
 pub mod frontend;
 pub mod gateway;
 pub mod notify;
+pub mod rest;
 pub mod server;
 pub mod store;
 mod tls;

@@ -41,7 +41,7 @@ pub enum StartError {
 }
 
 /// The sockets a server serves: the Postgres wire, and optionally HTTP
-/// (the WebSocket gateway).
+/// (the WebSocket gateway and the REST API).
 pub struct Listeners {
     pub pg: TcpListener,
     pub http: Option<TcpListener>,
@@ -125,6 +125,14 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
         None => None,
         Some(http) => {
             let addr = http.local_addr().map_err(StartError::Listener)?;
+            let rest = crate::rest::Rest::new(
+                store.clone(),
+                hub.clone(),
+                presence.clone(),
+                changes.clone(),
+                &config.auth,
+            )
+            .map_err(StartError::Config)?;
             let gateway = Gateway::new(
                 store.clone(),
                 hub.clone(),
@@ -135,7 +143,8 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
                 shutdown.clone(),
             )
             .map_err(StartError::Config)?;
-            let app = crate::gateway::router(Arc::new(gateway));
+            let app = crate::gateway::router(Arc::new(gateway))
+                .merge(crate::rest::router(Arc::new(rest)));
             let stop = shutdown.clone();
             tracker.spawn(async move {
                 if let Err(e) = axum::serve(http, app)
