@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -125,26 +126,30 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
         None => None,
         Some(http) => {
             let addr = http.local_addr().map_err(StartError::Listener)?;
+            let gateway = Arc::new(
+                Gateway::new(
+                    store.clone(),
+                    hub.clone(),
+                    presence.clone(),
+                    changes.clone(),
+                    &config.auth,
+                    config.realtime.clone(),
+                    shutdown.clone(),
+                )
+                .map_err(StartError::Config)?,
+            );
+            let sockets = gateway.clone();
             let rest = crate::rest::Rest::new(
-                store.clone(),
-                hub.clone(),
-                presence.clone(),
-                changes.clone(),
-                &config.auth,
-            )
-            .map_err(StartError::Config)?;
-            let gateway = Gateway::new(
                 store.clone(),
                 hub.clone(),
                 presence,
                 changes.clone(),
                 &config.auth,
-                config.realtime.clone(),
                 shutdown.clone(),
             )
-            .map_err(StartError::Config)?;
-            let app = crate::gateway::router(Arc::new(gateway))
-                .merge(crate::rest::router(Arc::new(rest)));
+            .map_err(StartError::Config)?
+            .counting_websockets(move || sockets.connections.load(Ordering::Relaxed));
+            let app = crate::gateway::router(gateway).merge(crate::rest::router(Arc::new(rest)));
             let stop = shutdown.clone();
             tracker.spawn(async move {
                 if let Err(e) = axum::serve(http, app)

@@ -521,3 +521,220 @@ async fn sql_statements_and_transactions() {
     );
     server.stop().await;
 }
+
+/// A Server-Sent Events stream read with a plain HTTP client.
+struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+/// One event: its `event:`, `id:` and `data:` (as JSON).
+#[derive(Debug)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: Value,
+}
+
+impl EventStream {
+    async fn open(server: &litewire::Server, query: &str, last_id: Option<&str>) -> EventStream {
+        let mut request = Client::new().get(url(server, &format!("/realtime/v1/sse?{query}")));
+        if let Some(id) = last_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        EventStream {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (keep-alive comments skipped); `None` when the stream ends.
+    async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Sse {
+                    event: "message".into(),
+                    id: None,
+                    data: Value::Null,
+                };
+                for line in block.lines() {
+                    match line.split_once(':') {
+                        Some(("event", v)) => event.event = v.trim().into(),
+                        Some(("id", v)) => event.id = Some(v.trim().into()),
+                        Some(("data", v)) => event.data = serde_json::from_str(v.trim()).unwrap(),
+                        _ => {}
+                    }
+                }
+                if block.lines().all(|l| l.starts_with(':')) {
+                    continue;
+                }
+                return Some(event);
+            }
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.response.chunk())
+                    .await
+                    .expect("an event within 10 s")
+                    .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_over_http_reaches_listeners_and_stats_count_them() {
+    let server = start_realtime(Config::new(temp_dir("rest-notify"))).await;
+    let (pg, mut notes) = connect_listening(&server).await;
+    pg.batch_execute("LISTEN room").await.unwrap();
+    let mut sse = EventStream::open(&server, "channel=room", None).await;
+    let ready = sse.next().await.unwrap();
+    assert_eq!(
+        (ready.event.as_str(), ready.data),
+        ("ready", json!({"channel": "room"}))
+    );
+    let mut ws = ws_connect(&server, None).await;
+    let ack = ws_request(&mut ws, 1, json!({"type": "listen", "channel": "room"})).await;
+    assert_eq!(ack["type"], "ack");
+
+    let (status, _, body) = send(Client::new().get(url(&server, "/realtime/v1/stats"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["channels"], json!({"room": 3}));
+    assert_eq!(body["connections"], json!({"websocket": 1, "sse": 1}));
+    assert_eq!(body["presence"], json!({}));
+
+    let notify = |body: Value| {
+        send(
+            Client::new()
+                .post(url(&server, "/realtime/v1/notify"))
+                .json(&body),
+        )
+    };
+    let (status, _, _) = notify(json!({"channel": "room", "payload": "hi"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        next_notification(&mut notes).await,
+        ("room".into(), "hi".into(), 0)
+    );
+    let event = sse.next().await.unwrap();
+    assert_eq!(event.event, "notification");
+    assert_eq!(
+        event.data,
+        json!({"channel": "room", "payload": "hi", "pid": 0})
+    );
+    let frame = ws_next_of(&mut ws, "notification").await;
+    assert_eq!(frame["payload"], "hi");
+    // JSON payloads travel as their text.
+    notify(json!({"channel": "room", "payload": {"n": 1}})).await;
+    assert_eq!(next_notification(&mut notes).await.1, r#"{"n":1}"#);
+    // NOTIFY's limits apply.
+    let (status, _, body) = notify(json!({"channel": "room", "payload": "x".repeat(8000)})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("22023"))
+    );
+    let (status, _, body) = notify(json!({"channel": ""})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("22023"))
+    );
+    assert_none(&pg, &mut notes).await;
+    // The SSE stream leaves the channel when the client goes away.
+    drop(sse);
+    let mut left = false;
+    for _ in 0..100 {
+        let (_, _, body) = send(Client::new().get(url(&server, "/realtime/v1/stats"))).await;
+        if body["channels"]["room"] == 2 && body["connections"]["sse"] == 0 {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(left, "the SSE listener is gone");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_table_feed_filters_and_resumes_with_last_event_id() {
+    let mut config = Config::new(temp_dir("rest-sse"));
+    config.change_retention = std::time::Duration::ZERO;
+    config.change_retention_rows = 1;
+    let server = start_realtime(config).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ORDERS).await.unwrap();
+    let filter = "table=orders&filter=%7B%22owner%22%3A%22ann%22%7D";
+    let mut feed = EventStream::open(&server, filter, None).await;
+    let ready = feed.next().await.unwrap();
+    assert_eq!(ready.event, "ready");
+    assert_eq!(ready.id.as_deref(), Some("0"));
+    post_rows(
+        &server,
+        "orders",
+        json!([{"owner": "ann"}, {"owner": "bob"}, {"owner": "ann"}]),
+    )
+    .await;
+    let first = feed.next().await.unwrap();
+    assert_eq!(
+        (first.event.as_str(), first.id.as_deref()),
+        ("insert", Some("1"))
+    );
+    assert_eq!(first.data["row"]["id"], 1);
+    assert_eq!(first.data["table"], "orders");
+    let second = feed.next().await.unwrap();
+    assert_eq!(second.id.as_deref(), Some("3"));
+    // An update moving a row out of the filter is a delete for this feed.
+    pg.batch_execute("UPDATE orders SET owner = 'zed' WHERE id = 1")
+        .await
+        .unwrap();
+    let moved = feed.next().await.unwrap();
+    assert_eq!(
+        (moved.event.as_str(), moved.id.as_deref()),
+        ("delete", Some("4"))
+    );
+    assert_eq!(moved.data["old"]["owner"], "ann");
+    drop(feed);
+
+    // Resume after LSN 1: the same events again, then live ones.
+    pg.batch_execute("INSERT INTO orders (owner) VALUES ('ann')")
+        .await
+        .unwrap();
+    let mut resumed = EventStream::open(&server, filter, Some("1")).await;
+    assert_eq!(resumed.next().await.unwrap().id.as_deref(), Some("1"));
+    let ids: Vec<String> = [
+        resumed.next().await.unwrap(),
+        resumed.next().await.unwrap(),
+        resumed.next().await.unwrap(),
+    ]
+    .into_iter()
+    .map(|e| e.id.unwrap())
+    .collect();
+    assert_eq!(ids, ["3", "4", "5"]);
+    drop(resumed);
+
+    // Once compacted, an old resume point is told to resnapshot.
+    server.changes.compact(chrono::Utc::now()).await.unwrap();
+    let mut stale = EventStream::open(&server, filter, Some("1")).await;
+    stale.next().await.unwrap();
+    let error = stale.next().await.unwrap();
+    assert_eq!(error.event, "error");
+    assert_eq!(error.data["code"], "55000");
+    assert!(
+        error.data["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("must-resnapshot")
+    );
+    assert!(stale.next().await.is_none(), "the stream ends");
+    // Bad requests.
+    let (status, _, body) =
+        send(Client::new().get(url(&server, "/realtime/v1/sse?table=nope"))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("42P01"))
+    );
+    let (status, _, _) = send(Client::new().get(url(&server, "/realtime/v1/sse"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    server.stop().await;
+}

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use axum::http::HeaderMap;
 
 use crate::auth::jwt::{Identity, Verifier};
-use crate::auth::rules::{ReadAccess, Rules};
+use crate::auth::rules::{ChannelAction, ReadAccess, Rules};
 use crate::changes::filter::{Predicate, Reference};
 use crate::config::AuthConfig;
 use crate::error::{Error, Result, SqlState};
@@ -80,6 +80,23 @@ impl Auth {
                 Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
             })
             .map(Some),
+        }
+    }
+
+    /// 42501 unless the caller may `action` on `channel`.
+    pub fn check_channel(
+        &self,
+        who: &Identity,
+        action: ChannelAction,
+        channel: &str,
+    ) -> Result<()> {
+        if self.rules.allows(&who.role, action, channel) {
+            Ok(())
+        } else {
+            Err(denied(format!(
+                "{} may not use channel \"{channel}\"",
+                who.role
+            )))
         }
     }
 

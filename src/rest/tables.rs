@@ -70,7 +70,7 @@ fn wants_single(headers: &HeaderMap) -> bool {
 }
 
 /// The user table `name` (litewire's own `_lw_*` tables are not served).
-fn user_table(rest: &Rest, name: &str) -> Result<Table, Error> {
+pub fn user_table(rest: &Rest, name: &str) -> Result<Table, Error> {
     rest.exec
         .store
         .catalog()
