@@ -738,3 +738,42 @@ async fn sse_table_feed_filters_and_resumes_with_last_event_id() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_describes_the_tables() {
+    let (server, pg) = server_with_orders("rest-openapi").await;
+    pg.batch_execute("CREATE TABLE notes (id uuid PRIMARY KEY, body text NOT NULL)")
+        .await
+        .unwrap();
+    let (status, doc) = get_json(&server, "/rest/v1/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths, ["/rest/v1/notes", "/rest/v1/orders"]);
+    let orders = &doc["components"]["schemas"]["orders"]["properties"];
+    assert_eq!(
+        orders["id"],
+        json!({"type": "integer", "format": "int64", "x-postgres-type": "bigint"})
+    );
+    assert_eq!(
+        orders["total"],
+        json!({"type": "number", "nullable": true, "x-postgres-type": "numeric(10,2)"})
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["notes"]["properties"]["id"],
+        json!({"type": "string", "format": "uuid", "x-postgres-type": "uuid"})
+    );
+    let get = &doc["paths"]["/rest/v1/orders"]["get"];
+    let names: Vec<&str> = get["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"status") && names.contains(&"order") && names.contains(&"select"));
+    // The document follows DDL at once.
+    pg.batch_execute("DROP TABLE notes").await.unwrap();
+    let (_, doc) = get_json(&server, "/rest/v1/").await;
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 1);
+    server.stop().await;
+}

@@ -7,6 +7,7 @@
 //! Map, by concept:
 //! - [`tables`]: `/rest/v1/{table}` in PostgREST's conventions, with the
 //!   query-string language in [`query`];
+//! - [`openapi`]: `GET /rest/v1/`, an OpenAPI 3 document of the schema;
 //! - [`sql`]: `POST /sql`, Postgres SQL over HTTP;
 //! - [`publish`]: NOTIFY over HTTP and connection/channel stats;
 //! - [`sse`]: table feeds and channels as Server-Sent Events;
@@ -17,6 +18,7 @@
 mod auth;
 mod error;
 mod exec;
+mod openapi;
 mod publish;
 mod query;
 mod sql;
@@ -84,6 +86,7 @@ impl Rest {
 /// The routes of the REST door.
 pub fn router(rest: Arc<Rest>) -> Router {
     Router::new()
+        .route("/rest/v1/", get(openapi::document))
         .route(
             "/rest/v1/{table}",
             get(tables::read)
