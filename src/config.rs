@@ -72,6 +72,9 @@ pub struct AuthConfig {
     /// The claim holding the role.
     pub role_claim: String,
     pub rules: Vec<RuleConfig>,
+    /// REST writes: the tables each role may insert into, update and delete
+    /// from (`*`: every role / every table), e.g. `user = ["orders"]`.
+    pub write: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for AuthConfig {
@@ -83,6 +86,7 @@ impl Default for AuthConfig {
             anon_role: None,
             role_claim: "role".into(),
             rules: Vec::new(),
+            write: BTreeMap::new(),
         }
     }
 }

@@ -20,6 +20,7 @@
 //!   re-run and diffed otherwise)
 //! - [`frontend`] (the wire door: sessions, transactions, simple + extended protocol)
 //! - [`gateway`] (the WebSocket door: channels, table feeds, presence, JWT + rules)
+//! - [`rest`] (the HTTP door: PostgREST-style tables, SQL, publish, SSE feeds)
 //! - [`server`] (wiring and ordered shutdown)
 //!
 //! References: the Postgres protocol
@@ -35,6 +36,7 @@ pub mod frontend;
 pub mod gateway;
 pub mod live;
 pub mod notify;
+pub mod rest;
 pub mod server;
 pub mod store;
 mod tls;

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -42,7 +43,7 @@ pub enum StartError {
 }
 
 /// The sockets a server serves: the Postgres wire, and optionally HTTP
-/// (the WebSocket gateway).
+/// (the WebSocket gateway and the REST API).
 pub struct Listeners {
     pub pg: TcpListener,
     pub http: Option<TcpListener>,
@@ -130,18 +131,31 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
             let parts = crate::gateway::Parts {
                 store: store.clone(),
                 hub: hub.clone(),
-                presence,
+                presence: presence.clone(),
                 changes: changes.clone(),
                 live: live.clone(),
             };
-            let gateway = Gateway::new(
-                parts,
+            let gateway = Arc::new(
+                Gateway::new(
+                    parts,
+                    &config.auth,
+                    config.realtime.clone(),
+                    shutdown.clone(),
+                )
+                .map_err(StartError::Config)?,
+            );
+            let sockets = gateway.clone();
+            let rest = crate::rest::Rest::new(
+                store.clone(),
+                hub.clone(),
+                presence,
+                changes.clone(),
                 &config.auth,
-                config.realtime.clone(),
                 shutdown.clone(),
             )
-            .map_err(StartError::Config)?;
-            let app = crate::gateway::router(Arc::new(gateway));
+            .map_err(StartError::Config)?
+            .counting_websockets(move || sockets.connections.load(Ordering::Relaxed));
+            let app = crate::gateway::router(gateway).merge(crate::rest::router(Arc::new(rest)));
             let stop = shutdown.clone();
             tracker.spawn(async move {
                 if let Err(e) = axum::serve(http, app)

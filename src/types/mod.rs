@@ -12,6 +12,7 @@ pub mod binary;
 pub mod datetime;
 pub mod input;
 pub mod json;
+pub mod json_value;
 pub mod numeric;
 pub mod output;
 

@@ -203,3 +203,10 @@ pub fn sqlite3_shell(data_dir: &std::path::Path, sql: &str) -> bool {
     assert!(status.success(), "sqlite3 failed");
     true
 }
+
+/// An HS256 token signed with `secret`, valid for ten minutes.
+pub fn signed_token(secret: &str, mut claims: serde_json::Value) -> String {
+    claims["exp"] = (chrono::Utc::now().timestamp() + 600).into();
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}

@@ -1,0 +1,120 @@
+//! Who is calling, and what they may do. The token comes from
+//! `Authorization: Bearer <JWT>` or, as with Supabase, the `apikey` header;
+//! without one the caller is the configured anonymous role, or is refused
+//! (401, 28000). With no JWT key configured the door is open: everyone is the
+//! anonymous role and every table is readable and writable.
+//!
+//! Reads follow the realtime rules (`[[auth.rules]] read`/`filters`): a row
+//! filter becomes part of the query's WHERE with the caller's claims bound as
+//! parameters. Writes need a grant in `[auth.write]` (role -> tables), and
+//! PATCH/DELETE reach only the rows the role may read.
+
+use std::collections::BTreeMap;
+
+use axum::http::HeaderMap;
+
+use crate::auth::jwt::{Identity, Verifier};
+use crate::auth::rules::{ChannelAction, ReadAccess, Rules};
+use crate::changes::filter::{Predicate, Reference};
+use crate::config::AuthConfig;
+use crate::error::{Error, Result, SqlState};
+
+pub struct Auth {
+    /// `None`: the door is open.
+    verifier: Option<Verifier>,
+    anon_role: Option<String>,
+    rules: Rules,
+    /// Tables each role may write (`*` for any role / any table).
+    write: BTreeMap<String, Vec<String>>,
+}
+
+fn denied(message: String) -> Error {
+    Error::new(SqlState::InsufficientPrivilege, message)
+}
+
+impl Auth {
+    pub fn new(config: &AuthConfig) -> std::result::Result<Auth, String> {
+        let verifier = Verifier::from_config(config)?;
+        let rules = if verifier.is_some() {
+            Rules::enforced(config.rules.clone())
+        } else {
+            Rules::open()
+        };
+        Ok(Auth {
+            verifier,
+            anon_role: config.anon_role.clone(),
+            rules,
+            write: config.write.clone(),
+        })
+    }
+
+    /// The caller of a request with these headers.
+    pub fn identify(&self, headers: &HeaderMap) -> Result<Identity> {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let token = header(axum::http::header::AUTHORIZATION.as_str())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .or_else(|| header("apikey"));
+        match (&self.verifier, token) {
+            (None, _) => Ok(Identity::anonymous(
+                self.anon_role.as_deref().unwrap_or("anon"),
+            )),
+            (Some(verifier), Some(token)) => verifier.verify(token),
+            (Some(_), None) => match &self.anon_role {
+                Some(role) => Ok(Identity::anonymous(role)),
+                None => Err(Error::new(
+                    SqlState::InvalidAuthorizationSpecification,
+                    "authentication required: send Authorization: Bearer <JWT>",
+                )),
+            },
+        }
+    }
+
+    /// The rows of `table` the caller may see: `None` for all of them, a
+    /// predicate with the caller's claims filled in, or 42501.
+    pub fn row_filter(&self, who: &Identity, table: &str) -> Result<Option<Predicate>> {
+        match self.rules.read(&who.role, table) {
+            ReadAccess::Denied => Err(denied(format!("{} may not read \"{table}\"", who.role))),
+            ReadAccess::All => Ok(None),
+            ReadAccess::Where(sql) => Predicate::from_sql(&sql, &|r| match r {
+                Reference::Claim(path) => Ok(who.claim(path)),
+                Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
+            })
+            .map(Some),
+        }
+    }
+
+    /// 42501 unless the caller may `action` on `channel`.
+    pub fn check_channel(
+        &self,
+        who: &Identity,
+        action: ChannelAction,
+        channel: &str,
+    ) -> Result<()> {
+        if self.rules.allows(&who.role, action, channel) {
+            Ok(())
+        } else {
+            Err(denied(format!(
+                "{} may not use channel \"{channel}\"",
+                who.role
+            )))
+        }
+    }
+
+    /// 42501 unless the caller may write `table`.
+    pub fn check_write(&self, who: &Identity, table: &str) -> Result<()> {
+        if self.verifier.is_none() {
+            return Ok(());
+        }
+        let granted = self
+            .write
+            .iter()
+            .filter(|(role, _)| *role == "*" || **role == who.role)
+            .flat_map(|(_, tables)| tables)
+            .any(|t| t == "*" || t.eq_ignore_ascii_case(table));
+        if granted {
+            Ok(())
+        } else {
+            Err(denied(format!("{} may not write \"{table}\"", who.role)))
+        }
+    }
+}

@@ -1,0 +1,779 @@
+//! The REST door over real HTTP: PostgREST-style tables, errors and auth.
+
+mod common;
+
+use common::*;
+use litewire::config::{Config, RuleConfig};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+const ORDERS: &str = "CREATE TABLE orders (id bigserial PRIMARY KEY, owner text, \
+     status text NOT NULL DEFAULT 'pending', total numeric(10,2), paid boolean, \
+     meta jsonb, created timestamptz)";
+
+/// The base URL of the server's HTTP door.
+fn url(server: &litewire::Server, path: &str) -> String {
+    format!("http://{}{path}", server.http_addr.expect("http listener"))
+}
+
+async fn server_with_orders(tag: &str) -> (litewire::Server, tokio_postgres::Client) {
+    let server = start_realtime(Config::new(temp_dir(tag))).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ORDERS).await.unwrap();
+    (server, pg)
+}
+
+/// Sends a request; returns the status, the headers and the body as JSON
+/// (`null` when empty).
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, headers, body)
+}
+
+/// JSON from text: `numeric` values keep their exact digits (`12.50`), which
+/// the `json!` macro would normalize.
+fn exact(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+async fn post_rows(server: &litewire::Server, table: &str, rows: Value) -> (StatusCode, Value) {
+    let (status, _, body) = send(
+        Client::new()
+            .post(url(server, &format!("/rest/v1/{table}")))
+            .header("Prefer", "return=representation")
+            .json(&rows),
+    )
+    .await;
+    (status, body)
+}
+
+async fn get_json(server: &litewire::Server, path_and_query: &str) -> (StatusCode, Value) {
+    let (status, _, body) = send(Client::new().get(url(server, path_and_query))).await;
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insert_and_read_rows_with_postgres_types_as_json() {
+    let (server, pg) = server_with_orders("rest-types").await;
+    let (status, body) = post_rows(
+        &server,
+        "orders",
+        json!({"owner": "ann", "total": "12.50", "paid": true,
+               "meta": {"b": 1, "a": [2]}, "created": "2026-01-02T03:04:05.5Z"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let row = exact(
+        r#"{"id": 1, "owner": "ann", "status": "pending", "total": 12.50, "paid": true,
+            "meta": {"a": [2], "b": 1}, "created": "2026-01-02 03:04:05.5+00"}"#,
+    );
+    assert_eq!(body, json!([row]));
+    // numeric keeps its exact text.
+    assert!(body.to_string().contains("\"total\":12.50"), "{body}");
+    // The same row through the wire.
+    let wire = pg
+        .query_one("SELECT total::text, paid FROM orders WHERE id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(wire.get::<_, String>(0), "12.50");
+    assert!(wire.get::<_, bool>(1));
+    let (status, body) = get_json(&server, "/rest/v1/orders?id=eq.1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!([row]));
+    // A REST GET row equals the row in the change event.
+    let change = pg
+        .query_one(
+            "SELECT row::text FROM litewire.changes(0) WHERE lsn = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let change: Value = serde_json::from_str(&change.get::<_, String>(0)).unwrap();
+    assert_eq!(change, row);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_order_select_and_ranges() {
+    let (server, _pg) = server_with_orders("rest-filters").await;
+    let rows: Vec<Value> = (1..=6)
+        .map(|i| {
+            json!({"owner": if i % 2 == 0 { Value::Null } else { json!(format!("o{i}")) },
+                   "status": if i <= 3 { "pending" } else { "shipped" },
+                   "total": i * 10, "paid": i % 3 == 0})
+        })
+        .collect();
+    let (status, body) = post_rows(&server, "orders", Value::Array(rows)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body.as_array().unwrap().len(), 6);
+
+    let ids = |body: &Value| -> Vec<i64> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    let cases = [
+        ("total=gt.30", vec![4, 5, 6]),
+        ("total=gte.30&total=lt.50", vec![3, 4]),
+        ("status=neq.pending", vec![4, 5, 6]),
+        ("id=in.(1,3,5)", vec![1, 3, 5]),
+        ("owner=is.null", vec![2, 4, 6]),
+        ("owner=not.is.null", vec![1, 3, 5]),
+        ("paid=is.true", vec![3, 6]),
+        ("owner=like.o*", vec![1, 3, 5]),
+        ("owner=ilike.O1", vec![1]),
+        ("id=not.in.(1,2,3)", vec![4, 5, 6]),
+        ("or=(id.eq.1,total.gte.60)", vec![1, 6]),
+        (
+            "or=(id.eq.2,and(status.eq.shipped,paid.is.false))",
+            vec![2, 4, 5],
+        ),
+        ("order=owner.desc.nullslast,id.desc", vec![5, 3, 1, 6, 4, 2]),
+        ("order=owner.asc,id", vec![1, 3, 5, 2, 4, 6]),
+        ("order=id&limit=2&offset=3", vec![4, 5]),
+    ];
+    for (query, expected) in cases {
+        let (status, body) = get_json(&server, &format!("/rest/v1/orders?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(ids(&body), expected, "{query}");
+    }
+    let (_, body) = get_json(&server, "/rest/v1/orders?select=id,amount:total&id=eq.2").await;
+    assert_eq!(body, exact(r#"[{"id": 2, "amount": 20.00}]"#));
+
+    // Range + exact count.
+    let (status, headers, body) = send(
+        Client::new()
+            .get(url(&server, "/rest/v1/orders?order=id"))
+            .header("Range", "0-1")
+            .header("Prefer", "count=exact"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(headers["content-range"], "0-1/6");
+    assert_eq!(ids(&body), vec![1, 2]);
+    let (status, headers, _) = send(Client::new().get(url(&server, "/rest/v1/orders"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-range"], "0-5/*");
+
+    // A single object, or 406.
+    let single = |query: &str| {
+        Client::new()
+            .get(url(&server, &format!("/rest/v1/orders?{query}")))
+            .header("Accept", "application/vnd.pgrst.object+json")
+    };
+    let (status, _, body) = send(single("id=eq.2&select=id,status")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"id": 2, "status": "pending"}));
+    let (status, _, body) = send(single("status=eq.pending")).await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(body["code"], "PGRST116");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_postgrest_errors() {
+    let (server, _pg) = server_with_orders("rest-errors").await;
+    let expect = |status: StatusCode, code: &str, body: &Value| {
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        assert!(body.get("details").is_some() && body.get("hint").is_some());
+        status
+    };
+    let (status, body) = get_json(&server, "/rest/v1/nope").await;
+    assert_eq!(expect(status, "42P01", &body), StatusCode::NOT_FOUND);
+    assert_eq!(body["message"], "relation \"nope\" does not exist");
+    let (status, body) = get_json(&server, "/rest/v1/orders?nope=eq.1").await;
+    assert_eq!(expect(status, "42703", &body), StatusCode::BAD_REQUEST);
+    let (status, body) = get_json(&server, "/rest/v1/orders?id=eq.abc").await;
+    assert_eq!(expect(status, "22P02", &body), StatusCode::BAD_REQUEST);
+    let (status, body) = get_json(&server, "/rest/v1/orders?id=between.1").await;
+    assert_eq!(expect(status, "22023", &body), StatusCode::BAD_REQUEST);
+    let (status, body) = get_json(&server, "/rest/v1/_lw_changes").await;
+    assert_eq!(expect(status, "42P01", &body), StatusCode::NOT_FOUND);
+
+    // Unique violation: 409.
+    post_rows(&server, "orders", json!({"id": 7, "owner": "x"})).await;
+    let (status, body) = post_rows(&server, "orders", json!({"id": 7, "owner": "y"})).await;
+    assert_eq!(expect(status, "23505", &body), StatusCode::CONFLICT);
+    // NOT NULL: 400; a bulk insert is all or nothing.
+    let (status, body) = post_rows(
+        &server,
+        "orders",
+        json!([{"id": 8, "status": "ok"}, {"id": 9, "status": null}]),
+    )
+    .await;
+    assert_eq!(expect(status, "23502", &body), StatusCode::BAD_REQUEST);
+    let (_, body) = get_json(&server, "/rest/v1/orders?id=gte.8").await;
+    assert_eq!(body, json!([]));
+    // Bad JSON, wrong media type.
+    let (status, _, body) = send(
+        Client::new()
+            .post(url(&server, "/rest/v1/orders"))
+            .header("Content-Type", "application/json")
+            .body("{nope"),
+    )
+    .await;
+    assert_eq!(expect(status, "22P02", &body), StatusCode::BAD_REQUEST);
+    let (status, _, body) = send(
+        Client::new()
+            .post(url(&server, "/rest/v1/orders"))
+            .header("Content-Type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(
+        expect(status, "PGRST102", &body),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    // PATCH and DELETE without a filter are refused; with all=true they run.
+    let (status, _, body) = send(Client::new().delete(url(&server, "/rest/v1/orders"))).await;
+    assert_eq!(expect(status, "22023", &body), StatusCode::BAD_REQUEST);
+    let (status, _, body) = send(
+        Client::new()
+            .patch(url(&server, "/rest/v1/orders"))
+            .json(&json!({"status": "x"})),
+    )
+    .await;
+    assert_eq!(expect(status, "22023", &body), StatusCode::BAD_REQUEST);
+    let (_, body) = get_json(&server, "/rest/v1/orders?select=status").await;
+    assert_eq!(body, json!([{"status": "pending"}]));
+    let (status, _, _) = send(Client::new().delete(url(&server, "/rest/v1/orders?all=true"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, body) = get_json(&server, "/rest/v1/orders").await;
+    assert_eq!(body, json!([]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_delete_and_upsert() {
+    let (server, _pg) = server_with_orders("rest-writes").await;
+    post_rows(
+        &server,
+        "orders",
+        json!([{"id": 1, "owner": "a"}, {"id": 2, "owner": "b"}]),
+    )
+    .await;
+    let (status, _, body) = send(
+        Client::new()
+            .patch(url(&server, "/rest/v1/orders?id=eq.1"))
+            .header("Prefer", "return=representation")
+            .json(&json!({"status": "shipped", "total": 5})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["status"], "shipped");
+    assert_eq!(body[0]["total"], exact("5.00"));
+    let (status, _, body) = send(
+        Client::new()
+            .patch(url(&server, "/rest/v1/orders?id=eq.2"))
+            .json(&json!({"total": 7.25})),
+    )
+    .await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+
+    // Upsert: merge-duplicates updates the existing row, inserts the new one.
+    let (status, _, body) = send(
+        Client::new()
+            .post(url(&server, "/rest/v1/orders"))
+            .header(
+                "Prefer",
+                "return=representation,resolution=merge-duplicates",
+            )
+            .json(&json!([{"id": 2, "owner": "B"}, {"id": 3, "owner": "c"}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, body) = get_json(&server, "/rest/v1/orders?select=id,owner,total&order=id").await;
+    assert_eq!(
+        body,
+        exact(
+            r#"[{"id": 1, "owner": "a", "total": 5.00}, {"id": 2, "owner": "B", "total": 7.25},
+                {"id": 3, "owner": "c", "total": null}]"#
+        )
+    );
+    // ignore-duplicates with on_conflict on a non-key column.
+    let (status, _, _) = send(
+        Client::new()
+            .post(url(&server, "/rest/v1/orders?on_conflict=id"))
+            .header("Prefer", "resolution=ignore-duplicates")
+            .json(&json!({"id": 1, "owner": "zzz"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = get_json(&server, "/rest/v1/orders?id=eq.1&select=owner").await;
+    assert_eq!(body, json!([{"owner": "a"}]));
+
+    let (status, _, body) = send(
+        Client::new()
+            .request(Method::DELETE, url(&server, "/rest/v1/orders?id=lt.3"))
+            .header("Prefer", "return=representation"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    let (_, body) = get_json(&server, "/rest/v1/orders?select=id").await;
+    assert_eq!(body, json!([{"id": 3}]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_insert_is_captured_and_reaches_listeners() {
+    let (server, _pg) = server_with_orders("rest-capture").await;
+    let (listener, mut notes) = connect_listening(&server).await;
+    listener
+        .batch_execute("LISTEN \"litewire.changes.orders\"")
+        .await
+        .unwrap();
+    let mut ws = ws_connect(&server, None).await;
+    let ack = ws_request(
+        &mut ws,
+        1,
+        json!({"type": "subscribe", "table": "orders", "filter": {"owner": "ann"}}),
+    )
+    .await;
+    assert_eq!(ack["type"], "ack");
+    let (status, _) = post_rows(&server, "orders", json!({"owner": "ann", "total": 3})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (channel, payload, _) = next_notification(&mut notes).await;
+    assert_eq!(channel, "litewire.changes.orders");
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["op"], "insert");
+    assert_eq!(payload["row"]["owner"], "ann");
+    let diff = ws_next_of(&mut ws, "diff").await;
+    assert_eq!(diff["row"]["total"], exact("3.00"));
+    let changes = listener
+        .query("SELECT op, row->>'owner' FROM litewire.changes(0)", &[])
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].get::<_, String>(0), "insert");
+    assert_eq!(changes[0].get::<_, String>(1), "ann");
+    server.stop().await;
+}
+
+fn secured() -> Config {
+    let mut config = Config::new(temp_dir("rest-auth"));
+    config.auth.jwt_secret = Some("test-secret".into());
+    config.auth.rules = vec![RuleConfig {
+        role: "user".into(),
+        read: vec!["orders".into()],
+        filters: [("orders".to_string(), "owner = auth.sub".to_string())].into(),
+        ..Default::default()
+    }];
+    config.auth.write = [("user".to_string(), vec!["orders".to_string()])].into();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_denies_and_filters_rows() {
+    let server = start_realtime(secured()).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ORDERS).await.unwrap();
+    pg.batch_execute(
+        "CREATE TABLE secrets (id int PRIMARY KEY); \
+         INSERT INTO orders (owner) VALUES ('ann'), ('bob'), ('ann')",
+    )
+    .await
+    .unwrap();
+    let ann = signed_token("test-secret", json!({"role": "user", "sub": "ann"}));
+    let get = |path: &str, token: Option<&str>| {
+        let request = Client::new().get(url(&server, path));
+        match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        }
+    };
+    // No token, no anon role: 401.
+    let (status, _, body) = send(get("/rest/v1/orders", None)).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("28000"))
+    );
+    // A forged token: 401.
+    let (status, _, _) = send(get("/rest/v1/orders", Some("not.a.jwt"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Rows filtered by the rule: ann sees her own.
+    let (status, _, body) = send(get("/rest/v1/orders?select=id,owner&order=id", Some(&ann))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!([{"id": 1, "owner": "ann"}, {"id": 3, "owner": "ann"}])
+    );
+    // The apikey header works too.
+    let (_, _, body) = send(
+        Client::new()
+            .get(url(&server, "/rest/v1/orders?select=id&id=eq.2"))
+            .header("apikey", &ann),
+    )
+    .await;
+    assert_eq!(body, json!([]));
+    // An unreadable table: 403.
+    let (status, _, body) = send(get("/rest/v1/secrets", Some(&ann))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("42501"))
+    );
+    let (status, _, body) = send(
+        Client::new()
+            .post(url(&server, "/rest/v1/secrets"))
+            .bearer_auth(&ann)
+            .json(&json!({"id": 1})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("42501"))
+    );
+    // ann may write orders, but a DELETE reaches only her rows.
+    let (status, _, body) = send(
+        Client::new()
+            .delete(url(&server, "/rest/v1/orders?all=true"))
+            .bearer_auth(&ann)
+            .header("Prefer", "return=representation"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    let left = pg.query("SELECT owner FROM orders", &[]).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].get::<_, String>(0), "bob");
+    server.stop().await;
+}
+
+async fn sql(server: &litewire::Server, body: Value) -> (StatusCode, Value) {
+    let (status, _, body) = send(Client::new().post(url(server, "/sql")).json(&body)).await;
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_statements_and_transactions() {
+    let server = start_realtime(Config::new(temp_dir("rest-sql"))).await;
+    // A batch: DDL then writes into the new table, in one transaction.
+    let (status, body) = sql(
+        &server,
+        json!([
+            {"query": ORDERS},
+            {"query": "INSERT INTO orders (owner, total) VALUES ($1, $2)", "params": ["ann", "1.50"]},
+            {"query": "INSERT INTO orders (owner, total) VALUES ($1, $2)", "params": ["bob", 2]},
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body[0]["command"], "CREATE TABLE");
+    assert_eq!(body[2]["command"], "INSERT 0 1");
+    let (status, body) = sql(
+        &server,
+        json!({"query": "SELECT id, owner, total, total > $1 AS big FROM orders ORDER BY id",
+               "params": [2]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        exact(
+            r#"{"columns": [{"name": "id", "type": "bigint"}, {"name": "owner", "type": "text"},
+                            {"name": "total", "type": "numeric(10,2)"}, {"name": "big", "type": "boolean"}],
+                "rows": [[1, "ann", 1.50, false], [2, "bob", 2.00, false]],
+                "command": "SELECT 2"}"#
+        )
+    );
+    // The second statement fails: the first is rolled back with it.
+    let (status, body) = sql(
+        &server,
+        json!({"query": ["DELETE FROM orders WHERE id = 1", "INSERT INTO orders (id) VALUES (2)"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::CONFLICT, json!("23505"))
+    );
+    let (_, body) = sql(
+        &server,
+        json!({"query": "SELECT count(*) AS n FROM orders"}),
+    )
+    .await;
+    assert_eq!(body["rows"], json!([[2]]));
+    // Session commands mean nothing over HTTP; syntax errors are 400.
+    let (status, body) = sql(&server, json!({"query": "BEGIN"})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("0A000"))
+    );
+    let (status, body) = sql(&server, json!({"query": "SELEC 1"})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("42601"))
+    );
+    let (status, body) = sql(&server, json!({"sql": "SELECT 1"})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("22023"))
+    );
+    server.stop().await;
+}
+
+/// A Server-Sent Events stream read with a plain HTTP client.
+struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+/// One event: its `event:`, `id:` and `data:` (as JSON).
+#[derive(Debug)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: Value,
+}
+
+impl EventStream {
+    async fn open(server: &litewire::Server, query: &str, last_id: Option<&str>) -> EventStream {
+        let mut request = Client::new().get(url(server, &format!("/realtime/v1/sse?{query}")));
+        if let Some(id) = last_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        EventStream {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (keep-alive comments skipped); `None` when the stream ends.
+    async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Sse {
+                    event: "message".into(),
+                    id: None,
+                    data: Value::Null,
+                };
+                for line in block.lines() {
+                    match line.split_once(':') {
+                        Some(("event", v)) => event.event = v.trim().into(),
+                        Some(("id", v)) => event.id = Some(v.trim().into()),
+                        Some(("data", v)) => event.data = serde_json::from_str(v.trim()).unwrap(),
+                        _ => {}
+                    }
+                }
+                if block.lines().all(|l| l.starts_with(':')) {
+                    continue;
+                }
+                return Some(event);
+            }
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.response.chunk())
+                    .await
+                    .expect("an event within 10 s")
+                    .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_over_http_reaches_listeners_and_stats_count_them() {
+    let server = start_realtime(Config::new(temp_dir("rest-notify"))).await;
+    let (pg, mut notes) = connect_listening(&server).await;
+    pg.batch_execute("LISTEN room").await.unwrap();
+    let mut sse = EventStream::open(&server, "channel=room", None).await;
+    let ready = sse.next().await.unwrap();
+    assert_eq!(
+        (ready.event.as_str(), ready.data),
+        ("ready", json!({"channel": "room"}))
+    );
+    let mut ws = ws_connect(&server, None).await;
+    let ack = ws_request(&mut ws, 1, json!({"type": "listen", "channel": "room"})).await;
+    assert_eq!(ack["type"], "ack");
+
+    let (status, _, body) = send(Client::new().get(url(&server, "/realtime/v1/stats"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["channels"], json!({"room": 3}));
+    assert_eq!(body["connections"], json!({"websocket": 1, "sse": 1}));
+    assert_eq!(body["presence"], json!({}));
+
+    let notify = |body: Value| {
+        send(
+            Client::new()
+                .post(url(&server, "/realtime/v1/notify"))
+                .json(&body),
+        )
+    };
+    let (status, _, _) = notify(json!({"channel": "room", "payload": "hi"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        next_notification(&mut notes).await,
+        ("room".into(), "hi".into(), 0)
+    );
+    let event = sse.next().await.unwrap();
+    assert_eq!(event.event, "notification");
+    assert_eq!(
+        event.data,
+        json!({"channel": "room", "payload": "hi", "pid": 0})
+    );
+    let frame = ws_next_of(&mut ws, "notification").await;
+    assert_eq!(frame["payload"], "hi");
+    // JSON payloads travel as their text.
+    notify(json!({"channel": "room", "payload": {"n": 1}})).await;
+    assert_eq!(next_notification(&mut notes).await.1, r#"{"n":1}"#);
+    // NOTIFY's limits apply.
+    let (status, _, body) = notify(json!({"channel": "room", "payload": "x".repeat(8000)})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("22023"))
+    );
+    let (status, _, body) = notify(json!({"channel": ""})).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("22023"))
+    );
+    assert_none(&pg, &mut notes).await;
+    // The SSE stream leaves the channel when the client goes away.
+    drop(sse);
+    let mut left = false;
+    for _ in 0..100 {
+        let (_, _, body) = send(Client::new().get(url(&server, "/realtime/v1/stats"))).await;
+        if body["channels"]["room"] == 2 && body["connections"]["sse"] == 0 {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(left, "the SSE listener is gone");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_table_feed_filters_and_resumes_with_last_event_id() {
+    let mut config = Config::new(temp_dir("rest-sse"));
+    config.change_retention = std::time::Duration::ZERO;
+    config.change_retention_rows = 1;
+    let server = start_realtime(config).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ORDERS).await.unwrap();
+    let filter = "table=orders&filter=%7B%22owner%22%3A%22ann%22%7D";
+    let mut feed = EventStream::open(&server, filter, None).await;
+    let ready = feed.next().await.unwrap();
+    assert_eq!(ready.event, "ready");
+    assert_eq!(ready.id.as_deref(), Some("0"));
+    post_rows(
+        &server,
+        "orders",
+        json!([{"owner": "ann"}, {"owner": "bob"}, {"owner": "ann"}]),
+    )
+    .await;
+    let first = feed.next().await.unwrap();
+    assert_eq!(
+        (first.event.as_str(), first.id.as_deref()),
+        ("insert", Some("1"))
+    );
+    assert_eq!(first.data["row"]["id"], 1);
+    assert_eq!(first.data["table"], "orders");
+    let second = feed.next().await.unwrap();
+    assert_eq!(second.id.as_deref(), Some("3"));
+    // An update moving a row out of the filter is a delete for this feed.
+    pg.batch_execute("UPDATE orders SET owner = 'zed' WHERE id = 1")
+        .await
+        .unwrap();
+    let moved = feed.next().await.unwrap();
+    assert_eq!(
+        (moved.event.as_str(), moved.id.as_deref()),
+        ("delete", Some("4"))
+    );
+    assert_eq!(moved.data["old"]["owner"], "ann");
+    drop(feed);
+
+    // Resume after LSN 1: the same events again, then live ones.
+    pg.batch_execute("INSERT INTO orders (owner) VALUES ('ann')")
+        .await
+        .unwrap();
+    let mut resumed = EventStream::open(&server, filter, Some("1")).await;
+    assert_eq!(resumed.next().await.unwrap().id.as_deref(), Some("1"));
+    let ids: Vec<String> = [
+        resumed.next().await.unwrap(),
+        resumed.next().await.unwrap(),
+        resumed.next().await.unwrap(),
+    ]
+    .into_iter()
+    .map(|e| e.id.unwrap())
+    .collect();
+    assert_eq!(ids, ["3", "4", "5"]);
+    drop(resumed);
+
+    // Once compacted, an old resume point is told to resnapshot.
+    server.changes.compact(chrono::Utc::now()).await.unwrap();
+    let mut stale = EventStream::open(&server, filter, Some("1")).await;
+    stale.next().await.unwrap();
+    let error = stale.next().await.unwrap();
+    assert_eq!(error.event, "error");
+    assert_eq!(error.data["code"], "55000");
+    assert!(
+        error.data["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("must-resnapshot")
+    );
+    assert!(stale.next().await.is_none(), "the stream ends");
+    // Bad requests.
+    let (status, _, body) =
+        send(Client::new().get(url(&server, "/realtime/v1/sse?table=nope"))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("42P01"))
+    );
+    let (status, _, _) = send(Client::new().get(url(&server, "/realtime/v1/sse"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_describes_the_tables() {
+    let (server, pg) = server_with_orders("rest-openapi").await;
+    pg.batch_execute("CREATE TABLE notes (id uuid PRIMARY KEY, body text NOT NULL)")
+        .await
+        .unwrap();
+    let (status, doc) = get_json(&server, "/rest/v1/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths, ["/rest/v1/notes", "/rest/v1/orders"]);
+    let orders = &doc["components"]["schemas"]["orders"]["properties"];
+    assert_eq!(
+        orders["id"],
+        json!({"type": "integer", "format": "int64", "x-postgres-type": "bigint"})
+    );
+    assert_eq!(
+        orders["total"],
+        json!({"type": "number", "nullable": true, "x-postgres-type": "numeric(10,2)"})
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["notes"]["properties"]["id"],
+        json!({"type": "string", "format": "uuid", "x-postgres-type": "uuid"})
+    );
+    let get = &doc["paths"]["/rest/v1/orders"]["get"];
+    let names: Vec<&str> = get["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"status") && names.contains(&"order") && names.contains(&"select"));
+    // The document follows DDL at once.
+    pg.batch_execute("DROP TABLE notes").await.unwrap();
+    let (_, doc) = get_json(&server, "/rest/v1/").await;
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 1);
+    server.stop().await;
+}
