@@ -593,7 +593,7 @@ impl Session {
         params: Vec<Value>,
         described: Option<Arc<Vec<Described>>>,
     ) -> Result<Outcome> {
-        let need_meta = described.is_none() && returns_rows(&plan) && !fully_typed(&plan);
+        let need_meta = described.is_none() && returns_rows(&plan) && !exec::fully_typed(&plan);
         // now() is the transaction's start, or this statement's outside one.
         let now = match &self.tx {
             TxState::Active(tx) | TxState::Failed(tx) => tx.started,
@@ -687,7 +687,7 @@ impl Session {
             Plan::Unsubscribe(_) => return Ok(Some(Arc::new(live::unsubscribe_columns()))),
             _ => return Ok(None),
         };
-        if fully_typed(sql) {
+        if exec::fully_typed(sql) {
             return Ok(Some(Arc::new(self.resolve_columns(sql, None, None))));
         }
         let text = sql.sql.clone();
@@ -724,43 +724,12 @@ impl Session {
         meta: Option<&[ColumnMeta]>,
         first: Option<&Vec<Value>>,
     ) -> Vec<Described> {
-        let catalog = self.store.catalog();
-        let width = meta
-            .map(|m| m.len())
-            .or(plan.columns.as_ref().map(|c| c.len()))
-            .unwrap_or(0);
-        let translated = plan.columns.as_ref().filter(|c| c.len() == width);
-        (0..width)
-            .map(|i| {
-                let out = translated.map(|c| &c[i]);
-                let m = meta.and_then(|m| m.get(i));
-                let from_meta = m.and_then(|m| {
-                    m.origin
-                        .as_ref()
-                        .and_then(|(t, c)| catalog.column_type(t, c))
-                        .or_else(|| m.decl.as_deref().and_then(ColumnType::parse))
-                });
-                let from_value = first.and_then(|row| match row.get(i) {
-                    Some(Value::Integer(_)) => Some(ColumnType::plain(PgType::Int8)),
-                    Some(Value::Real(_)) => Some(ColumnType::plain(PgType::Float8)),
-                    Some(Value::Blob(_)) => Some(ColumnType::plain(PgType::Bytea)),
-                    _ => None,
-                });
-                let ct = out
-                    .and_then(|o| o.ty)
-                    .filter(|t| t.ty != PgType::Unknown)
-                    .or(from_meta)
-                    .or(from_value)
-                    .unwrap_or(ColumnType::plain(PgType::Text));
-                let name = out
-                    .map(|o| o.name.clone())
-                    .or_else(|| m.map(|m| m.name.clone()))
-                    .unwrap_or_else(|| "?column?".into());
-                Described {
-                    name,
-                    ty: ct.ty,
-                    typmod: ct.typmod(),
-                }
+        exec::column_types(plan, meta, &self.store.catalog(), first)
+            .into_iter()
+            .map(|(name, ct)| Described {
+                name,
+                ty: ct.ty,
+                typmod: ct.typmod(),
             })
             .collect()
     }
@@ -817,13 +786,6 @@ async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
 
 fn returns_rows(plan: &SqlPlan) -> bool {
     plan.tag == "SELECT" || plan.columns.is_some()
-}
-
-fn fully_typed(plan: &SqlPlan) -> bool {
-    plan.columns.as_ref().is_some_and(|c| {
-        c.iter()
-            .all(|o| o.ty.is_some_and(|t| t.ty != PgType::Unknown))
-    })
 }
 
 /// `INSERT 0 n`, `UPDATE n`, `SELECT n`, `CREATE TABLE`, ...

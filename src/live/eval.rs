@@ -8,11 +8,10 @@ use std::sync::Arc;
 use rusqlite::types::Value;
 use serde_json::{Map, Value as Json};
 
-use super::value;
 use crate::error::{Error, Result};
 use crate::store::{Conn, Store, blocking, exec};
 use crate::translate::{Access, Plan, SqlPlan};
-use crate::types::{ColumnType, PgType};
+use crate::types::{PgType, json_value};
 
 /// A live query translated once, with its parameters bound.
 pub struct Prepared {
@@ -42,7 +41,10 @@ impl Prepared {
         let params = params
             .iter()
             .enumerate()
-            .map(|(i, p)| value::from_json(plan.params.get(i).copied().flatten(), p))
+            .map(|(i, p)| match plan.params.get(i).copied().flatten() {
+                Some(ct) => json_value::from_json(ct, p),
+                None => Ok(json_value::untyped(p)),
+            })
             .collect::<Result<_>>()?;
         Ok(Prepared { plan, params })
     }
@@ -71,25 +73,11 @@ impl Prepared {
         })
         .await;
         let (lsn, meta, output) = result?;
-        // Column types: the translator's, else the origin column's.
-        let typed: Vec<(String, PgType)> = meta
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let out = self.plan.columns.as_ref().and_then(|c| c.get(i));
-                let ty = out
-                    .and_then(|o| o.ty)
-                    .filter(|t| t.ty != PgType::Unknown)
-                    .or_else(|| {
-                        m.origin
-                            .as_ref()
-                            .and_then(|(t, c)| catalog.column_type(t, c))
-                    })
-                    .or_else(|| m.decl.as_deref().and_then(ColumnType::parse))
-                    .map_or(PgType::Text, |t| t.ty);
-                (out.map_or_else(|| m.name.clone(), |o| o.name.clone()), ty)
-            })
-            .collect();
+        let typed: Vec<(String, PgType)> =
+            exec::column_types(&self.plan, Some(&meta), &catalog, output.rows.first())
+                .into_iter()
+                .map(|(name, ct)| (name, ct.ty))
+                .collect();
         let rows = output
             .rows
             .iter()
@@ -97,7 +85,7 @@ impl Prepared {
                 typed
                     .iter()
                     .zip(row)
-                    .map(|((name, ty), v)| (name.clone(), value::to_json(*ty, v)))
+                    .map(|((name, ty), v)| (name.clone(), json_value::to_json(*ty, v)))
                     .collect()
             })
             .collect();

@@ -16,7 +16,6 @@
 pub mod dsl;
 pub mod eval;
 pub mod query;
-pub mod value;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

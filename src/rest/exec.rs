@@ -259,56 +259,21 @@ fn bind(plan: &SqlPlan, params: &[Param]) -> Result<Vec<Value>> {
         .collect()
 }
 
-/// Types each result column: the translator's type, else the origin column's
-/// declared type, else SQLite's declared type, else the first row's value,
-/// else text.
+/// Names and types the result columns (as the wire door does).
 fn columns(
     conn: &Conn,
     catalog: &Catalog,
     plan: &SqlPlan,
     first: Option<&Vec<Value>>,
 ) -> Result<Vec<Column>> {
-    let typed = plan.columns.as_ref().filter(|c| {
-        c.iter()
-            .all(|o| o.ty.is_some_and(|t| t.ty != PgType::Unknown))
-    });
-    if let Some(columns) = typed {
-        return Ok(columns
-            .iter()
-            .map(|o| Column {
-                name: o.name.clone(),
-                ty: o.ty.expect("checked above"),
-            })
-            .collect());
-    }
-    let (meta, _) = exec::describe(conn, &plan.sql)?;
-    Ok(meta
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let translated = plan.columns.as_ref().and_then(|c| c.get(i));
-            let from_value = first.and_then(|row| match row.get(i) {
-                Some(Value::Integer(_)) => Some(PgType::Int8),
-                Some(Value::Real(_)) => Some(PgType::Float8),
-                Some(Value::Blob(_)) => Some(PgType::Bytea),
-                _ => None,
-            });
-            let ty = translated
-                .and_then(|o| o.ty)
-                .filter(|t| t.ty != PgType::Unknown)
-                .or_else(|| {
-                    m.origin
-                        .as_ref()
-                        .and_then(|(t, c)| catalog.column_type(t, c))
-                })
-                .or_else(|| m.decl.as_deref().and_then(ColumnType::parse))
-                .or(from_value.map(ColumnType::plain))
-                .unwrap_or(ColumnType::plain(PgType::Text));
-            Column {
-                name: translated.map_or_else(|| m.name.clone(), |o| o.name.clone()),
-                ty,
-            }
-        })
+    let meta = if exec::fully_typed(plan) {
+        None
+    } else {
+        Some(exec::describe(conn, &plan.sql)?.0)
+    };
+    Ok(exec::column_types(plan, meta.as_deref(), catalog, first)
+        .into_iter()
+        .map(|(name, ty)| Column { name, ty })
         .collect())
 }
 

@@ -3,7 +3,10 @@
 use rusqlite::types::Value;
 
 use super::Conn;
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::translate::SqlPlan;
+use crate::types::{ColumnType, PgType};
 
 /// A result column as SQLite describes it; the front end types it from the
 /// origin (table, column) through the catalog when the translator could not.
@@ -142,5 +145,59 @@ fn run_one(conn: &Conn, sql: &str, params: &[Value]) -> Result<Output> {
     Ok(Output {
         rows,
         changes: conn.sqlite.changes(),
+    })
+}
+
+/// Names and types a statement's result columns, as every door reports them:
+/// the translator's type, else the origin column's declared type, else
+/// SQLite's declared type, else the first row's value, else text. `meta` is
+/// SQLite's description (None when the translator typed every column).
+pub fn column_types(
+    plan: &SqlPlan,
+    meta: Option<&[ColumnMeta]>,
+    catalog: &Catalog,
+    first: Option<&Vec<Value>>,
+) -> Vec<(String, ColumnType)> {
+    let width = meta
+        .map(|m| m.len())
+        .or(plan.columns.as_ref().map(|c| c.len()))
+        .unwrap_or(0);
+    let translated = plan.columns.as_ref().filter(|c| c.len() == width);
+    (0..width)
+        .map(|i| {
+            let out = translated.map(|c| &c[i]);
+            let m = meta.and_then(|m| m.get(i));
+            let from_meta = m.and_then(|m| {
+                m.origin
+                    .as_ref()
+                    .and_then(|(t, c)| catalog.column_type(t, c))
+                    .or_else(|| m.decl.as_deref().and_then(ColumnType::parse))
+            });
+            let from_value = first.and_then(|row| match row.get(i) {
+                Some(Value::Integer(_)) => Some(ColumnType::plain(PgType::Int8)),
+                Some(Value::Real(_)) => Some(ColumnType::plain(PgType::Float8)),
+                Some(Value::Blob(_)) => Some(ColumnType::plain(PgType::Bytea)),
+                _ => None,
+            });
+            let ty = out
+                .and_then(|o| o.ty)
+                .filter(|t| t.ty != PgType::Unknown)
+                .or(from_meta)
+                .or(from_value)
+                .unwrap_or(ColumnType::plain(PgType::Text));
+            let name = out
+                .map(|o| o.name.clone())
+                .or_else(|| m.map(|m| m.name.clone()))
+                .unwrap_or_else(|| "?column?".into());
+            (name, ty)
+        })
+        .collect()
+}
+
+/// Whether the translator typed every result column (no need to describe).
+pub fn fully_typed(plan: &SqlPlan) -> bool {
+    plan.columns.as_ref().is_some_and(|c| {
+        c.iter()
+            .all(|o| o.ty.is_some_and(|t| t.ty != PgType::Unknown))
     })
 }
