@@ -18,6 +18,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use super::{Change, Op};
+use crate::auth::jwt::Identity;
 use crate::catalog::Table;
 use crate::error::{Error, Result, SqlState};
 use crate::types::numeric;
@@ -226,6 +227,15 @@ impl Predicate {
             }
         }
         Ok(predicate)
+    }
+
+    /// A role's row filter (`owner_id = auth.sub`) with the caller's claims
+    /// bound.
+    pub fn row_filter(sql: &str, who: &Identity) -> Result<Predicate> {
+        Predicate::from_sql(sql, &|r| match r {
+            Reference::Claim(path) => Ok(who.claim(path)),
+            Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
+        })
     }
 
     /// Three-valued evaluation on a row (a JSON object): `None` is unknown.

@@ -23,7 +23,7 @@ use super::feed::Subscription;
 use super::protocol::{self, Request, Subscribe, fields};
 use crate::auth::jwt::Identity;
 use crate::auth::rules::{ChannelAction, ReadAccess};
-use crate::changes::filter::{Predicate, Reference};
+use crate::changes::filter::Predicate;
 use crate::error::{Error, Result, SqlState};
 use crate::live::{LiveEvent, LiveId, Sink};
 use crate::notify::changes::channel_table;
@@ -317,7 +317,7 @@ impl Connection {
 
     fn check_channel(&self, action: ChannelAction, channel: &str) -> Result<()> {
         let role = &self.identity().role;
-        if !self.gateway.rules.allows(role, action, channel) {
+        if !self.gateway.guard.rules.allows(role, action, channel) {
             return Err(denied(
                 format!("{role} may not {action:?} on channel \"{channel}\"").to_lowercase(),
             ));
@@ -325,7 +325,7 @@ impl Connection {
         // The change stream's channels carry table rows: reading them needs
         // unrestricted read access to the table(s).
         if let Some(table) = channel_table(channel).filter(|_| action == ChannelAction::Listen)
-            && self.gateway.rules.read(role, table) != ReadAccess::All
+            && self.gateway.guard.rules.read(role, table) != ReadAccess::All
         {
             return Err(denied(format!(
                 "{role} may not read all rows of \"{table}\""
@@ -360,12 +360,7 @@ impl Connection {
     fn command(&mut self, request: Request) -> Result<Map<String, Json>> {
         match request {
             Request::Auth { token } => {
-                let identity = match &self.gateway.verifier {
-                    Some(v) => v.verify(&token)?,
-                    None => {
-                        Identity::anonymous(self.gateway.anon_role.as_deref().unwrap_or("anon"))
-                    }
-                };
+                let identity = self.gateway.guard.verify(&token)?;
                 let role = identity.role.clone();
                 self.identity = Some(identity);
                 Ok(fields(&[("role", role.into())]))
@@ -462,7 +457,7 @@ impl Connection {
             )
         })?;
         let identity = self.identity().clone();
-        let role_filter = match self.gateway.rules.read(&identity.role, &table.name) {
+        let role_filter = match self.gateway.guard.rules.read(&identity.role, &table.name) {
             ReadAccess::Denied => {
                 return Err(denied(format!(
                     "{} may not read \"{}\"",
@@ -470,10 +465,7 @@ impl Connection {
                 )));
             }
             ReadAccess::All => None,
-            ReadAccess::Where(sql) => Some(Predicate::from_sql(&sql, &|r| match r {
-                Reference::Claim(path) => Ok(identity.claim(path)),
-                Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
-            })?),
+            ReadAccess::Where(sql) => Some(Predicate::row_filter(&sql, &identity)?),
         };
         let predicate = Predicate::table_feed(
             table,
@@ -519,7 +511,7 @@ impl Connection {
         };
         let role = self.identity().role.clone();
         for table in self.gateway.live.tables(&sql, &params)? {
-            match self.gateway.rules.read(&role, &table) {
+            match self.gateway.guard.rules.read(&role, &table) {
                 ReadAccess::All => {}
                 ReadAccess::Denied => {
                     return Err(denied(format!("{role} may not read \"{table}\"")));

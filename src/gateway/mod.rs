@@ -24,8 +24,8 @@ use axum::response::Response;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::jwt::{Identity, Verifier};
-use crate::auth::rules::Rules;
+use crate::auth::guard::Guard;
+use crate::auth::jwt::Identity;
 use crate::changes::ChangeStream;
 use crate::config::{AuthConfig, RealtimeConfig};
 use crate::live::LiveEngine;
@@ -43,9 +43,7 @@ pub struct Gateway {
     pub presence: Arc<PresenceHub>,
     pub changes: Arc<ChangeStream>,
     pub live: Arc<LiveEngine>,
-    verifier: Option<Verifier>,
-    anon_role: Option<String>,
-    rules: Rules,
+    guard: Guard,
     limits: RealtimeConfig,
     shutdown: CancellationToken,
     feeds: feed::Feeds,
@@ -72,12 +70,7 @@ impl Gateway {
         limits: RealtimeConfig,
         shutdown: CancellationToken,
     ) -> Result<Gateway, String> {
-        let verifier = Verifier::from_config(auth)?;
-        let rules = if verifier.is_some() {
-            Rules::enforced(auth.rules.clone())
-        } else {
-            Rules::open()
-        };
+        let guard = Guard::new(auth)?;
         let Parts {
             store,
             hub,
@@ -94,9 +87,7 @@ impl Gateway {
             live,
             feeds,
             last_frame: Arc::default(),
-            verifier,
-            anon_role: auth.anon_role.clone(),
-            rules,
+            guard,
             limits,
             shutdown,
             next_conn: AtomicU64::new(1),
@@ -107,19 +98,8 @@ impl Gateway {
     /// Who a connection is before any `auth` message: from its token, else
     /// the anonymous role; `Err` when it must authenticate (or its token is bad).
     fn initial_identity(&self, token: Option<&str>) -> Result<Identity, crate::error::Error> {
-        match (&self.verifier, token) {
-            (None, _) => Ok(Identity::anonymous(
-                self.anon_role.as_deref().unwrap_or("anon"),
-            )),
-            (Some(v), Some(token)) => v.verify(token),
-            (Some(_), None) => match &self.anon_role {
-                Some(role) => Ok(Identity::anonymous(role)),
-                None => Err(crate::error::Error::new(
-                    crate::error::SqlState::InvalidAuthorizationSpecification,
-                    "authentication required: send {\"type\":\"auth\",\"token\":...} first",
-                )),
-            },
-        }
+        self.guard
+            .identify(token, "send {\"type\":\"auth\",\"token\":...} first")
     }
 }
 

@@ -13,17 +13,15 @@ use std::collections::BTreeMap;
 
 use axum::http::HeaderMap;
 
-use crate::auth::jwt::{Identity, Verifier};
-use crate::auth::rules::{ChannelAction, ReadAccess, Rules};
-use crate::changes::filter::{Predicate, Reference};
+use crate::auth::guard::Guard;
+use crate::auth::jwt::Identity;
+use crate::auth::rules::{ChannelAction, ReadAccess};
+use crate::changes::filter::Predicate;
 use crate::config::AuthConfig;
 use crate::error::{Error, Result, SqlState};
 
 pub struct Auth {
-    /// `None`: the door is open.
-    verifier: Option<Verifier>,
-    anon_role: Option<String>,
-    rules: Rules,
+    guard: Guard,
     /// Tables each role may write (`*` for any role / any table).
     write: BTreeMap<String, Vec<String>>,
 }
@@ -34,16 +32,8 @@ fn denied(message: String) -> Error {
 
 impl Auth {
     pub fn new(config: &AuthConfig) -> std::result::Result<Auth, String> {
-        let verifier = Verifier::from_config(config)?;
-        let rules = if verifier.is_some() {
-            Rules::enforced(config.rules.clone())
-        } else {
-            Rules::open()
-        };
         Ok(Auth {
-            verifier,
-            anon_role: config.anon_role.clone(),
-            rules,
+            guard: Guard::new(config)?,
             write: config.write.clone(),
         })
     }
@@ -54,32 +44,17 @@ impl Auth {
         let token = header(axum::http::header::AUTHORIZATION.as_str())
             .and_then(|v| v.strip_prefix("Bearer "))
             .or_else(|| header("apikey"));
-        match (&self.verifier, token) {
-            (None, _) => Ok(Identity::anonymous(
-                self.anon_role.as_deref().unwrap_or("anon"),
-            )),
-            (Some(verifier), Some(token)) => verifier.verify(token),
-            (Some(_), None) => match &self.anon_role {
-                Some(role) => Ok(Identity::anonymous(role)),
-                None => Err(Error::new(
-                    SqlState::InvalidAuthorizationSpecification,
-                    "authentication required: send Authorization: Bearer <JWT>",
-                )),
-            },
-        }
+        self.guard
+            .identify(token, "send Authorization: Bearer <JWT>")
     }
 
     /// The rows of `table` the caller may see: `None` for all of them, a
     /// predicate with the caller's claims filled in, or 42501.
     pub fn row_filter(&self, who: &Identity, table: &str) -> Result<Option<Predicate>> {
-        match self.rules.read(&who.role, table) {
+        match self.guard.rules.read(&who.role, table) {
             ReadAccess::Denied => Err(denied(format!("{} may not read \"{table}\"", who.role))),
             ReadAccess::All => Ok(None),
-            ReadAccess::Where(sql) => Predicate::from_sql(&sql, &|r| match r {
-                Reference::Claim(path) => Ok(who.claim(path)),
-                Reference::Param(n) => Err(Error::internal(format!("${n} in a rule filter"))),
-            })
-            .map(Some),
+            ReadAccess::Where(sql) => Predicate::row_filter(&sql, who).map(Some),
         }
     }
 
@@ -90,7 +65,7 @@ impl Auth {
         action: ChannelAction,
         channel: &str,
     ) -> Result<()> {
-        if self.rules.allows(&who.role, action, channel) {
+        if self.guard.rules.allows(&who.role, action, channel) {
             Ok(())
         } else {
             Err(denied(format!(
@@ -102,7 +77,7 @@ impl Auth {
 
     /// 42501 unless the caller may write `table`.
     pub fn check_write(&self, who: &Identity, table: &str) -> Result<()> {
-        if self.verifier.is_none() {
+        if !self.guard.enforced() {
             return Ok(());
         }
         let granted = self
