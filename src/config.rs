@@ -20,6 +20,11 @@ pub const DEFAULT_CHANGE_RETENTION: Duration = Duration::from_secs(24 * 60 * 60)
 /// ... and at least this many of the latest, whichever keeps more.
 pub const DEFAULT_CHANGE_RETENTION_ROWS: i64 = 1_000_000;
 
+/// Messages on durable channels are kept at least this long ...
+pub const DEFAULT_MESSAGE_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// ... and at least this many of the latest.
+pub const DEFAULT_MESSAGE_RETENTION_ROWS: i64 = 100_000;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Directory holding `litewire.db` (and its WAL) and `users.json`.
@@ -33,6 +38,8 @@ pub struct Config {
     pub notify_queue: usize,
     pub change_retention: Duration,
     pub change_retention_rows: i64,
+    pub message_retention: Duration,
+    pub message_retention_rows: i64,
     /// WebSocket (and later REST) access: JWT keys, anon role, rules.
     pub auth: AuthConfig,
     pub realtime: RealtimeConfig,
@@ -148,6 +155,8 @@ impl Config {
             notify_queue: DEFAULT_NOTIFY_QUEUE,
             change_retention: DEFAULT_CHANGE_RETENTION,
             change_retention_rows: DEFAULT_CHANGE_RETENTION_ROWS,
+            message_retention: DEFAULT_MESSAGE_RETENTION,
+            message_retention_rows: DEFAULT_MESSAGE_RETENTION_ROWS,
             auth: AuthConfig::default(),
             realtime: RealtimeConfig::default(),
         }

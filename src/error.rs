@@ -35,6 +35,7 @@ sqlstates! {
     SuccessfulCompletion => "00000",
     FeatureNotSupported => "0A000",
     InvalidParameterValue => "22023",
+    NullValueNotAllowed => "22004",
     InvalidTextRepresentation => "22P02",
     NumericValueOutOfRange => "22003",
     DivisionByZero => "22012",

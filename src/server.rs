@@ -117,7 +117,16 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
         hub.clone(),
         shutdown.clone(),
     ));
-    tracker.spawn(compact_periodically(changes.clone(), shutdown.clone()));
+    crate::notify::durable::load(&store, &hub)
+        .await
+        .map_err(StartError::Store)?;
+    let messages = (config.message_retention, config.message_retention_rows);
+    tracker.spawn(compact_periodically(
+        changes.clone(),
+        store.clone(),
+        messages,
+        shutdown.clone(),
+    ));
     let live = LiveEngine::start(store.clone(), changes.clone(), shutdown.clone());
     let presence = Arc::new(PresenceHub::default());
     {
@@ -212,15 +221,27 @@ impl Server {
     }
 }
 
-async fn compact_periodically(changes: Arc<ChangeStream>, shutdown: CancellationToken) {
+/// Applies retention to the change log and to durable messages.
+async fn compact_periodically(
+    changes: Arc<ChangeStream>,
+    store: Arc<Store>,
+    (message_age, message_rows): (Duration, i64),
+    shutdown: CancellationToken,
+) {
     let mut every = tokio::time::interval(COMPACT_EVERY);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        if let Err(e) = changes.compact(chrono::Utc::now()).await {
+        let now = chrono::Utc::now();
+        if let Err(e) = changes.compact(now).await {
             tracing::warn!(error = %e, "change log compaction failed");
+        }
+        if let Err(e) =
+            crate::notify::durable::compact(&store, now, message_age, message_rows).await
+        {
+            tracing::warn!(error = %e, "durable message compaction failed");
         }
     }
 }

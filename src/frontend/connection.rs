@@ -168,7 +168,10 @@ impl Connection {
     }
 
     async fn send_notification(&mut self, n: Arc<Notification>) -> std::io::Result<()> {
-        let message = NotificationResponse::new(n.pid, n.channel.clone(), n.payload.clone());
+        let Some(payload) = self.session.outgoing(&n) else {
+            return Ok(());
+        };
+        let message = NotificationResponse::new(n.pid, n.channel.clone(), payload);
         self.send(PgWireBackendMessage::NotificationResponse(message))
             .await
     }
@@ -210,6 +213,9 @@ impl Connection {
         // go out before ReadyForQuery, as Postgres sends them.
         if self.session.lagging() {
             return Err(self.overflowed().await);
+        }
+        for n in self.session.take_replay() {
+            self.send_notification(n).await?;
         }
         while let Ok(n) = self.notifications.try_recv() {
             self.send_notification(n).await?;
@@ -597,8 +603,17 @@ impl Connection {
             .ok_or_else(|| missing_portal(&name))?;
         if portal.pending.is_none() {
             // Writes up to Sync form one implicit transaction; a plain read needs
-            // none (each statement reads a fresh snapshot either way).
-            if !matches!(&portal.statement.plan, Plan::Sql(p) if p.access == Access::Read) {
+            // none (each statement reads a fresh snapshot either way), nor do the
+            // realtime functions (they register subscriptions, not data).
+            let needs_transaction = match &portal.statement.plan {
+                Plan::Sql(p) => p.access != Access::Read,
+                Plan::Subscribe { .. }
+                | Plan::Unsubscribe(_)
+                | Plan::ListenDurable { .. }
+                | Plan::Ack { .. } => false,
+                _ => true,
+            };
+            if needs_transaction {
                 self.session.begin_implicit();
             }
             let portal = self.portals.get_mut(&name).expect("present above");

@@ -25,6 +25,7 @@ use crate::types::{ColumnType, PgType};
 
 use super::settings::Settings;
 
+mod durable;
 mod live;
 
 /// A result column as sent in RowDescription.
@@ -130,6 +131,9 @@ pub struct Session {
     /// This session's live queries by channel.
     live_queries: HashMap<String, LiveId>,
     next_live: u32,
+    /// Durable consumers by channel, and missed messages still to send.
+    durable: HashMap<String, durable::Consumer>,
+    replay: Vec<Arc<Notification>>,
 }
 
 const PLAN_CACHE_LIMIT: usize = 1024;
@@ -157,6 +161,8 @@ impl Session {
             live,
             live_queries: HashMap::new(),
             next_live: 0,
+            durable: HashMap::new(),
+            replay: Vec::new(),
         };
         (session, notifications)
     }
@@ -371,6 +377,10 @@ impl Session {
                 params: args,
             } => self.subscribe_live(query, args, &params).await,
             Plan::Unsubscribe(channel) => self.unsubscribe_live(channel, &params),
+            Plan::ListenDurable { channel, consumer } => {
+                self.listen_durable(channel, consumer, &params).await
+            }
+            Plan::Ack { consumer, id } => self.ack(consumer, id, &params).await,
             Plan::Listen(channel) => {
                 self.change_listening(ListenChange::Listen(channel.clone()));
                 command("LISTEN")
@@ -383,7 +393,7 @@ impl Session {
                 command("UNLISTEN")
             }
             Plan::Notify { channel, payload } => {
-                self.notify(channel.clone(), payload.clone());
+                self.notify(channel.clone(), payload.clone()).await?;
                 command("NOTIFY")
             }
         }
@@ -460,8 +470,30 @@ impl Session {
                 })
             }
             TxState::Active(mut tx) => {
-                let notifications = tx.pending.take_notifications(self.pid);
+                let mut notifications = tx.pending.take_notifications(self.pid);
                 let listens = std::mem::take(&mut tx.pending.listens);
+                let durable = self.hub.durable_channels();
+                if notifications.iter().any(|n| durable.contains(&n.channel)) {
+                    // Durable messages are written in the committing transaction.
+                    let guard = match tx.writer.take() {
+                        Some(guard) => guard,
+                        None => {
+                            let guard = self.store.writer(self.settings.lock_timeout()).await?;
+                            let (guard, begun) =
+                                on_conn(&self.cancel, guard, |conn| exec::begin_write(conn)).await;
+                            begun?;
+                            guard
+                        }
+                    };
+                    let (guard, recorded) = on_conn(&self.cancel, guard, move |conn| {
+                        let result =
+                            crate::notify::durable::record(conn, &durable, &mut notifications);
+                        result.map(|_| notifications)
+                    })
+                    .await;
+                    tx.writer = Some(guard);
+                    notifications = recorded?;
+                }
                 finish(tx, "COMMIT", &self.store).await?;
                 // Committed: LISTEN changes take effect, notifications go out.
                 for change in listens {
@@ -477,14 +509,16 @@ impl Session {
 
     /// NOTIFY / pg_notify: held until commit inside a transaction, sent at once
     /// otherwise.
-    fn notify(&mut self, channel: String, payload: String) {
+    async fn notify(&mut self, channel: String, payload: String) -> Result<()> {
         match &mut self.tx {
-            TxState::Active(tx) | TxState::Failed(tx) => tx.pending.notify(channel, payload),
-            TxState::Idle => self.hub.publish(vec![Notification {
-                channel,
-                payload,
-                pid: self.pid,
-            }]),
+            TxState::Active(tx) | TxState::Failed(tx) => {
+                tx.pending.notify(channel, payload);
+                Ok(())
+            }
+            TxState::Idle => {
+                let n = vec![Notification::new(channel, payload, self.pid)];
+                crate::notify::durable::publish(&self.store, &self.hub, n).await
+            }
         }
     }
 
@@ -653,7 +687,7 @@ impl Session {
             on_conn(&self.cancel, reader, work).await.1?
         };
         for (channel, payload) in notifications {
-            self.notify(channel, payload);
+            self.notify(channel, payload).await?;
         }
         if !returns_rows(&plan) {
             return Ok(Outcome::Command {
@@ -684,6 +718,8 @@ impl Session {
                 }])));
             }
             Plan::Subscribe { .. } => return Ok(Some(Arc::new(live::subscribe_columns()))),
+            Plan::ListenDurable { .. } => return Ok(Some(Arc::new(durable::listen_columns()))),
+            Plan::Ack { .. } => return Ok(Some(Arc::new(durable::ack_columns()))),
             Plan::Unsubscribe(_) => return Ok(Some(Arc::new(live::unsubscribe_columns()))),
             _ => return Ok(None),
         };

@@ -346,11 +346,18 @@ impl Connection {
                 self.check_channel(ChannelAction::Notify, &channel)?;
                 crate::translate::validate_notification(&channel, &payload)?;
                 self.reply(protocol::ack(id, Map::new()));
-                self.gateway.hub.publish(vec![Notification {
-                    channel,
-                    payload,
-                    pid: 0,
-                }]);
+                let (store, hub) = (self.gateway.store.clone(), self.gateway.hub.clone());
+                let n = vec![Notification::new(channel, payload, 0)];
+                if hub.durable_channels().is_empty() {
+                    hub.publish(n);
+                } else {
+                    // Durable channels are recorded first (a write transaction).
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::notify::durable::publish(&store, &hub, n).await {
+                            tracing::warn!(error = %e, "publishing from a socket failed");
+                        }
+                    });
+                }
             }
             request => return self.command(request).map(Some),
         }

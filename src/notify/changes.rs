@@ -77,11 +77,7 @@ pub async fn bridge(stream: Arc<ChangeStream>, hub: Arc<NotifyHub>, shutdown: Ca
         for change in batch.iter() {
             for channel in [table_channel(&change.table), ALL_TABLES.to_string()] {
                 if hub.has_listeners(&channel) {
-                    notifications.push(Notification {
-                        channel,
-                        payload: payload(change),
-                        pid: 0,
-                    });
+                    notifications.push(Notification::new(channel, payload(change), 0));
                 }
             }
         }

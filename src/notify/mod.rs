@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub mod changes;
+pub mod durable;
 pub mod presence;
 
 /// One delivered notification, as NotificationResponse carries it.
@@ -27,6 +28,19 @@ pub struct Notification {
     pub payload: String,
     /// Backend PID of the sending session.
     pub pid: i32,
+    /// The message id on a durable channel (see [`durable`]).
+    pub id: Option<i64>,
+}
+
+impl Notification {
+    pub fn new(channel: String, payload: String, pid: i32) -> Notification {
+        Notification {
+            channel,
+            payload,
+            pid,
+            id: None,
+        }
+    }
 }
 
 /// How a listener takes a notification; `false` means it cannot keep up.
@@ -63,6 +77,8 @@ impl Listener {
 pub struct NotifyHub {
     channels: Mutex<HashMap<String, Vec<Arc<Listener>>>>,
     capacity: usize,
+    /// Channels with a durable consumer (their messages are recorded).
+    durable: Mutex<Arc<HashSet<String>>>,
 }
 
 impl NotifyHub {
@@ -71,6 +87,7 @@ impl NotifyHub {
         NotifyHub {
             channels: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
+            durable: Mutex::default(),
         }
     }
 
@@ -153,6 +170,23 @@ impl NotifyHub {
         }
     }
 
+    /// The durable channels now (a cheap snapshot).
+    pub fn durable_channels(&self) -> Arc<HashSet<String>> {
+        self.durable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn make_durable(&self, channel: &str) {
+        let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
+        if !durable.contains(channel) {
+            let mut next = (**durable).clone();
+            next.insert(channel.to_string());
+            *durable = Arc::new(next);
+        }
+    }
+
     pub fn has_listeners(&self, channel: &str) -> bool {
         self.channels().contains_key(channel)
     }
@@ -207,11 +241,7 @@ impl Pending {
         self.seen.clear();
         std::mem::take(&mut self.notifications)
             .into_iter()
-            .map(|(channel, payload)| Notification {
-                channel,
-                payload,
-                pid,
-            })
+            .map(|(channel, payload)| Notification::new(channel, payload, pid))
             .collect()
     }
 }
@@ -227,11 +257,7 @@ mod tests {
         let (fast, mut fast_rx) = hub.listener(2);
         hub.listen("c", &slow);
         hub.listen("c", &fast);
-        let n = |i: usize| Notification {
-            channel: "c".into(),
-            payload: i.to_string(),
-            pid: 9,
-        };
+        let n = |i: usize| Notification::new("c".into(), i.to_string(), 9);
         hub.publish(vec![n(1), n(2)]);
         assert_eq!(fast_rx.try_recv().unwrap().payload, "1");
         assert_eq!(fast_rx.try_recv().unwrap().payload, "2");

@@ -47,6 +47,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | IntegrityConstraintViolation
         | InvalidTextRepresentation
         | InvalidParameterValue
+        | NullValueNotAllowed
         | NumericValueOutOfRange
         | DivisionByZero
         | StringDataRightTruncation

@@ -187,6 +187,7 @@ fn plan_name(plan: &Plan) -> &'static str {
         Plan::Set { .. } | Plan::Show(_) | Plan::DiscardAll => "session settings",
         Plan::Listen(_) | Plan::Unlisten(_) => "LISTEN (use /realtime/v1/sse)",
         Plan::Copy(_) => "COPY",
+        Plan::ListenDurable { .. } | Plan::Ack { .. } => "durable channels (use the wire)",
         Plan::Subscribe { .. } | Plan::Unsubscribe(_) => {
             "live queries (use the WebSocket door or the wire)"
         }

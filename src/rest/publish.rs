@@ -42,11 +42,8 @@ pub async fn notify(
     crate::translate::validate_notification(&channel, &payload)?;
     rest.auth
         .check_channel(&who, ChannelAction::Notify, &channel)?;
-    rest.exec.hub.publish(vec![Notification {
-        channel,
-        payload,
-        pid: 0,
-    }]);
+    let n = vec![Notification::new(channel, payload, 0)];
+    crate::notify::durable::publish(&rest.exec.store, &rest.exec.hub, n).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -13,7 +13,8 @@ use crate::types::{ColumnType, PgType};
 /// Installed on open; idempotent.
 pub const BOOTSTRAP: &str = concat!(
     include_str!("../../sql/bootstrap.sql"),
-    include_str!("../../sql/changes.sql")
+    include_str!("../../sql/changes.sql"),
+    include_str!("../../sql/durable.sql")
 );
 
 /// Names in `sqlite_schema` of the given types that are the user's (not
@@ -55,8 +56,10 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     let mut names: Vec<String> = names
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    // The change log is queryable (`litewire.changes(since)`), typed like a table.
+    // The change log and durable messages are queryable (`litewire.changes(since)`,
+    // `litewire.messages(channel, since)`), typed like tables.
     names.push("_lw_changes".into());
+    names.push("_lw_messages".into());
     let mut declared =
         conn.prepare_cached("SELECT column_name, type FROM _lw_columns WHERE table_name = ?1")?;
     let mut info =

@@ -1,9 +1,12 @@
-//! The live-query functions on the wire: `SELECT * FROM
+//! The realtime functions on the wire: `SELECT * FROM
 //! litewire.subscribe('SELECT ...', ARRAY[...])` (the parameters may also be a
-//! JSON array or a Postgres array literal, as text) and `SELECT
-//! litewire.unsubscribe('channel')`. They are session commands, not SQL for
-//! SQLite: the session registers the live query and answers with its
-//! snapshot; diffs follow as notifications on the subscription's channel.
+//! JSON array or a Postgres array literal, as text), `SELECT
+//! litewire.unsubscribe('channel')`, and for durable channels `SELECT
+//! litewire.listen_durable('channel', 'consumer')` and `SELECT
+//! litewire.ack('consumer', id)`. They are session commands, not SQL for
+//! SQLite: the session registers the live query (answering with its snapshot;
+//! diffs follow as notifications on the subscription's channel) or the
+//! durable consumer.
 
 use serde_json::Value as Json;
 use sqlparser::ast::{
@@ -199,8 +202,8 @@ fn params(expr: Option<&&Expr>) -> Result<LiveParams> {
     })
 }
 
-/// The live-query plan `query` stands for, if it is a call of
-/// `litewire.subscribe` / `litewire.unsubscribe`.
+/// The plan `query` stands for, if it is a call of one of the realtime
+/// functions.
 pub fn plan(query: &Query) -> Result<Option<Plan>> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return Ok(None);
@@ -240,16 +243,37 @@ pub fn plan(query: &Query) -> Result<Option<Plan>> {
         ],
         true,
     ) = (select.projection.as_slice(), select.from.is_empty())
-        && object_name(&f.name) == "litewire.unsubscribe"
     {
-        let args = args(&f.args)?;
-        let [channel] = args.as_slice() else {
-            return Err(Error::new(
-                SqlState::UndefinedFunction,
-                "litewire.unsubscribe(channel text) takes one argument",
-            ));
+        let name = object_name(&f.name);
+        let call = match name.as_str() {
+            "litewire.unsubscribe" => "litewire.unsubscribe(channel text)",
+            "litewire.listen_durable" => "litewire.listen_durable(channel text, consumer text)",
+            "litewire.ack" => "litewire.ack(consumer text, id bigint)",
+            _ => return Ok(None),
         };
-        return Ok(Some(Plan::Unsubscribe(arg(channel)?)));
+        let args = args(&f.args)?
+            .into_iter()
+            .map(arg)
+            .collect::<Result<Vec<_>>>()?;
+        let wrong = || {
+            Error::new(
+                SqlState::UndefinedFunction,
+                format!("function {call} takes other arguments"),
+            )
+        };
+        return Ok(Some(
+            match (name.as_str(), <[LiveArg; 2]>::try_from(args.clone())) {
+                ("litewire.unsubscribe", _) => {
+                    let [channel] = <[LiveArg; 1]>::try_from(args).map_err(|_| wrong())?;
+                    Plan::Unsubscribe(channel)
+                }
+                ("litewire.listen_durable", Ok([channel, consumer])) => {
+                    Plan::ListenDurable { channel, consumer }
+                }
+                ("litewire.ack", Ok([consumer, id])) => Plan::Ack { consumer, id },
+                _ => return Err(wrong()),
+            },
+        ));
     }
     Ok(None)
 }
@@ -270,5 +294,18 @@ mod tests {
             vec![json!("x"), json!(2)]
         );
         assert!(parse_array("nope").is_err());
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use crate::catalog::Catalog;
+    use crate::translate::{Plan, translate};
+
+    #[test]
+    fn realtime_functions_count_their_parameters() {
+        let plans = translate("SELECT litewire.ack('w', $1)", &Catalog::default()).unwrap();
+        assert!(matches!(plans[0], Plan::Ack { .. }), "{:?}", plans[0]);
+        assert_eq!(plans[0].parameters().len(), 1);
     }
 }

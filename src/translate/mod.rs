@@ -70,6 +70,16 @@ pub enum Plan {
     },
     /// `SELECT litewire.unsubscribe(channel)`.
     Unsubscribe(live::LiveArg),
+    /// `SELECT litewire.listen_durable(channel, consumer)`.
+    ListenDurable {
+        channel: live::LiveArg,
+        consumer: live::LiveArg,
+    },
+    /// `SELECT litewire.ack(consumer, id)`.
+    Ack {
+        consumer: live::LiveArg,
+        id: live::LiveArg,
+    },
     /// Shared: prepared statements and the plan cache hand it out per execution.
     Sql(Arc<SqlPlan>),
 }
@@ -82,9 +92,14 @@ impl Plan {
         match self {
             Plan::Sql(sql) => sql.params.clone(),
             Plan::Subscribe { query, params } => text(live::placeholders(query, params)),
-            Plan::Unsubscribe(channel) => text(live::placeholders(
-                channel,
-                &live::LiveParams::List(Vec::new()),
+            Plan::Unsubscribe(a) => text(live::placeholders(a, &live::LiveParams::List(vec![]))),
+            Plan::ListenDurable {
+                channel: a,
+                consumer: b,
+            }
+            | Plan::Ack { consumer: a, id: b } => text(live::placeholders(
+                a,
+                &live::LiveParams::List(vec![b.clone()]),
             )),
             _ => Vec::new(),
         }

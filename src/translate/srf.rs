@@ -18,10 +18,11 @@ use sqlparser::parser::Parser;
 use super::expr::object_name;
 use crate::error::{Error, Result};
 
-const FUNCTIONS: [&str; 3] = [
+const FUNCTIONS: [&str; 4] = [
     "generate_series",
     "pg_listening_channels",
     "litewire.changes",
+    "litewire.messages",
 ];
 
 /// Rewrites every set-returning function call in `node`.
@@ -147,6 +148,10 @@ fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query>
         ("litewire.changes", [since]) => format!(
             "SELECT lsn, txid, tbl AS \"table\", op, pk, row, old, committed_at \
              FROM _lw_changes WHERE lsn > CAST({since} AS bigint) ORDER BY lsn"
+        ),
+        ("litewire.messages", [channel, since]) => format!(
+            "SELECT id, channel, payload, created_at FROM _lw_messages \
+             WHERE channel = CAST({channel} AS text) AND id > CAST({since} AS bigint) ORDER BY id"
         ),
         _ => {
             return Err(Error::unsupported(format!(

@@ -42,11 +42,11 @@ impl WireSink {
             })
             .to_string();
         }
-        self.hub.publish(vec![Notification {
-            channel: self.channel.clone(),
-            payload: text,
-            pid: self.pid,
-        }]);
+        self.hub.publish(vec![Notification::new(
+            self.channel.clone(),
+            text,
+            self.pid,
+        )]);
     }
 }
 
@@ -77,7 +77,7 @@ impl Sink for WireSink {
 }
 
 /// Bound parameter values as text, the way the live functions read them.
-fn bound_text(params: &[Value]) -> Vec<Option<String>> {
+pub(super) fn bound_text(params: &[Value]) -> Vec<Option<String>> {
     params
         .iter()
         .map(|v| match v {
