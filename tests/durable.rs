@@ -133,3 +133,49 @@ async fn durable_functions_refuse_bad_use() {
         .unwrap_err();
     assert_eq!(code(&err), "22P02");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_resumes_a_durable_channel_after_a_message_id() {
+    let server = start_realtime(Config::new(temp_dir("durable-ws"))).await;
+    let publisher = connect(&server).await;
+    let mut ws = ws_connect(&server, None).await;
+    let ack = ws_request(
+        &mut ws,
+        1,
+        json!({"type": "listen", "channel": "feed", "since": 0}),
+    )
+    .await;
+    assert_eq!(ack["type"], "ack");
+    publisher
+        .batch_execute("NOTIFY feed, 'x'; NOTIFY feed, 'y'")
+        .await
+        .unwrap();
+    let x = ws_next_of(&mut ws, "notification").await;
+    let y = ws_next_of(&mut ws, "notification").await;
+    assert_eq!(
+        (x["payload"].as_str(), y["payload"].as_str()),
+        (Some("x"), Some("y"))
+    );
+    let last = y["id"].as_i64().unwrap();
+    drop(ws);
+    publisher.batch_execute("NOTIFY feed, 'z'").await.unwrap();
+    let mut ws = ws_connect(&server, None).await;
+    ws_request(
+        &mut ws,
+        1,
+        json!({"type": "listen", "channel": "feed", "since": last}),
+    )
+    .await;
+    publisher.batch_execute("NOTIFY feed, 'w'").await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let n = ws_next_of(&mut ws, "notification").await;
+        got.push(n["payload"].as_str().unwrap().to_string());
+    }
+    assert_eq!(got, ["z", "w"]);
+    assert_eq!(
+        ws_request(&mut ws, 2, json!({"type": "ping"})).await["type"],
+        "ack",
+        "nothing else queued"
+    );
+}

@@ -19,6 +19,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use super::Gateway;
+use super::durable::{Admit, Gate};
 use super::feed::Subscription;
 use super::protocol::{self, Request, Subscribe, fields};
 use crate::auth::jwt::Identity;
@@ -133,6 +134,8 @@ struct Connection {
     identity: Option<Identity>,
     outbox: Outbox,
     listener: Arc<Listener>,
+    /// Durable channels being replayed (`listen` with `since`).
+    gate: Arc<Gate>,
     presence_events: mpsc::Sender<PresenceEvent>,
     subscriptions: HashMap<String, Subscribed>,
     next_sub: u64,
@@ -182,11 +185,13 @@ pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Opt
         frames: frame_tx,
         overflow: overflow.clone(),
     };
+    let gate = Arc::new(Gate::default());
     let listener = {
-        let (outbox, last) = (outbox.clone(), gateway.last_frame.clone());
-        gateway
-            .hub
-            .push_listener(0, move |n| outbox.push(last.frame(n)))
+        let (outbox, last, gate) = (outbox.clone(), gateway.last_frame.clone(), gate.clone());
+        gateway.hub.push_listener(0, move |n| match gate.admit(n) {
+            Admit::Send => outbox.push(last.frame(n)),
+            Admit::No => true,
+        })
     };
     let (presence_events, mut presence_rx) = mpsc::channel(PRESENCE_QUEUE);
     let quota = Quota::per_second(NonZeroU32::new(limits.rate_per_sec).unwrap_or(NonZeroU32::MIN))
@@ -197,6 +202,7 @@ pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Opt
         identity: None,
         outbox,
         listener,
+        gate,
         presence_events,
         subscriptions: HashMap::new(),
         next_sub: 1,
@@ -359,6 +365,18 @@ impl Connection {
                     });
                 }
             }
+            // Acked first: the replay of what came after `since` follows the ack.
+            Request::Listen {
+                channel,
+                since: Some(since),
+            } => {
+                self.check_listen(&channel)?;
+                self.reply(protocol::ack(
+                    id,
+                    fields(&[("channel", channel.clone().into())]),
+                ));
+                self.listen_since(channel, since);
+            }
             request => return self.command(request).map(Some),
         }
         Ok(None)
@@ -373,9 +391,9 @@ impl Connection {
                 Ok(fields(&[("role", role.into())]))
             }
             Request::Ping => Ok(fields(&[("pong", true.into())])),
-            Request::Listen { channel } => {
-                self.check_channel(ChannelAction::Listen, &channel)?;
-                crate::translate::validate_notification(&channel, "")?;
+            Request::Listen { channel, since } => {
+                self.check_listen(&channel)?;
+                debug_assert!(since.is_none(), "handled by `handle`");
                 self.gateway.hub.listen(&channel, &self.listener);
                 Ok(fields(&[("channel", channel.into())]))
             }
@@ -493,6 +511,37 @@ impl Connection {
             request: id.clone(),
         });
         Ok(())
+    }
+
+    fn check_listen(&self, channel: &str) -> Result<()> {
+        self.check_channel(ChannelAction::Listen, channel)?;
+        crate::translate::validate_notification(channel, "")
+    }
+
+    /// Listens on a durable channel from after message `since`: live
+    /// notifications wait while the log is replayed (see `durable::Gate`).
+    fn listen_since(&self, channel: String, since: i64) {
+        self.gate.start(&channel, since);
+        self.gateway.hub.make_durable(&channel);
+        self.gateway.hub.listen(&channel, &self.listener);
+        let (store, gate, outbox) = (
+            self.gateway.store.clone(),
+            self.gate.clone(),
+            self.outbox.clone(),
+        );
+        tokio::spawn(async move {
+            let replayed =
+                match crate::notify::durable::replay(&store, channel.clone(), since).await {
+                    Ok(messages) => messages,
+                    Err(e) => {
+                        outbox.push(protocol::error(&Json::Null, &e).into());
+                        Vec::new()
+                    }
+                };
+            gate.finish(&channel, replayed, |n| {
+                outbox.push(protocol::notification(n).into())
+            });
+        });
     }
 
     fn new_sub(&mut self, kind: Subscribed) -> String {

@@ -11,6 +11,7 @@
 //! is open, as trusted loopback is on the wire.
 
 pub mod connection;
+mod durable;
 mod feed;
 pub mod protocol;
 

@@ -19,8 +19,12 @@ pub enum Request {
     Auth {
         token: String,
     },
+    /// With `since` (a message id) on a durable channel: what came after it
+    /// first.
     Listen {
         channel: String,
+        #[serde(default)]
+        since: Option<i64>,
     },
     /// `channel` `*` (or absent) stops listening on every channel.
     Unlisten {
@@ -199,8 +203,12 @@ pub fn pong(id: &Json) -> String {
 }
 
 pub fn notification(n: &Notification) -> String {
-    json!({"type": "notification", "channel": n.channel, "payload": n.payload, "pid": n.pid})
-        .to_string()
+    let mut frame =
+        json!({"type": "notification", "channel": n.channel, "payload": n.payload, "pid": n.pid});
+    if let Some(id) = n.id {
+        frame["id"] = id.into();
+    }
+    frame.to_string()
 }
 
 /// A diff frame without its opening `{"type":"diff","sub":..,`: the part that
@@ -246,6 +254,6 @@ mod tests {
         assert_eq!(code(r#"{"type":"listen","channel":5}"#), "22023");
         let (id, request) = parse(r#"{"id":7,"type":"listen","channel":"c"}"#);
         assert_eq!(id, json!(7));
-        assert!(matches!(request.unwrap(), Request::Listen { channel } if channel == "c"));
+        assert!(matches!(request.unwrap(), Request::Listen { channel, .. } if channel == "c"));
     }
 }
