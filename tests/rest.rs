@@ -777,3 +777,157 @@ async fn openapi_document_describes_the_tables() {
     assert_eq!(doc["paths"].as_object().unwrap().len(), 1);
     server.stop().await;
 }
+
+/// A request with a JSON body (or none) to the documents API.
+async fn doc_request(
+    server: &litewire::Server,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Client::new().request(method, url(server, path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let (status, _, body) = send(request).await;
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_crud_merge_patch_query_and_index() {
+    let server = start_realtime(Config::new(temp_dir("rest-docs"))).await;
+    let (status, _) = doc_request(
+        &server,
+        Method::POST,
+        "/db/collections",
+        Some(json!({"name": "products"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = doc_request(
+        &server,
+        Method::POST,
+        "/db/collections",
+        Some(json!({"name": "products"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("42P07"))
+    );
+    let (_, list) = doc_request(&server, Method::GET, "/db/collections", None).await;
+    assert_eq!(list, json!({"collections": ["products"]}));
+
+    for (id, doc) in [
+        (
+            "p1",
+            json!({"category": "books", "price": 12, "tags": ["a"]}),
+        ),
+        ("p2", json!({"category": "books", "price": 30})),
+        ("p3", json!({"category": "electronics", "price": 200})),
+    ] {
+        let (status, body) = doc_request(
+            &server,
+            Method::PUT,
+            &format!("/db/data/products/{id}"),
+            Some(doc.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["doc"], doc);
+    }
+    let (status, body) = doc_request(
+        &server,
+        Method::PUT,
+        "/db/data/products/p2",
+        Some(json!({"category": "books", "price": 25})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["doc"]["price"].as_i64()),
+        (StatusCode::OK, Some(25))
+    );
+    // JSON Merge Patch: null removes, objects merge, the rest replaces.
+    let (status, body) = doc_request(
+        &server,
+        Method::PATCH,
+        "/db/data/products/p1",
+        Some(json!({"price": 10, "tags": null, "stock": {"n": 3}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["doc"],
+        json!({"category": "books", "price": 10, "stock": {"n": 3}})
+    );
+    let (status, body) = doc_request(&server, Method::GET, "/db/data/products/p1", None).await;
+    assert_eq!((status, body["id"].as_str()), (StatusCode::OK, Some("p1")));
+    let (status, body) = doc_request(&server, Method::GET, "/db/data/products/nope", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("P0002"))
+    );
+
+    // The reference's query example: electronics, or books under 20.
+    let (status, _) = doc_request(
+        &server,
+        Method::POST,
+        "/db/indexes/products",
+        Some(json!({"field": "category"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = doc_request(
+        &server,
+        Method::POST,
+        "/db/query/products",
+        Some(json!({
+            "where": {"$or": [
+                {"field": "category", "op": "==", "value": "electronics"},
+                {"$and": [{"field": "category", "op": "==", "value": "books"}, {"field": "price", "op": "<", "value": 20}]}
+            ]},
+            "orderBy": [{"field": "price", "direction": "desc"}],
+            "limit": 50
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ids: Vec<&str> = body["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["p3", "p1"]);
+    let (status, _) = doc_request(&server, Method::DELETE, "/db/data/products/p3", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = doc_request(&server, Method::DELETE, "/db/data/products/p3", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = doc_request(
+        &server,
+        Method::POST,
+        "/db/query/products",
+        Some(json!({"where": {"field": "x;drop", "op": "==", "value": 1}})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("22023"))
+    );
+    // Documents are rows: the change stream has them.
+    let pg = connect(&server).await;
+    let n: i64 = pg
+        .query_one(
+            "SELECT count(*) FROM litewire.changes(0) WHERE \"table\" = 'products'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 6, "3 inserts, 1 replace, 1 patch and 1 delete");
+    let (status, body) = doc_request(&server, Method::GET, "/health", None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+}

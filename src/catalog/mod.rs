@@ -23,7 +23,26 @@ pub struct Table {
     pub columns: Vec<Column>,
 }
 
+/// The columns of a document collection's table, in order (the documents API
+/// and the JSON query DSL read fields inside `doc`).
+const COLLECTION: [(&str, crate::types::PgType); 3] = [
+    ("id", crate::types::PgType::Text),
+    ("doc", crate::types::PgType::Jsonb),
+    ("updated_at", crate::types::PgType::Timestamptz),
+];
+
 impl Table {
+    /// Whether this is a document collection (`id text, doc jsonb,
+    /// updated_at timestamptz`).
+    pub fn is_collection(&self) -> bool {
+        self.columns.len() == COLLECTION.len()
+            && self
+                .columns
+                .iter()
+                .zip(COLLECTION)
+                .all(|(c, (name, ty))| c.name == name && c.ty.ty == ty)
+    }
+
     /// The primary key's columns, in table order (empty when it has none).
     pub fn primary_key(&self) -> Vec<String> {
         self.columns
@@ -61,6 +80,11 @@ impl Catalog {
     pub fn table(&self, name: &str) -> Option<&Table> {
         let name = name.strip_prefix("public.").unwrap_or(name);
         self.tables.get(&name.to_ascii_lowercase())
+    }
+
+    /// Every table and view.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
     }
 
     pub fn column_type(&self, table: &str, column: &str) -> Option<ColumnType> {

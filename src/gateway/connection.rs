@@ -26,6 +26,7 @@ use crate::auth::jwt::Identity;
 use crate::auth::rules::{ChannelAction, ReadAccess};
 use crate::changes::filter::Predicate;
 use crate::error::{Error, Result, SqlState};
+use crate::live::dsl::Fields;
 use crate::live::{LiveEvent, LiveId, Sink};
 use crate::notify::changes::channel_table;
 use crate::notify::presence::PresenceEvent;
@@ -557,7 +558,21 @@ impl Connection {
     fn subscribe_live(&mut self, s: Subscribe, query: Json, id: &Json) -> Result<()> {
         let (sql, params) = match (query, &s.table) {
             (Json::String(sql), _) => (sql, s.params),
-            (dsl @ Json::Object(_), Some(table)) => crate::live::dsl::to_sql(table, &dsl)?,
+            (dsl @ Json::Object(_), Some(table)) => {
+                // On a document collection the DSL's fields are inside `doc`.
+                let collection = self
+                    .gateway
+                    .store
+                    .catalog()
+                    .table(table)
+                    .is_some_and(|t| t.is_collection());
+                let fields = if collection {
+                    Fields::Document("doc")
+                } else {
+                    Fields::Columns
+                };
+                crate::live::dsl::to_sql_on(table, &dsl, fields)?
+            }
             _ => {
                 return Err(Error::new(
                     SqlState::InvalidParameterValue,

@@ -16,8 +16,46 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The SQL and its parameters for `query` on `table`.
-pub fn to_sql(table: &str, query: &Json) -> Result<(String, Vec<Json>)> {
+/// How a DSL field is read: a column of the table, or a field of a JSON
+/// document column (collections of the documents API).
+#[derive(Clone, Copy)]
+pub enum Fields<'a> {
+    Columns,
+    Document(&'a str),
+}
+
+impl Fields<'_> {
+    fn sql(self, field: &str) -> Result<String> {
+        match self {
+            Fields::Columns => Ok(ident(field)),
+            Fields::Document(column) => Ok(format!(
+                "json_extract({}, '{}')",
+                ident(column),
+                json_path(field)?
+            )),
+        }
+    }
+}
+
+/// `a.b` -> `$.a.b`; fields are dotted identifiers (they are spliced into the
+/// path literal, so nothing else is accepted).
+pub fn json_path(field: &str) -> Result<String> {
+    let valid = !field.is_empty()
+        && field.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    if !valid {
+        return Err(bad(format!("field \"{field}\" is not a dotted name")));
+    }
+    Ok(format!("$.{field}"))
+}
+
+/// The SQL and its parameters for `query` on `table`, its fields read as
+/// `fields_are` says.
+pub fn to_sql_on(table: &str, query: &Json, fields_are: Fields<'_>) -> Result<(String, Vec<Json>)> {
     let Json::Object(fields) = query else {
         return Err(bad("a query is a JSON object (where, orderBy, limit)"));
     };
@@ -31,7 +69,7 @@ pub fn to_sql(table: &str, query: &Json) -> Result<(String, Vec<Json>)> {
     let mut sql = format!("SELECT * FROM {}", ident(table));
     if let Some(condition) = fields.get("where") {
         sql.push_str(" WHERE ");
-        sql.push_str(&condition_sql(condition, &mut params)?);
+        sql.push_str(&condition_sql(condition, fields_are, &mut params)?);
     }
     if let Some(order) = fields.get("orderBy") {
         let Json::Array(items) = order else {
@@ -48,7 +86,7 @@ pub fn to_sql(table: &str, query: &Json) -> Result<(String, Vec<Json>)> {
                     Some("desc") => "DESC",
                     Some(other) => return Err(bad(format!("unknown direction \"{other}\""))),
                 };
-                Ok(format!("{} {direction}", ident(field)))
+                Ok(format!("{} {direction}", fields_are.sql(field)?))
             })
             .collect::<Result<Vec<_>>>()?;
         if !terms.is_empty() {
@@ -64,7 +102,7 @@ pub fn to_sql(table: &str, query: &Json) -> Result<(String, Vec<Json>)> {
     Ok((sql, params))
 }
 
-fn condition_sql(condition: &Json, params: &mut Vec<Json>) -> Result<String> {
+fn condition_sql(condition: &Json, fields: Fields<'_>, params: &mut Vec<Json>) -> Result<String> {
     let group = |items: &Json, joiner: &str, params: &mut Vec<Json>| -> Result<String> {
         let Json::Array(items) = items else {
             return Err(bad("$and / $or take an array"));
@@ -74,7 +112,7 @@ fn condition_sql(condition: &Json, params: &mut Vec<Json>) -> Result<String> {
         }
         let parts = items
             .iter()
-            .map(|c| condition_sql(c, params))
+            .map(|c| condition_sql(c, fields, params))
             .collect::<Result<Vec<_>>>()?;
         Ok(format!("({})", parts.join(joiner)))
     };
@@ -97,12 +135,12 @@ fn condition_sql(condition: &Json, params: &mut Vec<Json>) -> Result<String> {
     if value.is_null() {
         return Ok(format!(
             "{} IS {}NULL",
-            ident(field),
+            fields.sql(field)?,
             if op == "=" { "" } else { "NOT " }
         ));
     }
     params.push(value);
-    Ok(format!("{} {op} ${}", ident(field), params.len()))
+    Ok(format!("{} {op} ${}", fields.sql(field)?, params.len()))
 }
 
 #[cfg(test)]
@@ -112,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_reference_example() {
-        let (sql, params) = to_sql(
+        let (sql, params) = to_sql_on(
             "products",
             &json!({
                 "where": {"$or": [
@@ -125,6 +163,7 @@ mod tests {
                 "orderBy": [{"field": "price", "direction": "asc"}],
                 "limit": 50
             }),
+            Fields::Columns,
         )
         .unwrap();
         assert_eq!(
@@ -136,12 +175,13 @@ mod tests {
             params,
             vec![json!("electronics"), json!("books"), json!(20)]
         );
-        assert!(
-            to_sql(
-                "t",
-                &json!({"where": {"field": "a", "op": "~", "value": 1}})
-            )
-            .is_err()
+        let bad = json!({"where": {"field": "a", "op": "~", "value": 1}});
+        assert!(to_sql_on("t", &bad, Fields::Columns).is_err());
+        let order = json!({"orderBy": [{"field": "a.b"}]});
+        let (sql, _) = to_sql_on("t", &order, Fields::Document("doc")).unwrap();
+        assert_eq!(
+            sql,
+            "SELECT * FROM \"t\" ORDER BY json_extract(\"doc\", '$.a.b') ASC"
         );
     }
 }

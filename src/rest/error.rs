@@ -21,6 +21,8 @@ pub enum ApiError {
     },
     /// A body that is not `application/json`.
     UnsupportedMediaType,
+    /// A document or collection that does not exist (404, `P0002`).
+    NotFound(String),
 }
 
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -41,7 +43,9 @@ pub fn status(state: SqlState) -> StatusCode {
     use SqlState::*;
     match state {
         SuccessfulCompletion => StatusCode::OK,
-        UniqueViolation | ForeignKeyViolation => StatusCode::CONFLICT,
+        UniqueViolation | ForeignKeyViolation | DuplicateTable | DuplicateObject => {
+            StatusCode::CONFLICT
+        }
         NotNullViolation
         | CheckViolation
         | IntegrityConstraintViolation
@@ -57,8 +61,6 @@ pub fn status(state: SqlState) -> StatusCode {
         | UndefinedColumn
         | UndefinedFunction
         | UndefinedObject
-        | DuplicateTable
-        | DuplicateObject
         | DuplicateColumn
         | SyntaxError
         | DatatypeMismatch
@@ -115,6 +117,9 @@ impl IntoResponse for ApiError {
                 ),
             )
                 .into_response(),
+            ApiError::NotFound(what) => {
+                (StatusCode::NOT_FOUND, body("P0002", &what, None, None)).into_response()
+            }
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 body(

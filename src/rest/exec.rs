@@ -124,11 +124,12 @@ impl Executor {
     pub async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
         let guard = self.store.writer(LOCK_TIMEOUT).await?;
         let store = self.store.clone();
+        let durable = self.hub.durable_channels();
         let (_guard, result) = blocking(guard, move |conn| {
             let now = Utc::now();
             let mut pending = Pending::default();
             let outcomes = exec::in_write_transaction(conn, |conn| {
-                statements
+                let outcomes = statements
                     .iter()
                     .map(|s| {
                         conn.context.begin_statement(now, 0, Vec::new());
@@ -138,13 +139,17 @@ impl Executor {
                         }
                         Ok(outcome)
                     })
-                    .collect::<Result<Vec<_>>>()
+                    .collect::<Result<Vec<_>>>()?;
+                // Messages on durable channels are kept in this transaction.
+                let mut notifications = pending.take_notifications(0);
+                crate::notify::durable::record(conn, &durable, &mut notifications)?;
+                Ok((outcomes, notifications))
             });
             if outcomes.is_err() {
                 // The DDL of a rolled-back batch is gone; the catalog follows.
                 store.reload_catalog(conn)?;
             }
-            outcomes.map(|o| (o, pending.take_notifications(0)))
+            outcomes
         })
         .await;
         let (outcomes, notifications) = result?;

@@ -7,6 +7,7 @@
 //! Map, by concept:
 //! - [`tables`]: `/rest/v1/{table}` in PostgREST's conventions, with the
 //!   query-string language in [`query`];
+//! - [`documents`]: the document-collection API (`/db/...`);
 //! - [`openapi`]: `GET /rest/v1/`, an OpenAPI 3 document of the schema;
 //! - [`sql`]: `POST /sql`, Postgres SQL over HTTP;
 //! - [`publish`]: NOTIFY over HTTP and connection/channel stats;
@@ -16,6 +17,7 @@
 //! - [`error`]: SQLSTATE -> HTTP status and PostgREST-style JSON errors.
 
 mod auth;
+mod documents;
 mod error;
 mod exec;
 mod openapi;
@@ -94,9 +96,30 @@ pub fn router(rest: Arc<Rest>) -> Router {
                 .patch(tables::update)
                 .delete(tables::delete),
         )
+        .route(
+            "/db/collections",
+            get(documents::list).post(documents::create),
+        )
+        .route(
+            "/db/data/{coll}/{id}",
+            get(documents::get)
+                .put(documents::put)
+                .patch(documents::patch)
+                .delete(documents::delete),
+        )
+        .route("/db/query/{coll}", post(documents::query))
+        .route("/db/indexes/{coll}", post(documents::index))
+        .route("/health", get(health))
         .route("/sql", post(sql::run))
         .route("/realtime/v1/notify", post(publish::notify))
         .route("/realtime/v1/stats", get(publish::stats))
         .route("/realtime/v1/sse", get(sse::stream))
         .with_state(rest)
+}
+
+/// `GET /health`: the server is up; the change stream's position.
+async fn health(
+    axum::extract::State(rest): axum::extract::State<Arc<Rest>>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok", "lsn": rest.changes.head()}))
 }
