@@ -30,8 +30,15 @@ use super::tables::json_body;
 use crate::error::{Error, SqlState};
 use crate::live::dsl::{self, Fields};
 
-fn not_found(what: String) -> ApiError {
-    ApiError::NotFound(what)
+fn not_found(coll: &str, id: &str) -> ApiError {
+    ApiError::NotFound(format!("no document \"{id}\" in \"{coll}\""))
+}
+
+/// The document found, or 404.
+fn one(found: Option<Json>, coll: &str, id: &str) -> ApiResult<Response> {
+    found
+        .map(|d| axum::Json(d).into_response())
+        .ok_or_else(|| not_found(coll, id))
 }
 
 /// The collection `name`, checked against the catalog and the caller's rights
@@ -43,7 +50,7 @@ fn collection(rest: &Rest, headers: &HeaderMap, name: &str, write: bool) -> ApiR
     let table = catalog
         .table(name)
         .filter(|t| t.is_collection())
-        .ok_or_else(|| not_found(format!("collection \"{name}\" does not exist")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("collection \"{name}\" does not exist")))?;
     if rest.auth.row_filter(&who, &table.name)?.is_some() {
         return Err(Error::new(
             SqlState::InsufficientPrivilege,
@@ -116,9 +123,7 @@ pub async fn get(
     let key = s.bind(Json::String(id.clone()), None);
     s.sql = format!("SELECT {DOCUMENT} FROM {} WHERE id = {key}", ident(&table));
     let found = documents(&rest, s).await?.pop();
-    found
-        .map(|d| axum::Json(d).into_response())
-        .ok_or_else(|| not_found(format!("no document \"{id}\" in \"{coll}\"")))
+    one(found, &coll, &id)
 }
 
 /// PUT: the body replaces the document (created when missing).
@@ -188,9 +193,7 @@ pub async fn patch(
         .remove(0)
         .objects()
         .pop();
-    found
-        .map(|d| axum::Json(d).into_response())
-        .ok_or_else(|| not_found(format!("no document \"{id}\" in \"{coll}\"")))
+    one(found, &coll, &id)
 }
 
 pub async fn delete(
@@ -213,7 +216,7 @@ pub async fn delete(
         .rows
         .is_empty()
     {
-        return Err(not_found(format!("no document \"{id}\" in \"{coll}\"")));
+        return Err(not_found(&coll, &id));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
