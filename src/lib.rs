@@ -35,6 +35,7 @@ pub mod error;
 pub mod frontend;
 pub mod gateway;
 pub mod live;
+pub mod metrics;
 pub mod notify;
 pub mod rest;
 pub mod server;

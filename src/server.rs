@@ -76,6 +76,7 @@ pub async fn start(config: Config, pg_listener: TcpListener) -> Result<Server, S
 pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, StartError> {
     let pg_listener = listeners.pg;
     config.validate().map_err(StartError::Config)?;
+    crate::metrics::install();
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let store_config = StoreConfig {

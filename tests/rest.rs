@@ -931,3 +931,29 @@ async fn documents_crud_merge_patch_query_and_index() {
         (StatusCode::OK, Some("ok"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_in_the_prometheus_format() {
+    let (server, pg) = server_with_orders("rest-metrics").await;
+    pg.batch_execute("INSERT INTO orders (owner) VALUES ('m'); NOTIFY somewhere")
+        .await
+        .unwrap();
+    // The dispatcher counts the change once it has read it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let text = Client::new()
+        .get(url(&server, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "litewire_wire_connections",
+        "litewire_notifications_published_total",
+        "litewire_changes_total",
+        "litewire_change_lsn",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+}

@@ -233,6 +233,8 @@ impl ChangeStream {
                 return Ok(());
             };
             let full = changes.len() as i64 == READ_LIMIT;
+            metrics::counter!(crate::metrics::CHANGES).increment(changes.len() as u64);
+            metrics::gauge!(crate::metrics::CHANGE_LSN).set(last as f64);
             // No receiver is fine: nobody is following right now.
             let _ = self.live.send(Arc::new(changes));
             self.head.store(last, Ordering::Release);

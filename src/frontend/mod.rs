@@ -146,7 +146,9 @@ fn run_on_own_thread(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: Cancella
     runtime.block_on(async move {
         // The socket moves from the accepting runtime's reactor to this one.
         if let Ok(tcp) = TcpStream::from_std(std_tcp) {
+            metrics::gauge!(crate::metrics::WIRE_CONNECTIONS).increment(1.0);
             handle(tcp, frontend, shutdown).await;
+            metrics::gauge!(crate::metrics::WIRE_CONNECTIONS).decrement(1.0);
         }
     });
 }

@@ -176,6 +176,7 @@ async fn write(
 
 pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Option<String>) {
     gateway.connections.fetch_add(1, Ordering::Relaxed);
+    metrics::gauge!(crate::metrics::WS_CONNECTIONS).increment(1.0);
     let (sink, mut frames) = socket.split();
     let limits = gateway.limits.clone();
     let (frame_tx, frame_rx) = mpsc::channel(limits.outbound_queue);
@@ -257,6 +258,7 @@ pub async fn run(socket: WebSocket, gateway: Arc<Gateway>, conn: u64, token: Opt
     let _ = close_tx.send(close);
     let _ = writer.await;
     gateway.connections.fetch_sub(1, Ordering::Relaxed);
+    metrics::gauge!(crate::metrics::WS_CONNECTIONS).decrement(1.0);
 }
 
 fn denied(what: String) -> Error {

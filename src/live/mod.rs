@@ -289,6 +289,7 @@ impl Engine {
         }
         self.index(id, &sub);
         self.subs.insert(id, sub);
+        metrics::gauge!(crate::metrics::LIVE_QUERIES).set(self.subs.len() as f64);
     }
 
     /// Sends the snapshot and sets the subscription to follow from its LSN.
@@ -368,6 +369,7 @@ impl Engine {
         if self.subs.remove(&id).is_none() {
             return;
         }
+        metrics::gauge!(crate::metrics::LIVE_QUERIES).set(self.subs.len() as f64);
         for subs in self.tables.values_mut() {
             subs.unindexed.retain(|s| *s != id);
             subs.rerun.retain(|s| *s != id);
@@ -437,6 +439,7 @@ impl Engine {
         let Some(sub) = self.subs.get_mut(&id) else {
             return true;
         };
+        metrics::counter!(crate::metrics::LIVE_RERUNS).increment(1);
         let snapshot = match sub.prepared.run(&self.store).await {
             Ok(s) => s,
             Err(e) => {

@@ -149,6 +149,7 @@ impl NotifyHub {
         if notifications.is_empty() {
             return;
         }
+        metrics::counter!(crate::metrics::NOTIFICATIONS).increment(notifications.len() as u64);
         let mut overflowed: Vec<Arc<Listener>> = Vec::new();
         {
             let channels = self.channels();

@@ -110,6 +110,7 @@ pub fn router(rest: Arc<Rest>) -> Router {
         .route("/db/query/{coll}", post(documents::query))
         .route("/db/indexes/{coll}", post(documents::index))
         .route("/health", get(health))
+        .route("/metrics", get(|| async { crate::metrics::render() }))
         .route("/sql", post(sql::run))
         .route("/realtime/v1/notify", post(publish::notify))
         .route("/realtime/v1/stats", get(publish::stats))
