@@ -550,3 +550,74 @@ async fn over_the_wire_a_live_query_is_a_snapshot_then_notifications() {
         .unwrap_err();
     assert_eq!(code(&error), "42P01");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_subscribe_streams_timestamped_diffs_until_cancelled() {
+    use futures::StreamExt;
+    let server = start_realtime(Config::new(temp_dir("live-copy"))).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ITEMS).await.unwrap();
+    pg.batch_execute("INSERT INTO items (owner, qty, tag) VALUES (1, 2, 'a\tb')")
+        .await
+        .unwrap();
+    let subscriber = connect(&server).await;
+    let stream = subscriber
+        .copy_out("COPY (SUBSCRIBE (SELECT id, qty, tag FROM items WHERE owner = 1)) TO STDOUT")
+        .await
+        .unwrap();
+    futures::pin_mut!(stream);
+    let mut lines = Vec::new();
+    let mut next_line = async || {
+        loop {
+            if let Some(line) = lines.pop() {
+                return line;
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+                .await
+                .expect("a row within 10 s")
+                .unwrap()
+                .unwrap();
+            let text = String::from_utf8(chunk.to_vec()).unwrap();
+            lines = text.lines().rev().map(str::to_string).collect();
+        }
+    };
+    let snapshot = next_line().await;
+    let fields: Vec<&str> = snapshot.split('\t').collect();
+    assert_eq!(
+        &fields[1..],
+        ["1", "1", "2", "a\\tb"],
+        "mz_diff +1, then the row"
+    );
+    let snapshot_lsn: i64 = fields[0].parse().unwrap();
+    pg.batch_execute("UPDATE items SET qty = 3 WHERE id = 1")
+        .await
+        .unwrap();
+    let old = next_line().await;
+    let new = next_line().await;
+    let (old, new): (Vec<&str>, Vec<&str>) = (old.split('\t').collect(), new.split('\t').collect());
+    assert_eq!(
+        (&old[1..3], &new[1..3]),
+        (&["-1", "1"][..], &["1", "1"][..])
+    );
+    assert_eq!((old[3], new[3]), ("2", "3"));
+    assert!(new[0].parse::<i64>().unwrap() > snapshot_lsn);
+    subscriber
+        .cancel_token()
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream ends");
+    let err = end.expect("an error item").unwrap_err();
+    assert_eq!(code(&err), "57014");
+    // The session is usable afterwards.
+    assert_eq!(
+        subscriber
+            .query_one("SELECT 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        1
+    );
+}

@@ -368,6 +368,7 @@ impl Connection {
                 format,
             } => self.copy_in(table, columns, format).await,
             Copy::Out { query, format } => self.copy_out(query, format).await,
+            Copy::Subscribe { query } => self.copy_subscribe(query).await,
         };
         // A failed or abandoned COPY FROM leaves nothing behind.
         if let Err(Failure::Sql(_)) = &result {

@@ -11,6 +11,7 @@ use rusqlite::types::{Value, ValueRef};
 use super::connection::{Connection, Failure};
 use super::session::Outcome;
 use crate::error::{Error, SqlState};
+use crate::live::LiveEvent;
 use crate::translate::Plan;
 use crate::translate::copy::{self, CopyFormat};
 use crate::types::{ColumnType, PgType, input, output};
@@ -219,6 +220,106 @@ impl Connection {
         Ok(Outcome::Command {
             tag: format!("COPY {count}"),
         })
+    }
+}
+
+impl Connection {
+    /// `COPY (SUBSCRIBE (SELECT ...)) TO STDOUT`, as Materialize streams it:
+    /// columns `mz_timestamp` (the LSN), `mz_diff` (+1 a row enters, -1 it
+    /// leaves; an update is both), then the query's; the snapshot first
+    /// (+1 each, at its LSN), then every change, until the client cancels
+    /// (57014) or goes away (noticed when the next row cannot be written).
+    /// The socket is not read meanwhile: an extended-protocol client has
+    /// already sent its Sync, which is answered after the COPY ends.
+    pub(super) async fn copy_subscribe(&mut self, query: &str) -> Result<Outcome, Failure> {
+        let (id, mut events) = self.session.stream_live(query)?;
+        let result = self.stream(&mut events).await;
+        self.session.end_stream(id);
+        result
+    }
+
+    async fn stream(
+        &mut self,
+        events: &mut tokio::sync::mpsc::Receiver<LiveEvent>,
+    ) -> Result<Outcome, Failure> {
+        let format = CopyFormat::default();
+        let columns = match events.recv().await {
+            Some(LiveEvent::Snapshot {
+                lsn, columns, rows, ..
+            }) => {
+                let width = columns.len() as i16 + 2;
+                let response = CopyOutResponse::new(0, width, vec![0; width as usize]);
+                self.socket_mut()
+                    .feed(PgWireBackendMessage::CopyOutResponse(response))
+                    .await?;
+                for row in &rows {
+                    self.feed_line(lsn, 1, &columns, row, &format).await?;
+                }
+                columns
+            }
+            Some(LiveEvent::Failed(e)) => return Err(e.into()),
+            _ => return Err(Error::internal("the subscription produced no snapshot").into()),
+        };
+        let cancel = self.session.cancel.clone();
+        loop {
+            self.socket_mut().flush().await?;
+            let event = tokio::select! {
+                event = events.recv() => event,
+                _ = cancel.cancelled() => {
+                    return Err(Error::new(SqlState::QueryCanceled, "canceling statement due to user request").into());
+                }
+            };
+            match event {
+                Some(LiveEvent::Diff(diff)) => {
+                    let lines = [(diff.old.as_ref(), -1), (diff.row.as_ref(), 1)];
+                    for (row, sign) in lines {
+                        if let Some(serde_json::Value::Object(row)) = row {
+                            self.feed_line(diff.lsn, sign, &columns, row, &format)
+                                .await?;
+                        }
+                    }
+                }
+                Some(LiveEvent::Failed(e)) => return Err(e.into()),
+                Some(_) => {}
+                // The engine dropped it: too slow, or the server is stopping.
+                None => {
+                    return Err(Error::new(
+                        SqlState::ProgramLimitExceeded,
+                        "COPY (SUBSCRIBE ...) ended: it fell too far behind, or the server is stopping",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+
+    async fn feed_line(
+        &mut self,
+        lsn: i64,
+        diff: i64,
+        columns: &[String],
+        row: &serde_json::Map<String, serde_json::Value>,
+        format: &CopyFormat,
+    ) -> Result<(), Failure> {
+        let mut line = format!("{lsn}{d}{diff}", d = format.delimiter);
+        for column in columns {
+            line.push(format.delimiter);
+            let text = match row.get(column) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(serde_json::Value::Bool(b)) => Some(if *b { "t" } else { "f" }.to_string()),
+                Some(n @ serde_json::Value::Number(_)) => Some(n.to_string()),
+                Some(json) => Some(crate::types::json::to_jsonb_text(json)),
+            };
+            copy::write_field(&mut line, text.as_deref(), format);
+        }
+        line.push('\n');
+        self.socket_mut()
+            .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(
+                line,
+            ))))
+            .await?;
+        Ok(())
     }
 }
 

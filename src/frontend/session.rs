@@ -98,18 +98,34 @@ pub struct Notice {
 /// Empty between statements; a stray interrupt of an idle connection is a
 /// no-op in SQLite.
 #[derive(Clone, Default)]
-pub struct CancelSlot(Arc<std::sync::Mutex<Option<Arc<rusqlite::InterruptHandle>>>>);
+pub struct CancelSlot {
+    running: Arc<std::sync::Mutex<Option<Arc<rusqlite::InterruptHandle>>>>,
+    /// Wakes a statement that waits rather than runs SQL (a streaming
+    /// `COPY (SUBSCRIBE ...)`).
+    waiting: Arc<tokio::sync::Notify>,
+}
 
 impl CancelSlot {
     fn set(&self, handle: Option<Arc<rusqlite::InterruptHandle>>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = handle;
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = handle;
     }
 
     /// Interrupts the running statement, if any (it fails with 57014).
     pub fn cancel(&self) {
-        if let Some(handle) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(handle) = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             handle.interrupt();
         }
+        self.waiting.notify_waiters();
+    }
+
+    /// Resolves when a CancelRequest arrives for this session.
+    pub async fn cancelled(&self) {
+        self.waiting.notified().await;
     }
 }
 

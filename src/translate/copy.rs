@@ -36,6 +36,71 @@ pub enum Copy {
     },
     /// The SELECT to run, as Postgres SQL (translated like any query).
     Out { query: String, format: CopyFormat },
+    /// Materialize's `COPY (SUBSCRIBE (SELECT ...)) TO STDOUT`: a live query
+    /// streamed as rows with `mz_timestamp` (the LSN) and `mz_diff` (+1/-1),
+    /// until the client cancels.
+    Subscribe { query: String },
+}
+
+/// `COPY (SUBSCRIBE (<select>)) TO STDOUT` or `COPY (SUBSCRIBE [TO] <table>)
+/// TO STDOUT` (options after it are accepted and ignored): the SELECT, if
+/// `sql` is one.
+pub fn subscribe(sql: &str) -> Option<String> {
+    let text = sql.trim().trim_end_matches(';').trim();
+    let rest = strip_word(text, "copy")?.trim_start().strip_prefix('(')?;
+    let close = matching_paren(rest)?;
+    let (inner, after) = (&rest[..close], &rest[close + 1..]);
+    let after = strip_word(after.trim_start(), "to")?;
+    strip_word(after.trim_start(), "stdout")?;
+    let inner = strip_word(inner.trim(), "subscribe")?.trim_start();
+    let inner = strip_word(inner, "to").map_or(inner, str::trim_start);
+    match inner.strip_prefix('(') {
+        Some(query) => {
+            let close = matching_paren(query)?;
+            query[close + 1..]
+                .trim()
+                .is_empty()
+                .then(|| query[..close].trim().to_string())
+        }
+        None => {
+            let table = inner.trim();
+            let plain = !table.is_empty()
+                && table
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "_.\"".contains(c));
+            plain.then(|| format!("SELECT * FROM {table}"))
+        }
+    }
+}
+
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let head = text.get(..word.len())?;
+    let rest = &text[word.len()..];
+    (head.eq_ignore_ascii_case(word)
+        && !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+    .then_some(rest)
+}
+
+/// The index of the `)` closing an already opened `(`, skipping quoted text.
+fn matching_paren(text: &str) -> Option<usize> {
+    let mut depth = 1;
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// COPY text as sqlparser accepts it: it reads `FROM STDIN` data inline (we
@@ -293,6 +358,20 @@ pub fn write_field(line: &mut String, value: Option<&str>, format: &CopyFormat) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscribe_forms() {
+        assert_eq!(
+            subscribe("COPY (SUBSCRIBE (SELECT a FROM t WHERE b = ')')) TO STDOUT;").as_deref(),
+            Some("SELECT a FROM t WHERE b = ')'")
+        );
+        assert_eq!(
+            subscribe("copy (subscribe to orders) to stdout").as_deref(),
+            Some("SELECT * FROM orders")
+        );
+        assert_eq!(subscribe("COPY (SELECT 1) TO STDOUT"), None);
+        assert_eq!(subscribe("COPY t FROM STDIN"), None);
+    }
 
     #[test]
     fn text_format_round_trips_escapes_and_nulls() {

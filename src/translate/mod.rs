@@ -189,6 +189,11 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     {
         return Ok(vec![Plan::Accepted("VACUUM")]);
     }
+    if first_word.eq_ignore_ascii_case("copy")
+        && let Some(query) = copy::subscribe(sql)
+    {
+        return Ok(vec![Plan::Copy(copy::Copy::Subscribe { query })]);
+    }
     let copy_text;
     let sql = if first_word.eq_ignore_ascii_case("copy") {
         copy_text = copy::parsable(sql);

@@ -212,3 +212,34 @@ impl Session {
         }
     }
 }
+
+/// Hands a live query's events to a streaming COPY; `false` once the COPY
+/// has ended or fell too far behind.
+struct StreamSink(tokio::sync::mpsc::Sender<LiveEvent>);
+
+impl Sink for StreamSink {
+    fn send(&self, event: LiveEvent) -> bool {
+        self.0.try_send(event).is_ok()
+    }
+}
+
+/// Events a `COPY (SUBSCRIBE ...)` may have unsent before it is ended.
+const STREAM_QUEUE: usize = 10_000;
+
+impl Session {
+    /// Starts a live query whose events a streaming COPY sends itself.
+    pub fn stream_live(
+        &mut self,
+        sql: &str,
+    ) -> Result<(crate::live::LiveId, tokio::sync::mpsc::Receiver<LiveEvent>)> {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_QUEUE);
+        let ticket = self
+            .live
+            .prepare(sql, &[], None, Arc::new(StreamSink(tx)))?;
+        Ok((self.live.begin(ticket), rx))
+    }
+
+    pub fn end_stream(&mut self, id: crate::live::LiveId) {
+        self.live.unsubscribe(id);
+    }
+}
