@@ -63,6 +63,7 @@ sqlstates! {
     InvalidPreparedStatementDefinition => "42P14",
     DuplicatePreparedStatement => "42P05",
     InvalidCursorName => "34000",
+    DuplicateCursor => "42P03",
     DatatypeMismatch => "42804",
     ProtocolViolation => "08P01",
     LockNotAvailable => "55P03",

@@ -621,3 +621,85 @@ async fn copy_subscribe_streams_timestamped_diffs_until_cancelled() {
         1
     );
 }
+
+/// The data rows of a simple query's result, as text.
+fn data_rows(messages: Vec<tokio_postgres::SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_cursor_fetches_the_snapshot_then_changes() {
+    let server = start_realtime(Config::new(temp_dir("live-cursor"))).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ITEMS).await.unwrap();
+    pg.batch_execute("INSERT INTO items (owner, qty) VALUES (1, 5)")
+        .await
+        .unwrap();
+    let client = connect(&server).await;
+    let err = client
+        .simple_query("DECLARE c CURSOR FOR SUBSCRIBE (SELECT id, qty FROM items WHERE owner = 1)")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "25P01", "only in a transaction block");
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .simple_query("DECLARE c CURSOR FOR SUBSCRIBE (SELECT id, qty FROM items WHERE owner = 1)")
+        .await
+        .unwrap();
+    let rows = data_rows(
+        client
+            .simple_query("FETCH ALL c WITH (timeout = '0s')")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0][1..],
+        [Some("1".into()), Some("1".into()), Some("5".into())]
+    );
+    let rows = data_rows(
+        client
+            .simple_query("FETCH ALL c WITH (timeout = '0s')")
+            .await
+            .unwrap(),
+    );
+    assert!(rows.is_empty(), "nothing new");
+    pg.batch_execute("UPDATE items SET qty = 6 WHERE id = 1")
+        .await
+        .unwrap();
+    let rows = data_rows(
+        client
+            .simple_query("FETCH ALL c WITH (timeout = '5s')")
+            .await
+            .unwrap(),
+    );
+    let diffs: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r[1].clone().unwrap(), r[3].clone().unwrap()))
+        .collect();
+    assert_eq!(
+        diffs,
+        vec![("-1".into(), "5".into()), ("1".into(), "6".into())]
+    );
+    client.batch_execute("CLOSE c").await.unwrap();
+    let err = client.simple_query("FETCH ALL c").await.unwrap_err();
+    assert_eq!(code(&err), "34000", "closed");
+    client.batch_execute("ROLLBACK; BEGIN").await.unwrap();
+    client
+        .simple_query("DECLARE d CURSOR FOR SUBSCRIBE TO items")
+        .await
+        .unwrap();
+    client.batch_execute("COMMIT").await.unwrap();
+    let err = client.simple_query("FETCH ALL d").await.unwrap_err();
+    assert_eq!(code(&err), "34000", "the cursor ended with its transaction");
+}

@@ -611,7 +611,10 @@ impl Connection {
                 Plan::Subscribe { .. }
                 | Plan::Unsubscribe(_)
                 | Plan::ListenDurable { .. }
-                | Plan::Ack { .. } => false,
+                | Plan::Ack { .. }
+                | Plan::DeclareSubscribe { .. }
+                | Plan::Fetch(_)
+                | Plan::CloseCursor(_) => false,
                 _ => true,
             };
             if needs_transaction {

@@ -25,6 +25,7 @@ use crate::types::{ColumnType, PgType};
 
 use super::settings::Settings;
 
+mod cursor;
 mod durable;
 mod live;
 
@@ -52,6 +53,8 @@ struct Tx {
     savepoints: Vec<(String, (usize, usize))>,
     /// NOTIFYs and LISTEN changes, applied only if the transaction commits.
     pending: Pending,
+    /// Live cursors (`DECLARE ... CURSOR FOR SUBSCRIBE`), ended with the transaction.
+    cursors: HashMap<String, cursor::LiveCursor>,
 }
 
 impl Tx {
@@ -63,6 +66,7 @@ impl Tx {
             started: Utc::now(),
             savepoints: Vec::new(),
             pending: Pending::default(),
+            cursors: HashMap::new(),
         }
     }
 }
@@ -397,6 +401,9 @@ impl Session {
                 self.listen_durable(channel, consumer, &params).await
             }
             Plan::Ack { consumer, id } => self.ack(consumer, id, &params).await,
+            Plan::DeclareSubscribe { cursor, query } => self.declare_subscribe(cursor, query).await,
+            Plan::Fetch(fetch) => self.fetch(fetch).await,
+            Plan::CloseCursor(name) => self.close_cursor(name.as_deref()),
             Plan::Listen(channel) => {
                 self.change_listening(ListenChange::Listen(channel.clone()));
                 command("LISTEN")
@@ -736,6 +743,7 @@ impl Session {
             Plan::Subscribe { .. } => return Ok(Some(Arc::new(live::subscribe_columns()))),
             Plan::ListenDurable { .. } => return Ok(Some(Arc::new(durable::listen_columns()))),
             Plan::Ack { .. } => return Ok(Some(Arc::new(durable::ack_columns()))),
+            Plan::Fetch(fetch) => return Ok(Some(Arc::new(self.cursor_columns(&fetch.cursor)?))),
             Plan::Unsubscribe(_) => return Ok(Some(Arc::new(live::unsubscribe_columns()))),
             _ => return Ok(None),
         };

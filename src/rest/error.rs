@@ -67,6 +67,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidPreparedStatementDefinition
         | DuplicatePreparedStatement
         | InvalidCursorName
+        | DuplicateCursor
         | InFailedSqlTransaction
         | ActiveSqlTransaction
         | NoActiveSqlTransaction

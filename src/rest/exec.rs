@@ -193,6 +193,7 @@ fn plan_name(plan: &Plan) -> &'static str {
         Plan::Listen(_) | Plan::Unlisten(_) => "LISTEN (use /realtime/v1/sse)",
         Plan::Copy(_) => "COPY",
         Plan::ListenDurable { .. } | Plan::Ack { .. } => "durable channels (use the wire)",
+        Plan::DeclareSubscribe { .. } | Plan::Fetch(_) | Plan::CloseCursor(_) => "cursors",
         Plan::Subscribe { .. } | Plan::Unsubscribe(_) => {
             "live queries (use the WebSocket door or the wire)"
         }

@@ -309,3 +309,144 @@ mod plan_tests {
         assert_eq!(plans[0].parameters().len(), 1);
     }
 }
+
+/// `FETCH [ALL | n | FORWARD n | FORWARD ALL] [FROM | IN] cursor [WITH
+/// (timeout = '1s')]` on a live cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    pub cursor: String,
+    /// At most this many rows; `None` is ALL.
+    pub count: Option<u64>,
+    /// How long to wait for a first row; `None` waits until one comes.
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn words(sql: &str) -> Vec<String> {
+    sql.trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `DECLARE name CURSOR FOR SUBSCRIBE (...)` (or `SUBSCRIBE [TO] table`):
+/// the cursor name and the SELECT.
+pub fn declare(sql: &str) -> Option<(String, String)> {
+    let w = words(sql);
+    let [declare, name, cursor, ..] = w.as_slice() else {
+        return None;
+    };
+    if !declare.eq_ignore_ascii_case("declare") || !cursor.eq_ignore_ascii_case("cursor") {
+        return None;
+    }
+    let lower = sql.to_ascii_lowercase();
+    let at = lower.find(" for ")? + " for ".len();
+    let query = super::copy::subscribe(&format!(
+        "COPY ({}) TO STDOUT",
+        sql[at..].trim().trim_end_matches(';')
+    ))?;
+    Some((name.to_ascii_lowercase(), query))
+}
+
+/// A FETCH, if `sql` is one.
+pub fn fetch(sql: &str) -> Result<Option<Fetch>> {
+    let lower = sql.trim().trim_end_matches(';').to_ascii_lowercase();
+    let (head, options) = match lower.find(" with ") {
+        Some(at) => (&lower[..at], Some(lower[at + 6..].trim())),
+        None => (lower.as_str(), None),
+    };
+    let mut w: Vec<&str> = head.split_whitespace().collect();
+    if w.first() != Some(&"fetch") {
+        return Ok(None);
+    }
+    w.remove(0);
+    if w.first() == Some(&"forward") {
+        w.remove(0);
+    }
+    let count = match w.first() {
+        Some(&"all") => {
+            w.remove(0);
+            None
+        }
+        Some(n) if n.parse::<u64>().is_ok() => Some(w.remove(0).parse().expect("checked")),
+        _ => Some(1),
+    };
+    if matches!(w.first(), Some(&"from") | Some(&"in")) {
+        w.remove(0);
+    }
+    let [cursor] = w.as_slice() else {
+        return Err(Error::syntax(
+            "FETCH [ALL | n] [FROM] cursor [WITH (timeout = '1s')]",
+        ));
+    };
+    let timeout = match options {
+        None => None,
+        Some(options) => {
+            let value = options
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split_once('=')
+                .filter(|(k, _)| k.trim() == "timeout")
+                .map(|(_, v)| v.trim().trim_matches('\'').to_string())
+                .ok_or_else(|| Error::unsupported(format!("FETCH option {options}")))?;
+            Some(duration(&value)?)
+        }
+    };
+    Ok(Some(Fetch {
+        cursor: cursor.trim_matches('"').to_string(),
+        count,
+        timeout,
+    }))
+}
+
+/// `1s`, `500ms`, `2 min`, `0`.
+fn duration(text: &str) -> Result<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = (&text[..split], text[split..].trim());
+    let n: f64 = number.parse().map_err(|_| {
+        Error::new(
+            SqlState::InvalidParameterValue,
+            format!("invalid timeout \"{text}\""),
+        )
+    })?;
+    let seconds = match unit {
+        "" | "s" | "sec" | "second" | "seconds" => n,
+        "ms" | "millisecond" | "milliseconds" => n / 1000.0,
+        "min" | "minute" | "minutes" => n * 60.0,
+        _ => {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                format!("invalid timeout \"{text}\""),
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn declare_and_fetch_forms() {
+        assert_eq!(
+            declare("DECLARE c CURSOR FOR SUBSCRIBE (SELECT * FROM t)"),
+            Some(("c".into(), "SELECT * FROM t".into()))
+        );
+        assert_eq!(declare("DECLARE c CURSOR FOR SELECT 1"), None);
+        assert_eq!(
+            fetch("FETCH ALL c WITH (timeout = '1s')").unwrap(),
+            Some(Fetch {
+                cursor: "c".into(),
+                count: None,
+                timeout: Some(std::time::Duration::from_secs(1))
+            })
+        );
+        assert_eq!(fetch("fetch 10 from c").unwrap().unwrap().count, Some(10));
+        assert_eq!(fetch("SELECT 1").unwrap(), None);
+        assert!(fetch("FETCH ALL c WITH (timeout = 'soon')").is_err());
+    }
+}

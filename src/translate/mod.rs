@@ -70,6 +70,15 @@ pub enum Plan {
     },
     /// `SELECT litewire.unsubscribe(channel)`.
     Unsubscribe(live::LiveArg),
+    /// `DECLARE cursor CURSOR FOR SUBSCRIBE (...)`, in a transaction block.
+    DeclareSubscribe {
+        cursor: String,
+        query: String,
+    },
+    /// `FETCH ... cursor [WITH (timeout = ...)]` on a live cursor.
+    Fetch(live::Fetch),
+    /// `CLOSE cursor`, or `CLOSE ALL` (None).
+    CloseCursor(Option<String>),
     /// `SELECT litewire.listen_durable(channel, consumer)`.
     ListenDurable {
         channel: live::LiveArg,
@@ -194,6 +203,16 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     {
         return Ok(vec![Plan::Copy(copy::Copy::Subscribe { query })]);
     }
+    if first_word.eq_ignore_ascii_case("declare")
+        && let Some((cursor, query)) = live::declare(sql)
+    {
+        return Ok(vec![Plan::DeclareSubscribe { cursor, query }]);
+    }
+    if first_word.eq_ignore_ascii_case("fetch")
+        && let Some(fetch) = live::fetch(sql)?
+    {
+        return Ok(vec![Plan::Fetch(fetch)]);
+    }
     let copy_text;
     let sql = if first_word.eq_ignore_ascii_case("copy") {
         copy_text = copy::parsable(sql);
@@ -274,6 +293,10 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
                 .join(" "),
         ),
         Statement::LISTEN { channel } => Plan::Listen(channel_name(&channel)),
+        Statement::Close { cursor } => Plan::CloseCursor(match cursor {
+            sqlparser::ast::CloseCursor::All => None,
+            sqlparser::ast::CloseCursor::Specific { name } => Some(ident_text(&name)),
+        }),
         Statement::UNLISTEN { channel } if channel.value == "*" => Plan::Unlisten(None),
         Statement::UNLISTEN { channel } => Plan::Unlisten(Some(channel_name(&channel))),
         Statement::NOTIFY { channel, payload } => {
