@@ -15,6 +15,8 @@ compat/run.sh starts the servers and sets:
 
 import itertools
 import os
+import shutil
+import subprocess
 import uuid
 from dataclasses import dataclass
 
@@ -104,3 +106,17 @@ def pytest_collection_modifyitems(config, items):
         reason = LITEWIRE_GAPS.get(item.name)
         if reason:
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
+
+
+@pytest.fixture(scope="session")
+def node_modules():
+    if shutil.which("node") is None:
+        pytest.fail("node is not installed")
+    installed = all(os.path.isdir(os.path.join(NODE_DIR, "node_modules", m)) for m in ("pg", "playwright-core"))
+    if not installed:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True,
+                       timeout=300)
+    return NODE_DIR

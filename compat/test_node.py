@@ -2,22 +2,7 @@
 
 import json
 import os
-import shutil
 import subprocess
-
-import pytest
-
-NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
-
-
-@pytest.fixture(scope="session")
-def node_modules():
-    if shutil.which("node") is None:
-        pytest.fail("node is not installed")
-    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pg")):
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True,
-                       timeout=300)
-    return NODE_DIR
 
 
 def test_node_postgres(node_modules, target, uniq):

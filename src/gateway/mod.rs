@@ -109,9 +109,31 @@ struct WsParams {
     token: Option<String>,
 }
 
-/// The routes of the WebSocket door.
+/// The routes of the WebSocket door, and its browser client.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new().route("/ws", get(upgrade)).with_state(gateway)
+    Router::new()
+        .route("/ws", get(upgrade))
+        .route("/litewire.js", get(|| client(CLIENT_JS, "text/javascript")))
+        .route("/litewire.d.ts", get(|| client(CLIENT_TYPES, "application/typescript")))
+        .with_state(gateway)
+}
+
+/// The browser client (`web/client/`), built into the binary.
+const CLIENT_JS: &str = include_str!("../../web/client/litewire.js");
+const CLIENT_TYPES: &str = include_str!("../../web/client/litewire.d.ts");
+
+/// Serves a client file; pages on any origin may import it.
+async fn client(body: &'static str, content_type: &'static str) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn upgrade(
