@@ -144,6 +144,14 @@ impl Error {
         )
     }
 
+    /// 42703 for a column that `table` lacks.
+    pub fn undefined_column(column: &str, table: &str) -> Self {
+        Error::new(
+            SqlState::UndefinedColumn,
+            format!("column \"{column}\" of relation \"{table}\" does not exist"),
+        )
+    }
+
     pub fn syntax(message: impl Into<String>) -> Self {
         Error::new(SqlState::SyntaxError, message)
     }

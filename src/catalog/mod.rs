@@ -59,10 +59,24 @@ impl Table {
     }
 }
 
+/// A trigger created with `CREATE TRIGGER` (`_lw_triggers`): the translator
+/// compiles it, with its function's body, into SQLite triggers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerDef {
+    pub table: String,
+    pub name: String,
+    pub function: String,
+    /// The CREATE TRIGGER statement as Postgres SQL.
+    pub definition: String,
+}
+
 /// A snapshot of the schema. Cheap to share (`Arc<Catalog>`).
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     tables: HashMap<String, Table>,
+    /// Trigger functions by name: their PL/pgSQL source (`_lw_functions`).
+    functions: HashMap<String, String>,
+    triggers: Vec<TriggerDef>,
 }
 
 impl Catalog {
@@ -72,7 +86,36 @@ impl Catalog {
                 .into_iter()
                 .map(|t| (t.name.to_ascii_lowercase(), t))
                 .collect(),
+            functions: HashMap::new(),
+            triggers: Vec::new(),
         }
+    }
+
+    /// This catalog with the stored trigger functions and triggers.
+    pub fn with_routines(
+        mut self,
+        functions: impl IntoIterator<Item = (String, String)>,
+        triggers: Vec<TriggerDef>,
+    ) -> Self {
+        self.functions = functions.into_iter().collect();
+        self.triggers = triggers;
+        self
+    }
+
+    /// A trigger function's PL/pgSQL source.
+    pub fn function(&self, name: &str) -> Option<&str> {
+        self.functions.get(name).map(String::as_str)
+    }
+
+    /// This catalog with function `name` given `source` (to check a replacement).
+    pub fn with_function(&self, name: &str, source: &str) -> Catalog {
+        let mut next = self.clone();
+        next.functions.insert(name.to_string(), source.to_string());
+        next
+    }
+
+    pub fn triggers(&self) -> &[TriggerDef] {
+        &self.triggers
     }
 
     /// Looks a table up by name; `public.` and `pg_temp`-less qualified names

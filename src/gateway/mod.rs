@@ -114,7 +114,10 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
         .route("/litewire.js", get(|| client(CLIENT_JS, "text/javascript")))
-        .route("/litewire.d.ts", get(|| client(CLIENT_TYPES, "application/typescript")))
+        .route(
+            "/litewire.d.ts",
+            get(|| client(CLIENT_TYPES, "application/typescript")),
+        )
         .with_state(gateway)
 }
 

@@ -6,15 +6,16 @@
 
 use rusqlite::Connection;
 
-use crate::catalog::{Catalog, Column, Table};
-use crate::translate::capture;
+use crate::catalog::{Catalog, Column, Table, TriggerDef};
+use crate::translate::{capture, triggers};
 use crate::types::{ColumnType, PgType};
 
 /// Installed on open; idempotent.
 pub const BOOTSTRAP: &str = concat!(
     include_str!("../../sql/bootstrap.sql"),
     include_str!("../../sql/changes.sql"),
-    include_str!("../../sql/durable.sql")
+    include_str!("../../sql/durable.sql"),
+    include_str!("../../sql/functions.sql")
 );
 
 /// Names in `sqlite_schema` of the given types that are the user's (not
@@ -89,7 +90,51 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
         tables.push(Table { name, columns });
     }
     tables.push(presence_table());
-    Ok(Catalog::new(tables))
+    let catalog = Catalog::new(tables);
+    let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;
+    let functions: Vec<(String, String)> = functions
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut triggers = conn.prepare_cached(
+        "SELECT table_name, name, function, definition FROM _lw_triggers ORDER BY table_name, name",
+    )?;
+    let triggers: Vec<TriggerDef> = triggers
+        .query_map([], |r| {
+            Ok(TriggerDef {
+                table: r.get(0)?,
+                name: r.get(1)?,
+                function: r.get(2)?,
+                definition: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(catalog.with_routines(functions, triggers))
+}
+
+/// Installs or refreshes the SQLite triggers compiled from the stored
+/// `CREATE TRIGGER`s (`translate::triggers`), so they follow the table's
+/// columns and the current body of their function; others of ours go.
+fn sync_triggers(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
+    let wanted = triggers::installed(catalog)
+        .map_err(|e| crate::error::function_error(e.code(), e.to_string()))?;
+    let mut installed = conn.prepare_cached(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' \
+         AND substr(name, 1, length(?1)) = ?1",
+    )?;
+    let current: Vec<(String, String)> = installed
+        .query_map([triggers::TRIGGER_PREFIX], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (name, sql) in &current {
+        if !wanted.iter().any(|(n, s)| n == name && s == sql) {
+            conn.execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
+        }
+    }
+    for (name, sql) in &wanted {
+        if !current.iter().any(|(n, s)| n == name && s == sql) {
+            conn.execute_batch(sql)?;
+        }
+    }
+    Ok(())
 }
 
 /// Installs or refreshes the change-capture triggers of every user table so
@@ -130,7 +175,7 @@ pub fn sync_capture(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()
             conn.execute_batch(sql)?;
         }
     }
-    Ok(())
+    sync_triggers(conn, catalog)
 }
 
 /// `litewire.presence`: who is present in realtime channels (served by

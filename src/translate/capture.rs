@@ -23,8 +23,9 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// The column's value from `row` (NEW or OLD) as a JSON-ready SQL expression.
-fn json_value(row: &str, column: &Column) -> String {
+/// The column's value from `row` (NEW or OLD) as a JSON-ready SQL expression
+/// (also used by trigger functions' `row_to_json(NEW)` and `json_build_object`).
+pub(crate) fn json_value(row: &str, column: &Column) -> String {
     let value = format!("{row}.{}", ident(&column.name));
     match column.ty.ty {
         PgType::Bool => format!(
@@ -42,7 +43,8 @@ fn json_value(row: &str, column: &Column) -> String {
     }
 }
 
-fn json_object<'a>(row: &str, columns: impl Iterator<Item = &'a Column>) -> String {
+/// `json_object('col', value, ...)` over `columns` of `row`; `NULL` without columns.
+pub(crate) fn json_object<'a>(row: &str, columns: impl Iterator<Item = &'a Column>) -> String {
     let pairs: Vec<String> = columns
         .map(|c| format!("{}, {}", literal(&c.name), json_value(row, c)))
         .collect();

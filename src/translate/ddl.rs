@@ -77,6 +77,11 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
                         "DELETE FROM _lw_columns WHERE table_name = {}",
                         sql_string(&name)
                     ));
+                    // SQLite drops the table's triggers with it.
+                    statements.push(format!(
+                        "DELETE FROM _lw_triggers WHERE table_name = {}",
+                        sql_string(&name)
+                    ));
                 }
             }
             let first = statements.remove(0);
@@ -334,6 +339,7 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
                     // SQLite refuses to drop a column its triggers name; the
                     // store installs fresh capture triggers afterwards.
                     statements.extend(super::capture::drop_triggers(&table));
+                    statements.extend(super::triggers::drop_sqlite_triggers(catalog, &table));
                     statements.push(format!(
                         "ALTER TABLE {name} DROP COLUMN {}",
                         quoted(&column)
@@ -370,11 +376,13 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
             } => {
                 let new = object_name(&new);
                 statements.push(format!("ALTER TABLE {name} RENAME TO {}", quoted(&new)));
-                statements.push(format!(
-                    "UPDATE _lw_columns SET table_name = {} WHERE table_name = {}",
-                    sql_string(&new),
-                    sql_string(&table)
-                ));
+                for bookkeeping in ["_lw_columns", "_lw_triggers"] {
+                    statements.push(format!(
+                        "UPDATE {bookkeeping} SET table_name = {} WHERE table_name = {}",
+                        sql_string(&new),
+                        sql_string(&table)
+                    ));
+                }
             }
             Op::AddConstraint { constraint, .. } => {
                 let (index, columns) = match &constraint {

@@ -21,7 +21,9 @@ pub mod live;
 pub use expr::object_name;
 pub use litewire_schema::PRESENCE;
 pub mod normalize;
+mod plpgsql;
 mod srf;
+pub mod triggers;
 
 use std::sync::Arc;
 
@@ -317,6 +319,10 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::CreateIndex(_)
         | Statement::Drop { .. }
         | Statement::AlterTable(_) => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
+        Statement::CreateFunction(_)
+        | Statement::CreateTrigger(_)
+        | Statement::DropTrigger(_)
+        | Statement::DropFunction(_) => Plan::Sql(Arc::new(triggers::plan(statement, catalog)?)),
         Statement::Truncate(truncate) => Plan::Sql(Arc::new(ddl::truncate(truncate)?)),
         // Planner statistics and space reclamation are SQLite's business.
         Statement::Vacuum(_) => Plan::Accepted("VACUUM"),
