@@ -446,3 +446,41 @@ async fn copy_from_stdin_and_to_stdout() {
     assert_eq!(n, 3);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_statement_query_sees_the_schema_its_earlier_statements_made() {
+    let server = start().await;
+    let client = connect(&server).await;
+    let messages = client
+        .simple_query(
+            "CREATE TABLE ms (id int PRIMARY KEY, n int);
+             CREATE FUNCTION ms_note() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN PERFORM pg_notify('ms', NEW.id::text); RETURN NEW; END $$;
+             CREATE TRIGGER ms_t AFTER INSERT ON ms FOR EACH ROW EXECUTE FUNCTION ms_note();
+             ALTER TABLE ms ADD COLUMN note text;
+             INSERT INTO ms (id, n, note) VALUES (1, 2, 'x');
+             SELECT note FROM ms",
+        )
+        .await
+        .unwrap();
+    let notes: Vec<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, ["x"]);
+    // A failure rolls the whole implicit transaction back.
+    let err = client
+        .simple_query("INSERT INTO ms (id) VALUES (2); INSERT INTO nope VALUES (1)")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42P01");
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM ms", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+}

@@ -27,7 +27,7 @@ use super::encode;
 use super::session::{Described, Outcome, Session};
 use crate::error::{Error, Result, SqlState};
 use crate::notify::Notification;
-use crate::translate::{Access, Plan};
+use crate::translate::{self, Access, Plan};
 use crate::types::{ColumnType, PgType, binary, input};
 
 pub type Socket = Framed<MaybeTls, PgWireMessageServerCodec<String>>;
@@ -297,25 +297,52 @@ impl Connection {
     }
 
     async fn simple_query(&mut self, sql: &str) -> std::io::Result<()> {
-        let (plans, mut literals) = match self.session.plan_simple(sql) {
-            Ok(p) => p,
+        // Several statements run as one implicit transaction, each translated
+        // just before it runs, against the schema the ones before it left
+        // (`CREATE TABLE t ...; CREATE TRIGGER ... ON t ...`).
+        if let Some(statements) = translate::split(sql).filter(|s| s.len() > 1) {
+            self.session.begin_implicit();
+            for statement in statements {
+                let plans = match self.session.plan(&statement) {
+                    Ok(plans) => plans,
+                    Err(err) => {
+                        self.session.on_error();
+                        self.send_error(&err).await?;
+                        break;
+                    }
+                };
+                if !self.run_plans(&plans, Vec::new()).await? {
+                    break;
+                }
+            }
+            if let Err(err) = self.session.end_implicit().await {
+                self.send_error(&err).await?;
+            }
+            return self.ready().await;
+        }
+        match self.session.plan_simple(sql) {
+            Ok((plans, literals)) => {
+                self.run_plans(&plans, literals).await?;
+            }
             Err(err) => {
                 if self.session.in_transaction() {
                     self.session.on_error();
                 }
                 self.send_error(&err).await?;
-                return self.ready().await;
             }
-        };
-        // Several statements in one Query run as one implicit transaction.
-        if plans.len() > 1 {
-            self.session.begin_implicit();
         }
-        let mut plans = plans;
-        let mut next = 0;
-        while let Some(plan) = plans.get(next) {
-            let changes_schema = matches!(plan, Plan::Sql(p) if p.access == Access::Schema);
-            // Only a single parameterized statement carries literals.
+        self.ready().await
+    }
+
+    /// Runs plans of one Query and sends their results; `false` after an
+    /// error (the rest of the Query is skipped). `literals` are the parameters
+    /// a single normalized statement carries.
+    async fn run_plans(
+        &mut self,
+        plans: &[Plan],
+        mut literals: Vec<Value>,
+    ) -> std::io::Result<bool> {
+        for plan in plans {
             let params = std::mem::take(&mut literals);
             let result = match plan {
                 Plan::Copy(copy) => self.copy(copy).await,
@@ -325,38 +352,19 @@ impl Connection {
                     .await
                     .map_err(Failure::from),
             };
-            let result = match result {
-                Ok(outcome) => Ok(outcome),
-                Err(Failure::Sql(e)) => Err(e),
-                Err(Failure::Io(e)) => return Err(e),
-            };
             match result {
                 Ok(outcome) => {
                     self.flush_notices().await?;
                     self.send_outcome(outcome, &[]).await?
                 }
-                Err(err) => {
+                Err(Failure::Sql(err)) => {
                     self.send_error(&err).await?;
-                    break;
+                    return Ok(false);
                 }
-            }
-            next += 1;
-            // Later statements were translated against the old schema
-            // (`CREATE TABLE t ...; INSERT INTO t ...`): translate them again.
-            if changes_schema && next < plans.len() {
-                match self.session.plan(sql) {
-                    Ok(p) => plans = p,
-                    Err(err) => {
-                        self.send_error(&err).await?;
-                        break;
-                    }
-                }
+                Err(Failure::Io(e)) => return Err(e),
             }
         }
-        if let Err(err) = self.session.end_implicit().await {
-            self.send_error(&err).await?;
-        }
-        self.ready().await
+        Ok(true)
     }
 
     async fn copy(&mut self, copy: &crate::translate::copy::Copy) -> Result<Outcome, Failure> {

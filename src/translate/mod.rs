@@ -179,6 +179,15 @@ pub fn validate_notification(channel: &str, payload: &str) -> Result<()> {
     Ok(())
 }
 
+/// The statements of a query string, each as text of its own, so that a
+/// multi-statement query can be translated one statement at a time, each
+/// against the schema the ones before it left. `None` when the string does
+/// not parse as a whole (it is then translated as one, for its error).
+pub fn split(sql: &str) -> Option<Vec<String>> {
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    Some(statements.iter().map(ToString::to_string).collect())
+}
+
 /// Translates a query string, which may hold several statements.
 pub fn translate(sql: &str, catalog: &Catalog) -> Result<Vec<Plan>> {
     translate_with_params(sql, catalog, &[])
