@@ -703,3 +703,90 @@ async fn a_live_cursor_fetches_the_snapshot_then_changes() {
     let err = client.simple_query("FETCH ALL d").await.unwrap_err();
     assert_eq!(code(&err), "34000", "the cursor ended with its transaction");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_with_a_row_filter_sees_only_its_rows_in_live_queries() {
+    let mut config = Config::new(temp_dir("live-rls"));
+    config.auth.jwt_secret = Some("k".into());
+    config.auth.rules = vec![litewire::config::RuleConfig {
+        role: "user".into(),
+        read: vec!["notes".into()],
+        filters: [("notes".to_string(), "owner = auth.sub".to_string())].into(),
+        ..Default::default()
+    }];
+    let server = start_realtime(config).await;
+    let pg = connect(&server).await;
+    pg.batch_execute("CREATE TABLE notes (id bigserial PRIMARY KEY, owner text, body text)")
+        .await
+        .unwrap();
+    pg.batch_execute("INSERT INTO notes (owner, body) VALUES ('ann', 'a1'), ('bob', 'b1')")
+        .await
+        .unwrap();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"role": "user", "sub": "ann", "exp": chrono::Utc::now().timestamp() + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(b"k"),
+    )
+    .unwrap();
+    let mut ws = ws_connect(&server, Some(&token)).await;
+    let mut copies = HashMap::new();
+    let rows = live(
+        &mut ws,
+        &mut copies,
+        1,
+        json!("SELECT * FROM notes"),
+        json!([]),
+    )
+    .await;
+    let count = live(
+        &mut ws,
+        &mut copies,
+        2,
+        json!("SELECT count(*) AS n FROM notes"),
+        json!([]),
+    )
+    .await;
+    drain(&mut ws, &mut copies, Duration::from_millis(300)).await;
+    assert_eq!(
+        copies[&rows].sorted(),
+        vec![r#"{"id":1,"owner":"ann","body":"a1"}"#]
+    );
+    assert_eq!(copies[&count].sorted(), vec![r#"{"n":1}"#]);
+    pg.batch_execute("INSERT INTO notes (owner, body) VALUES ('bob', 'b2')")
+        .await
+        .unwrap();
+    pg.batch_execute("UPDATE notes SET owner = 'bob' WHERE body = 'a1'")
+        .await
+        .unwrap();
+    pg.batch_execute("INSERT INTO notes (owner, body) VALUES ('ann', 'a2')")
+        .await
+        .unwrap();
+    // Bob's rows never show up, not even as keys; ann's row leaving is a delete.
+    let mut frames = Vec::new();
+    {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(500), ws.next()).await
+        {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            copies
+                .entry(frame["sub"].as_str().unwrap_or("").to_string())
+                .or_default()
+                .apply(&frame);
+            frames.push(frame);
+        }
+    }
+    let row_diffs: Vec<(String, i64)> = frames
+        .iter()
+        .filter(|f| f["sub"] == rows.as_str())
+        .map(|f| {
+            (
+                f["op"].as_str().unwrap().to_string(),
+                f["key"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(row_diffs, vec![("delete".into(), 1), ("insert".into(), 4)]);
+    assert_eq!(copies[&count].sorted(), vec![r#"{"n":1}"#]);
+}

@@ -582,17 +582,24 @@ impl Connection {
                 ));
             }
         };
-        let role = self.identity().role.clone();
+        let identity = self.identity().clone();
+        let mut filters = Vec::new();
         for table in self.gateway.live.tables(&sql, &params)? {
-            match self.gateway.guard.rules.read(&role, &table) {
+            match self.gateway.guard.rules.read(&identity.role, &table) {
                 ReadAccess::All => {}
                 ReadAccess::Denied => {
-                    return Err(denied(format!("{role} may not read \"{table}\"")));
-                }
-                ReadAccess::Where(_) => {
-                    return Err(Error::unsupported(format!(
-                        "a live query on \"{table}\", which {role} reads through a row filter"
+                    return Err(denied(format!(
+                        "{} may not read \"{table}\"",
+                        identity.role
                     )));
+                }
+                ReadAccess::Where(filter) => {
+                    let bound = crate::live::restrict::bind_claims(&filter, &identity)?;
+                    let predicate = Predicate::row_filter(&filter, &identity)?;
+                    filters.push((
+                        crate::live::restrict::RowFilter { table, sql: bound },
+                        predicate,
+                    ));
                 }
             }
         }
@@ -601,7 +608,10 @@ impl Connection {
             sub: sub.clone(),
             outbox: self.outbox.clone(),
         });
-        let ticket = self.gateway.live.prepare(&sql, &params, s.since, sink)?;
+        let ticket = self
+            .gateway
+            .live
+            .prepare_restricted(&sql, &params, &filters, s.since, sink)?;
         self.new_sub(Subscribed::Live(ticket.id));
         self.reply(protocol::ack(id, fields(&[("sub", sub.into())])));
         self.gateway.live.begin(ticket);

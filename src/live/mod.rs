@@ -16,6 +16,7 @@
 pub mod dsl;
 pub mod eval;
 pub mod query;
+pub mod restrict;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Table;
+use crate::changes;
 use crate::changes::{
     Change, ChangeBatch, ChangeError, ChangeStream, Cursor, Follower, Op, follow,
 };
@@ -151,8 +153,31 @@ impl LiveEngine {
         since: Option<i64>,
         sink: Arc<dyn Sink>,
     ) -> Result<Ticket> {
-        let shape = query::analyze(sql, params, &self.store.catalog())?;
-        let prepared = Arc::new(Prepared::new(&self.store, sql, params)?);
+        self.prepare_restricted(sql, params, &[], since, sink)
+    }
+
+    /// [`LiveEngine::prepare`] for a caller who reads some tables through row
+    /// filters (see [`restrict`]).
+    pub fn prepare_restricted(
+        &self,
+        sql: &str,
+        params: &[Json],
+        filters: &[(restrict::RowFilter, changes::filter::Predicate)],
+        since: Option<i64>,
+        sink: Arc<dyn Sink>,
+    ) -> Result<Ticket> {
+        let mut shape = query::analyze(sql, params, &self.store.catalog())?;
+        if let Shape::Incremental {
+            table, predicate, ..
+        } = &mut shape
+            && let Some((_, role)) = filters.iter().find(|(f, _)| f.table == *table)
+        {
+            *predicate = changes::filter::Predicate::And(vec![predicate.clone(), role.clone()]);
+        }
+        let row_filters: Vec<restrict::RowFilter> =
+            filters.iter().map(|(f, _)| f.clone()).collect();
+        let visible = restrict::restrict(sql, &row_filters)?;
+        let prepared = Arc::new(Prepared::new(&self.store, &visible, params)?);
         Ok(Ticket {
             id: self.next.fetch_add(1, Ordering::Relaxed),
             pending: Box::new(Pending {
