@@ -9,9 +9,7 @@
 use std::ops::ControlFlow;
 
 use serde_json::Value as Json;
-use sqlparser::ast::{
-    Expr, Ident, Statement, TableAlias, TableFactor, Value, VisitMut, VisitorMut,
-};
+use sqlparser::ast::{Expr, TableFactor, Value, VisitMut, VisitorMut};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
@@ -84,24 +82,11 @@ pub fn restrict(sql: &str, filters: &[RowFilter]) -> Result<String> {
                 return ControlFlow::Continue(());
             };
             let inner = format!("SELECT * FROM {name} WHERE {}", filter.sql);
-            match Parser::parse_sql(&PostgreSqlDialect {}, &inner).map(|mut s| s.pop()) {
-                Ok(Some(Statement::Query(query))) => {
-                    *factor = TableFactor::Derived {
-                        lateral: false,
-                        subquery: query,
-                        alias: Some(alias.clone().unwrap_or(TableAlias {
-                            explicit: true,
-                            name: Ident::new(table),
-                            columns: vec![],
-                        })),
-                        sample: None,
-                    };
-                }
-                _ => {
-                    self.1 = Some(Error::internal(format!(
-                        "cannot apply row filter {}",
-                        filter.sql
-                    )))
+            match crate::translate::derived_table(&inner, alias.clone(), &table) {
+                Some(derived) => *factor = derived,
+                None => {
+                    let message = format!("cannot apply row filter {}", filter.sql);
+                    self.1 = Some(Error::internal(message));
                 }
             }
             ControlFlow::Continue(())
@@ -142,7 +127,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             sql,
-            "SELECT o.id FROM (SELECT * FROM orders WHERE owner = 'u''1') AS o JOIN items ON items.order_id = o.id"
+            "SELECT o.id FROM (SELECT * FROM orders WHERE owner = 'u''1') o JOIN items ON items.order_id = o.id"
         );
     }
 }

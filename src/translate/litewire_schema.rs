@@ -54,20 +54,8 @@ impl VisitorMut for Expander {
         if object_name(name) != PRESENCE {
             return ControlFlow::Continue(());
         }
-        let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, PRESENCE_ROWS) else {
-            return ControlFlow::Continue(());
-        };
-        if let Some(Statement::Query(query)) = statements.pop() {
-            *factor = TableFactor::Derived {
-                lateral: false,
-                subquery: query,
-                alias: Some(alias.clone().unwrap_or(TableAlias {
-                    explicit: true,
-                    name: Ident::new("presence"),
-                    columns: vec![],
-                })),
-                sample: None,
-            };
+        if let Some(derived) = derived_table(PRESENCE_ROWS, alias.clone(), "presence") {
+            *factor = derived;
         }
         ControlFlow::Continue(())
     }
@@ -83,4 +71,23 @@ impl VisitorMut for Renamer {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// `(<query>) AS alias` (the alias defaults to `name`), to stand where a table
+/// was; `None` if `query` is not a single SELECT.
+pub fn derived_table(query: &str, alias: Option<TableAlias>, name: &str) -> Option<TableFactor> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, query).ok()?;
+    let (Some(Statement::Query(subquery)), true) = (statements.pop(), statements.is_empty()) else {
+        return None;
+    };
+    Some(TableFactor::Derived {
+        lateral: false,
+        subquery,
+        alias: Some(alias.unwrap_or(TableAlias {
+            explicit: true,
+            name: Ident::new(name),
+            columns: vec![],
+        })),
+        sample: None,
+    })
 }

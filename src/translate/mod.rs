@@ -19,7 +19,7 @@ mod litewire_schema;
 pub mod live;
 
 pub use expr::object_name;
-pub use litewire_schema::PRESENCE;
+pub use litewire_schema::{PRESENCE, derived_table};
 pub mod normalize;
 mod plpgsql;
 mod srf;
