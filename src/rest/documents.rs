@@ -69,6 +69,12 @@ fn collection(rest: &Rest, headers: &HeaderMap, name: &str, write: bool) -> ApiR
 
 const DOCUMENT: &str = "id, doc, updated_at";
 
+/// The document a write returned, if any.
+async fn written(rest: &Rest, statement: Statement) -> ApiResult<Option<Json>> {
+    let mut outcomes = rest.exec.transaction(vec![statement]).await?;
+    Ok(outcomes.pop().and_then(|o| o.objects().pop()))
+}
+
 async fn documents(rest: &Rest, statement: Statement) -> ApiResult<Vec<Json>> {
     Ok(rest.exec.one(statement).await?.objects())
 }
@@ -138,10 +144,10 @@ pub async fn put(
     if !doc.is_object() {
         return Err(bad_request("a document is a JSON object"));
     }
+    // Whether it existed is read in the same write transaction as the upsert.
     let mut probe = Statement::default();
     let key = probe.bind(Json::String(id.clone()), None);
     probe.sql = format!("SELECT 1 FROM {} WHERE id = {key}", ident(&table));
-    let existed = !rest.exec.one(probe).await?.rows.is_empty();
     let mut s = Statement::default();
     let (key, value) = (
         s.bind(Json::String(id), None),
@@ -153,13 +159,9 @@ pub async fn put(
          RETURNING {DOCUMENT}",
         t = ident(&table)
     );
-    let doc = rest
-        .exec
-        .transaction(vec![s])
-        .await?
-        .remove(0)
-        .objects()
-        .pop();
+    let mut outcomes = rest.exec.transaction(vec![probe, s]).await?;
+    let doc = outcomes.pop().and_then(|o| o.objects().pop());
+    let existed = outcomes.pop().is_some_and(|o| !o.rows.is_empty());
     let status = if existed {
         StatusCode::OK
     } else {
@@ -186,14 +188,7 @@ pub async fn patch(
         "UPDATE {t} SET doc = json_patch(doc, {value}), updated_at = now() WHERE id = {key} RETURNING {DOCUMENT}",
         t = ident(&table)
     );
-    let found = rest
-        .exec
-        .transaction(vec![s])
-        .await?
-        .remove(0)
-        .objects()
-        .pop();
-    one(found, &coll, &id)
+    one(written(&rest, s).await?, &coll, &id)
 }
 
 pub async fn delete(
