@@ -43,6 +43,7 @@ pub struct Config {
     /// WebSocket (and later REST) access: JWT keys, anon role, rules.
     pub auth: AuthConfig,
     pub realtime: RealtimeConfig,
+    pub rest: RestConfig,
 }
 
 /// The config file (`--config`, TOML): sections that flags do not cover.
@@ -53,6 +54,8 @@ pub struct FileConfig {
     pub auth: AuthConfig,
     #[serde(default)]
     pub realtime: RealtimeConfig,
+    #[serde(default)]
+    pub rest: RestConfig,
 }
 
 impl FileConfig {
@@ -82,6 +85,10 @@ pub struct AuthConfig {
     /// REST writes: the tables each role may insert into, update and delete
     /// from (`*`: every role / every table), e.g. `user = ["orders"]`.
     pub write: BTreeMap<String, Vec<String>>,
+    /// API keys for server-to-server callers, each with the role it acts as
+    /// (`"sk_..." = "service"`): sent as the `apikey` header (or a bearer
+    /// token, or the WebSocket token) instead of a JWT.
+    pub api_keys: BTreeMap<String, String>,
 }
 
 impl Default for AuthConfig {
@@ -94,6 +101,7 @@ impl Default for AuthConfig {
             role_claim: "role".into(),
             rules: Vec::new(),
             write: BTreeMap::new(),
+            api_keys: BTreeMap::new(),
         }
     }
 }
@@ -143,6 +151,38 @@ impl Default for RealtimeConfig {
     }
 }
 
+/// Limits of the REST door, so that one caller cannot take the server for
+/// itself: every request is bounded in size, rows, time and rate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestConfig {
+    /// Largest request body, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Rows one request may read or write: a table read is cut to this many
+    /// (as PostgREST's `db-max-rows`); a larger insert, or a `/sql` result
+    /// with more rows, is refused (413, 54000).
+    pub max_rows: usize,
+    /// A statement running longer is interrupted and answered with 57014,
+    /// as Postgres does past `statement_timeout`.
+    pub statement_timeout_ms: u64,
+    /// Requests per second one client address may make, and in a burst
+    /// (past them: 429).
+    pub rate_per_sec: u32,
+    pub burst: u32,
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        RestConfig {
+            max_body_bytes: 1024 * 1024,
+            max_rows: 10_000,
+            statement_timeout_ms: 10_000,
+            rate_per_sec: 1000,
+            burst: 2000,
+        }
+    }
+}
+
 impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Config {
@@ -159,6 +199,7 @@ impl Config {
             message_retention_rows: DEFAULT_MESSAGE_RETENTION_ROWS,
             auth: AuthConfig::default(),
             realtime: RealtimeConfig::default(),
+            rest: RestConfig::default(),
         }
     }
 
@@ -180,6 +221,15 @@ impl Config {
         let r = &self.realtime;
         if r.rate_per_sec == 0 || r.burst == 0 || r.outbound_queue == 0 || r.max_frame == 0 {
             return Err("realtime rate, burst, queue and frame limits must be at least 1".into());
+        }
+        let r = &self.rest;
+        if r.max_body_bytes == 0
+            || r.max_rows == 0
+            || r.statement_timeout_ms == 0
+            || r.rate_per_sec == 0
+            || r.burst == 0
+        {
+            return Err("rest body, row, time and rate limits must be at least 1".into());
         }
         Ok(())
     }

@@ -39,8 +39,8 @@ struct ServeArgs {
     /// Address of the HTTP listener (WebSocket gateway at /ws).
     #[arg(long, env = "LITEWIRE_HTTP_LISTEN", default_value = config::DEFAULT_HTTP_LISTEN)]
     http_listen: String,
-    /// TOML file with the [auth] (JWT keys, anon role, rules) and [realtime]
-    /// (WebSocket limits) sections.
+    /// TOML file with the [auth] (JWT keys, API keys, anon role, rules),
+    /// [realtime] (WebSocket limits) and [rest] (REST limits) sections.
     #[arg(long, env = "LITEWIRE_CONFIG")]
     config: Option<PathBuf>,
     /// HS256 secret for WebSocket JWTs (overrides [auth] jwt_secret).
@@ -108,6 +108,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let mut config = Config::new(args.data_dir);
         config.auth = file.auth;
         config.realtime = file.realtime;
+        config.rest = file.rest;
         if let Some(secret) = args.jwt_secret {
             config.auth.jwt_secret = Some(secret);
         }

@@ -15,6 +15,7 @@ pub const CHANGES: &str = "litewire_changes_total";
 pub const CHANGE_LSN: &str = "litewire_change_lsn";
 pub const LIVE_QUERIES: &str = "litewire_live_queries";
 pub const LIVE_RERUNS: &str = "litewire_live_query_reruns_total";
+pub const WRITER_WAITS: &str = "litewire_writer_waits";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -39,6 +40,7 @@ pub fn install() {
         describe_gauge!(CHANGE_LSN, "the last LSN dispatched");
         describe_gauge!(LIVE_QUERIES, "live queries being kept current");
         describe_counter!(LIVE_RERUNS, "live query re-evaluations");
+        describe_gauge!(WRITER_WAITS, "callers waiting for the writer lock");
         handle
     });
 }

@@ -161,6 +161,7 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
                 presence,
                 changes.clone(),
                 &config.auth,
+                &config.rest,
                 shutdown.clone(),
             )
             .map_err(StartError::Config)?
@@ -168,6 +169,8 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
             let app = crate::gateway::router(gateway).merge(crate::rest::router(Arc::new(rest)));
             let stop = shutdown.clone();
             tracker.spawn(async move {
+                // Client addresses key the REST rate limit.
+                let app = app.into_make_service_with_connect_info::<SocketAddr>();
                 if let Err(e) = axum::serve(http, app)
                     .with_graceful_shutdown(async move { stop.cancelled().await })
                     .await

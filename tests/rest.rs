@@ -957,3 +957,266 @@ async fn metrics_are_served_in_the_prometheus_format() {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
 }
+
+/// A server whose REST door has tight limits, with `orders` holding five rows.
+async fn limited(tag: &str, limits: litewire::config::RestConfig) -> litewire::Server {
+    let mut config = Config::new(temp_dir(tag));
+    config.rest = limits;
+    let server = start_realtime(config).await;
+    let pg = connect(&server).await;
+    pg.batch_execute(ORDERS).await.unwrap();
+    pg.batch_execute("INSERT INTO orders (owner) SELECT 'o' FROM (VALUES (1),(2),(3),(4),(5)) v")
+        .await
+        .unwrap();
+    server
+}
+
+/// The status and SQLSTATE of a reply.
+fn outcome(reply: (StatusCode, reqwest::header::HeaderMap, Value)) -> (StatusCode, Value) {
+    (reply.0, reply.2["code"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_and_row_limits_are_json_errors() {
+    let server = limited(
+        "rest-limits",
+        litewire::config::RestConfig {
+            max_body_bytes: 1024,
+            max_rows: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    let post = |path: &str, body: Value| Client::new().post(url(&server, path)).json(&body);
+    // A body over the limit: 413 before any of it is parsed.
+    let big = json!({"owner": "x".repeat(2000)});
+    assert_eq!(
+        outcome(send(post("/rest/v1/orders", big)).await),
+        (StatusCode::PAYLOAD_TOO_LARGE, json!("54000"))
+    );
+    // More rows than a request may write: 413, and none is written.
+    let rows: Vec<Value> = (0..4).map(|_| json!({"owner": "new"})).collect();
+    assert_eq!(
+        outcome(send(post("/rest/v1/orders", Value::Array(rows))).await),
+        (StatusCode::PAYLOAD_TOO_LARGE, json!("54000"))
+    );
+    // A read is cut to the limit, as PostgREST's db-max-rows, and says so.
+    let (status, headers, body) = send(
+        Client::new()
+            .get(url(&server, "/rest/v1/orders?select=id&order=id&limit=100"))
+            .header("Prefer", "count=exact"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body, json!([{"id": 1}, {"id": 2}, {"id": 3}]));
+    assert_eq!(headers["content-range"], "0-2/5");
+    // /sql: a result over the limit fails, and a write with it rolls back.
+    assert_eq!(
+        outcome(send(post("/sql", json!({"query": "SELECT id FROM orders"}))).await),
+        (StatusCode::PAYLOAD_TOO_LARGE, json!("54000"))
+    );
+    let update = json!({"query": ["UPDATE orders SET owner = 'gone' RETURNING id"]});
+    assert_eq!(
+        outcome(send(post("/sql", update)).await),
+        (StatusCode::PAYLOAD_TOO_LARGE, json!("54000"))
+    );
+    let (_, body) = get_json(&server, "/rest/v1/orders?owner=eq.o&select=id&limit=3").await;
+    assert_eq!(body.as_array().unwrap().len(), 3);
+    let (_, body) = get_json(&server, "/rest/v1/orders?owner=neq.o").await;
+    assert_eq!(body, json!([]));
+    // Every body-taking endpoint wants JSON: 415 otherwise.
+    for path in [
+        "/sql",
+        "/realtime/v1/notify",
+        "/db/collections",
+        "/rest/v1/orders",
+    ] {
+        let request = Client::new()
+            .post(url(&server, path))
+            .header("Content-Type", "text/plain")
+            .body("{}");
+        assert_eq!(
+            outcome(send(request).await),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, json!("PGRST102")),
+            "{path}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_the_time_limit_is_interrupted_with_57014() {
+    let server = limited(
+        "rest-timeout",
+        litewire::config::RestConfig {
+            statement_timeout_ms: 100,
+            ..Default::default()
+        },
+    )
+    .await;
+    // Never ends by itself.
+    let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                   SELECT count(*) FROM c";
+    let sql = |body: Value| Client::new().post(url(&server, "/sql")).json(&body);
+    let (status, _, body) = send(sql(json!({ "query": endless }))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::GATEWAY_TIMEOUT, json!("57014"))
+    );
+    assert_eq!(
+        body["message"],
+        "canceling statement due to statement timeout"
+    );
+    // In a write transaction: interrupted and rolled back whole.
+    let batch = json!({"query": ["INSERT INTO orders (owner) VALUES ('late')", endless]});
+    assert_eq!(
+        outcome(send(sql(batch)).await),
+        (StatusCode::GATEWAY_TIMEOUT, json!("57014"))
+    );
+    // The writer and the readers are fine afterwards, with no deadline left
+    // behind on them.
+    let (status, _) = post_rows(&server, "orders", json!({"owner": "after"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = get_json(
+        &server,
+        "/rest/v1/orders?owner=in.(late,after)&select=owner",
+    )
+    .await;
+    assert_eq!(body, json!([{"owner": "after"}]));
+    let pg = connect(&server).await;
+    let n: i64 = pg
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 6);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_past_its_rate_gets_429() {
+    // One request per minute after a burst of three: the fourth within the
+    // minute is refused, however slow the machine.
+    let server = limited(
+        "rest-rate",
+        litewire::config::RestConfig {
+            rate_per_sec: 1,
+            burst: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    for _ in 0..3 {
+        let (status, _) = get_json(&server, "/rest/v1/orders?id=eq.1").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, headers, body) = send(Client::new().get(url(&server, "/rest/v1/orders"))).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("53400"))
+    );
+    assert!(headers.contains_key("retry-after"));
+    // Monitoring is not rate limited.
+    let (status, body) = get_json(&server, "/health").await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (StatusCode::OK, json!("ok"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waiting_at_shutdown_gets_503() {
+    let (server, pg) = server_with_orders("rest-shutdown").await;
+    // A wire transaction holds the writer ...
+    pg.batch_execute("BEGIN; INSERT INTO orders (owner) VALUES ('wire')")
+        .await
+        .unwrap();
+    // ... so a REST write waits for it.
+    let post = Client::new()
+        .post(url(&server, "/rest/v1/orders"))
+        .json(&json!({"owner": "rest"}));
+    let waiting = tokio::spawn(send(post));
+    while server.store.writer_waits() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    server.stop().await;
+    assert_eq!(
+        outcome(waiting.await.unwrap()),
+        (StatusCode::SERVICE_UNAVAILABLE, json!("57P01"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_act_as_their_role() {
+    let mut config = secured();
+    config.auth.api_keys = [("sk-service-1".to_string(), "service".to_string())].into();
+    config.auth.rules.push(RuleConfig {
+        role: "service".into(),
+        read: vec!["*".into()],
+        ..Default::default()
+    });
+    config.auth.write.insert("service".into(), vec!["*".into()]);
+    let server = start_realtime(config).await;
+    connect(&server).await.batch_execute(ORDERS).await.unwrap();
+    let with_key = |request: reqwest::RequestBuilder, key: &str| request.header("apikey", key);
+    let orders = url(&server, "/rest/v1/orders");
+    // The service key writes and reads every row (no row filter for its role).
+    let (status, _, body) = send(
+        with_key(Client::new().post(&orders), "sk-service-1")
+            .header("Prefer", "return=representation")
+            .json(&json!([{"owner": "ann"}, {"owner": "bob"}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _, body) = send(with_key(Client::new().get(&orders), "sk-service-1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    // As a bearer token too.
+    let (status, _, _) = send(Client::new().get(&orders).bearer_auth("sk-service-1")).await;
+    assert_eq!(status, StatusCode::OK);
+    // A wrong key, even one that is a prefix of a real one: 401.
+    for wrong in ["sk-service-2", "sk-service-"] {
+        assert_eq!(
+            outcome(send(with_key(Client::new().get(&orders), wrong)).await),
+            (StatusCode::UNAUTHORIZED, json!("28000"))
+        );
+    }
+    // JWT callers keep their own rules beside the keys.
+    let ann = signed_token("test-secret", json!({"role": "user", "sub": "ann"}));
+    let (_, _, body) = send(Client::new().get(&orders).bearer_auth(&ann)).await;
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_alone_close_the_door() {
+    let mut config = Config::new(temp_dir("rest-keys-only"));
+    config.auth.api_keys = [("sk-only".to_string(), "service".to_string())].into();
+    config.auth.rules = vec![RuleConfig {
+        role: "service".into(),
+        read: vec!["orders".into()],
+        ..Default::default()
+    }];
+    let server = start_realtime(config).await;
+    connect(&server).await.batch_execute(ORDERS).await.unwrap();
+    let orders = url(&server, "/rest/v1/orders");
+    let (status, _) = outcome(send(Client::new().get(&orders)).await);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, code) = outcome(send(Client::new().get(&orders).header("apikey", "nope")).await);
+    assert_eq!((status, code), (StatusCode::UNAUTHORIZED, json!("28000")));
+    let (status, _, _) = send(Client::new().get(&orders).header("apikey", "sk-only")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Its role has no write grant.
+    let (status, code) = outcome(
+        send(
+            Client::new()
+                .post(&orders)
+                .header("apikey", "sk-only")
+                .json(&json!({"owner": "x"})),
+        )
+        .await,
+    );
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, json!("42501")));
+    server.stop().await;
+}

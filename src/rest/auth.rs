@@ -1,8 +1,11 @@
 //! Who is calling, and what they may do. The token comes from
-//! `Authorization: Bearer <JWT>` or, as with Supabase, the `apikey` header;
-//! without one the caller is the configured anonymous role, or is refused
-//! (401, 28000). With no JWT key configured the door is open: everyone is the
-//! anonymous role and every table is readable and writable.
+//! `Authorization: Bearer <JWT or API key>` or, as with Supabase, the `apikey`
+//! header (a configured API key, `[auth.api_keys]`, acts as its role; a JWT as
+//! its role claim); the bearer token wins when both are sent. Without one the
+//! caller is the configured anonymous role, or is refused (401, 28000), and so
+//! is a wrong key. With neither a JWT key nor API keys configured the door is
+//! open: everyone is the anonymous role and every table is readable and
+//! writable.
 //!
 //! Reads follow the realtime rules (`[[auth.rules]] read`/`filters`): a row
 //! filter becomes part of the query's WHERE with the caller's claims bound as
@@ -44,8 +47,10 @@ impl Auth {
         let token = header(axum::http::header::AUTHORIZATION.as_str())
             .and_then(|v| v.strip_prefix("Bearer "))
             .or_else(|| header("apikey"));
-        self.guard
-            .identify(token, "send Authorization: Bearer <JWT>")
+        self.guard.identify(
+            token,
+            "send Authorization: Bearer <JWT> or an apikey header",
+        )
     }
 
     /// The rows of `table` the caller may see: `None` for all of them, a

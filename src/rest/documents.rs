@@ -17,16 +17,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 
 use super::Rest;
+use super::body::JsonBody;
 use super::error::{ApiError, ApiResult, bad_request};
 use super::exec::{Statement, ident};
-use super::tables::json_body;
 use crate::error::{Error, SqlState};
 use crate::live::dsl::{self, Fields};
 
@@ -96,10 +95,9 @@ pub async fn list(State(rest): State<Arc<Rest>>, headers: HeaderMap) -> ApiResul
 pub async fn create(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let who = rest.auth.identify(&headers)?;
-    let body = json_body(&headers, &body)?;
     let name = body["name"]
         .as_str()
         .filter(|n| !n.is_empty() && !n.starts_with("_lw_"))
@@ -137,10 +135,9 @@ pub async fn put(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
     Path((coll, id)): Path<(String, String)>,
-    body: Bytes,
+    JsonBody(doc): JsonBody,
 ) -> ApiResult<Response> {
     let table = collection(&rest, &headers, &coll, true)?;
-    let doc = json_body(&headers, &body)?;
     if !doc.is_object() {
         return Err(bad_request("a document is a JSON object"));
     }
@@ -175,10 +172,9 @@ pub async fn patch(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
     Path((coll, id)): Path<(String, String)>,
-    body: Bytes,
+    JsonBody(patch): JsonBody,
 ) -> ApiResult<Response> {
     let table = collection(&rest, &headers, &coll, true)?;
-    let patch = json_body(&headers, &body)?;
     let mut s = Statement::default();
     let (key, value) = (
         s.bind(Json::String(id.clone()), None),
@@ -221,10 +217,9 @@ pub async fn query(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
     Path(coll): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let table = collection(&rest, &headers, &coll, false)?;
-    let body = json_body(&headers, &body)?;
     let (sql, params) = dsl::to_sql_on(&table, &body, Fields::Document("doc"))?;
     let mut s = Statement::default();
     for p in params {
@@ -239,10 +234,9 @@ pub async fn index(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
     Path(coll): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let table = collection(&rest, &headers, &coll, true)?;
-    let body = json_body(&headers, &body)?;
     let field = body["field"]
         .as_str()
         .ok_or_else(|| bad_request("the body is {\"field\": \"a.b\"}"))?;

@@ -79,7 +79,9 @@ pub fn status(state: SqlState) -> StatusCode {
         UndefinedTable => StatusCode::NOT_FOUND,
         InsufficientPrivilege => StatusCode::FORBIDDEN,
         InvalidAuthorizationSpecification | InvalidPassword => StatusCode::UNAUTHORIZED,
-        ProgramLimitExceeded | ConfigurationLimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+        ProgramLimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+        // The SQLSTATE of the WebSocket gateway's rate limit too.
+        ConfigurationLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
         LockNotAvailable | TooManyConnections | AdminShutdown => StatusCode::SERVICE_UNAVAILABLE,
         QueryCanceled => StatusCode::GATEWAY_TIMEOUT,
         DiskFull | IoError | InternalError => StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,6 +8,11 @@
 //! are translated one by one on the writer's thread, against the catalog as
 //! the batch's own DDL left it (`CREATE TABLE` then `INSERT` into it works).
 //! `pg_notify()`/`NOTIFY` in the request are published after the commit.
+//!
+//! Every request is held to the `[rest]` limits: its SQLite work is
+//! interrupted past the statement timeout (57014) and a result with more
+//! rows than allowed fails it (54000), rolling a write back. A request still
+//! waiting for the writer when shutdown begins gets 57P01 (503).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +20,14 @@ use std::time::Duration;
 use chrono::Utc;
 use rusqlite::types::Value;
 use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
 
+use super::limits::{Limits, shutting_down};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
 use crate::notify::{NotifyHub, Pending};
 use crate::store::exec::{self, Output};
-use crate::store::{Conn, Store, blocking};
+use crate::store::{Conn, Store, WriterGuard, blocking};
 use crate::translate::{self, Access, Plan, SqlPlan};
 use crate::types::json_value;
 use crate::types::{ColumnType, PgType};
@@ -97,6 +104,9 @@ impl Outcome {
 pub struct Executor {
     pub store: Arc<Store>,
     pub hub: Arc<NotifyHub>,
+    pub limits: Arc<Limits>,
+    /// Cancelled at shutdown: requests waiting for the writer give up on it.
+    pub shutdown: CancellationToken,
 }
 
 impl Executor {
@@ -109,9 +119,12 @@ impl Executor {
             let plan = plan.clone();
             let reader = self.store.reader().await;
             let catalog = self.store.catalog();
+            let limits = self.limits.clone();
             return blocking(reader, move |conn| {
                 conn.context.begin_statement(Utc::now(), 0, Vec::new());
-                run_plan(conn, &catalog, &plan, &statement.params)
+                limits.timed(conn, |conn| {
+                    limits.rows(run_plan(conn, &catalog, &plan, &statement.params)?)
+                })
             })
             .await
             .1;
@@ -120,30 +133,43 @@ impl Executor {
         Ok(outcomes.remove(0))
     }
 
+    /// The writer, unless shutdown begins first: then the request is not run
+    /// (57P01), rather than racing the sessions that are being ended.
+    async fn writer(&self) -> Result<WriterGuard> {
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => Err(shutting_down()),
+            guard = self.store.writer(LOCK_TIMEOUT) => guard,
+        }
+    }
+
     /// Runs `statements` in one write transaction: all or nothing.
     pub async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
-        let guard = self.store.writer(LOCK_TIMEOUT).await?;
+        let guard = self.writer().await?;
         let store = self.store.clone();
         let durable = self.hub.durable_channels();
+        let limits = self.limits.clone();
         let (_guard, result) = blocking(guard, move |conn| {
             let now = Utc::now();
             let mut pending = Pending::default();
-            let outcomes = exec::in_write_transaction(conn, |conn| {
-                let outcomes = statements
-                    .iter()
-                    .map(|s| {
-                        conn.context.begin_statement(now, 0, Vec::new());
-                        let outcome = run_step(conn, &store, s, &mut pending)?;
-                        for (channel, payload) in conn.context.take_notifications() {
-                            pending.notify(channel, payload);
-                        }
-                        Ok(outcome)
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                // Messages on durable channels are kept in this transaction.
-                let mut notifications = pending.take_notifications(0);
-                crate::notify::durable::record(conn, &durable, &mut notifications)?;
-                Ok((outcomes, notifications))
+            let outcomes = limits.timed(conn, |conn| {
+                exec::in_write_transaction(conn, |conn| {
+                    let outcomes = statements
+                        .iter()
+                        .map(|s| {
+                            conn.context.begin_statement(now, 0, Vec::new());
+                            let outcome = limits.rows(run_step(conn, &store, s, &mut pending)?)?;
+                            for (channel, payload) in conn.context.take_notifications() {
+                                pending.notify(channel, payload);
+                            }
+                            Ok(outcome)
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    // Messages on durable channels are kept in this transaction.
+                    let mut notifications = pending.take_notifications(0);
+                    crate::notify::durable::record(conn, &durable, &mut notifications)?;
+                    Ok((outcomes, notifications))
+                })
             });
             if outcomes.is_err() {
                 // The DDL of a rolled-back batch is gone; the catalog follows.

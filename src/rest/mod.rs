@@ -13,13 +13,17 @@
 //! - [`publish`]: NOTIFY over HTTP and connection/channel stats;
 //! - [`sse`]: table feeds and channels as Server-Sent Events;
 //! - [`exec`]: running generated SQL (one transaction per request);
-//! - [`auth`]: JWT callers, read rules and write grants;
+//! - [`auth`]: JWT and API-key callers, read rules and write grants;
+//! - [`limits`]: rate, body, row and time limits, and 503 at shutdown;
+//! - [`body`]: JSON request bodies (415, 413, 400);
 //! - [`error`]: SQLSTATE -> HTTP status and PostgREST-style JSON errors.
 
 mod auth;
+mod body;
 mod documents;
 mod error;
 mod exec;
+mod limits;
 mod openapi;
 mod publish;
 mod query;
@@ -31,10 +35,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 use crate::changes::ChangeStream;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, RestConfig};
 use crate::notify::NotifyHub;
 use crate::notify::presence::PresenceHub;
 use crate::store::Store;
@@ -44,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Rest {
     exec: exec::Executor,
     auth: auth::Auth,
+    limits: Arc<limits::Limits>,
     presence: Arc<PresenceHub>,
     changes: Arc<ChangeStream>,
     /// Cancelled at shutdown: open SSE streams end on it.
@@ -62,11 +69,19 @@ impl Rest {
         presence: Arc<PresenceHub>,
         changes: Arc<ChangeStream>,
         auth: &AuthConfig,
+        config: &RestConfig,
         shutdown: CancellationToken,
     ) -> Result<Rest, String> {
+        let limits = Arc::new(limits::Limits::new(config));
         Ok(Rest {
-            exec: exec::Executor { store, hub },
+            exec: exec::Executor {
+                store,
+                hub,
+                limits: limits.clone(),
+                shutdown: shutdown.clone(),
+            },
             auth: auth::Auth::new(auth)?,
+            limits,
             presence,
             changes,
             shutdown,
@@ -85,8 +100,11 @@ impl Rest {
     }
 }
 
-/// The routes of the REST door.
+/// The routes of the REST door. The API routes sit behind the limits;
+/// `/health` and `/metrics` do not, so monitoring still sees an overloaded
+/// (or stopping) server.
 pub fn router(rest: Arc<Rest>) -> Router {
+    let body_limit = DefaultBodyLimit::max(rest.limits.max_body_bytes);
     Router::new()
         .route("/rest/v1/", get(openapi::document))
         .route(
@@ -109,18 +127,35 @@ pub fn router(rest: Arc<Rest>) -> Router {
         )
         .route("/db/query/{coll}", post(documents::query))
         .route("/db/indexes/{coll}", post(documents::index))
-        .route("/health", get(health))
-        .route("/metrics", get(|| async { crate::metrics::render() }))
         .route("/sql", post(sql::run))
         .route("/realtime/v1/notify", post(publish::notify))
         .route("/realtime/v1/stats", get(publish::stats))
         .route("/realtime/v1/sse", get(sse::stream))
+        .layer(body_limit)
+        .route_layer(axum::middleware::from_fn_with_state(
+            rest.clone(),
+            limits::admit,
+        ))
+        .route("/health", get(health))
+        .route("/metrics", get(|| async { crate::metrics::render() }))
         .with_state(rest)
 }
 
-/// `GET /health`: the server is up; the change stream's position.
+/// `GET /health`: the server is up (503 once it is stopping, so a load
+/// balancer takes it out), the change stream's position, and how many
+/// callers wait for the writer.
 async fn health(
     axum::extract::State(rest): axum::extract::State<Arc<Rest>>,
-) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({"status": "ok", "lsn": rest.changes.head()}))
+) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let (status, text) = if rest.shutdown.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "stopping")
+    } else {
+        (StatusCode::OK, "ok")
+    };
+    let body = serde_json::json!({
+        "status": text,
+        "lsn": rest.changes.head(),
+        "writer_waits": rest.exec.store.writer_waits(),
+    });
+    (status, axum::Json(body))
 }

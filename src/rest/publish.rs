@@ -5,15 +5,14 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::Rest;
+use super::body::JsonBody;
 use super::error::{ApiResult, bad_request};
-use super::tables::json_body;
 use crate::auth::rules::ChannelAction;
 use crate::notify::Notification;
 
@@ -29,10 +28,10 @@ struct Notify {
 pub async fn notify(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<StatusCode> {
     let who = rest.auth.identify(&headers)?;
-    let Notify { channel, payload } = serde_json::from_value(json_body(&headers, &body)?)
+    let Notify { channel, payload } = serde_json::from_value(body)
         .map_err(|_| bad_request("the body is {\"channel\": \"...\", \"payload\": ...}"))?;
     let payload = match payload {
         Json::Null => String::new(),

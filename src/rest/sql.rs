@@ -10,16 +10,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::Rest;
+use super::body::JsonBody;
 use super::error::{ApiResult, bad_request};
 use super::exec::{Outcome, Param, Statement};
-use super::tables::json_body;
 use crate::types::json_value;
 
 /// One query as sent.
@@ -113,11 +112,11 @@ fn result(outcome: &Outcome) -> Json {
 pub async fn run(
     State(rest): State<Arc<Rest>>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<axum::Json<Json>> {
     let who = rest.auth.identify(&headers)?;
     rest.auth.check_write(&who, "*")?;
-    let body: Body = serde_json::from_value(json_body(&headers, &body)?).map_err(|_| {
+    let body: Body = serde_json::from_value(body).map_err(|_| {
         bad_request("the body is {\"query\": \"...\", \"params\": [...]}, or a list of them")
     })?;
     let (mut statements, many) = statements(body)?;

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json};
 
 use super::Rest;
+use super::body::JsonBody;
 use super::error::{ApiError, ApiResult, bad_request};
 use super::exec::{Statement, ident};
 use super::query::{self, Request};
@@ -162,9 +162,11 @@ pub async fn read(
         ident(&table.name),
         query::order_sql(&request.order, &table)?
     );
-    if let Some(limit) = request.limit {
-        statement.sql.push_str(&format!(" LIMIT {limit}"));
-    }
+    // At most max_rows, as PostgREST's db-max-rows: Content-Range tells the
+    // caller there is more.
+    let max = rest.limits.max_rows as u64;
+    let limit = request.limit.map_or(max, |l| l.min(max));
+    statement.sql.push_str(&format!(" LIMIT {limit}"));
     let offset = request.offset.unwrap_or(0);
     if offset > 0 {
         statement.sql.push_str(&format!(" OFFSET {offset}"));
@@ -224,23 +226,6 @@ fn respond(status: StatusCode, rows: Vec<Json>, single: bool) -> ApiResult<Respo
         HeaderValue::from_static(SINGLE_OBJECT),
     );
     Ok(response)
-}
-
-/// A request body as JSON; 415 unless it is declared `application/json`.
-pub fn json_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<Json> {
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json_type {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::Sql(Error::new(
-            SqlState::InvalidTextRepresentation,
-            format!("invalid JSON in request body: {e}"),
-        ))
-    })
 }
 
 /// The objects of a POST body (one object, or an array of them).
@@ -357,10 +342,10 @@ impl Write {
 pub async fn create(
     State(rest): State<Arc<Rest>>,
     write: Write,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let rows = body_rows(json_body(&headers, &body)?)?;
+    let rows = body_rows(body)?;
+    rest.limits.check_rows(rows.len(), "the request body")?;
     let conflict = match write.prefer.resolution {
         None => None,
         Some(resolution) => Some((resolution, conflict_target(&write.table, &write.request)?)),
@@ -460,10 +445,9 @@ fn insert(
 pub async fn update(
     State(rest): State<Arc<Rest>>,
     write: Write,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let Json::Object(changes) = json_body(&headers, &body)? else {
+    let Json::Object(changes) = body else {
         return Err(bad_request("a PATCH body is a JSON object of new values"));
     };
     if changes.is_empty() {

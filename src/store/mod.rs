@@ -14,6 +14,7 @@ pub mod schema;
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -50,6 +51,8 @@ pub struct Store {
     presence: PresenceSource,
     bell: Arc<Bell>,
     writer: Arc<tokio::sync::Mutex<Conn>>,
+    /// Callers waiting for the writer right now (reported by `/health`).
+    writer_waits: AtomicUsize,
     readers: Arc<ReaderPool>,
     catalog: RwLock<Arc<Catalog>>,
 }
@@ -143,6 +146,7 @@ impl Store {
             presence,
             bell: Arc::new(Bell::default()),
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            writer_waits: AtomicUsize::new(0),
             readers: Arc::new(ReaderPool {
                 idle: Mutex::new(readers),
                 permits,
@@ -203,6 +207,7 @@ impl Store {
     /// back before the writer is handed on.
     pub async fn writer(&self, timeout: Duration) -> Result<WriterGuard> {
         let lock = self.writer.clone().lock_owned();
+        let waiting = Waiting::new(&self.writer_waits);
         let guard = if timeout.is_zero() {
             lock.await
         } else {
@@ -214,6 +219,7 @@ impl Store {
                 .with_detail("another session holds the database writer lock")
             })?
         };
+        drop(waiting);
         let (guard, result) = blocking(guard, |conn| {
             if !conn.sqlite.is_autocommit() {
                 conn.sqlite.execute_batch("ROLLBACK")?;
@@ -223,6 +229,11 @@ impl Store {
         .await;
         result?;
         Ok(guard)
+    }
+
+    /// How many callers are waiting for the writer now.
+    pub fn writer_waits(&self) -> usize {
+        self.writer_waits.load(Ordering::Relaxed)
     }
 
     pub async fn reader(&self) -> ReaderGuard {
@@ -260,6 +271,25 @@ impl Store {
         })
         .await;
         result
+    }
+}
+
+/// One caller counted as waiting for the writer while this lives, also when
+/// its wait is abandoned (a timeout, a cancelled request).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!(crate::metrics::WRITER_WAITS).increment(1.0);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!(crate::metrics::WRITER_WAITS).decrement(1.0);
     }
 }
 
