@@ -70,6 +70,15 @@ def target(request):
     return Target(name=name, host=os.environ.get("COMPAT_HOST", "127.0.0.1"), port=int(port))
 
 
+@pytest.fixture
+def lw():
+    """litewire alone, for its own doors (WebSocket, REST) that PostgreSQL lacks."""
+    if "litewire" not in selected_targets():
+        pytest.skip("litewire is not a target")
+    host = os.environ.get("COMPAT_HOST", "127.0.0.1")
+    return Target(name="litewire", host=host, port=int(os.environ["COMPAT_LW_PORT"]))
+
+
 _counter = itertools.count(1)
 _run_tag = uuid.uuid4().hex[:6]
 

@@ -17,16 +17,6 @@ import psycopg2.extensions as ext
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from conftest import Target, selected_targets
-
-
-@pytest.fixture
-def lw():
-    if "litewire" not in selected_targets():
-        pytest.skip("litewire is not a target")
-    host = os.environ.get("COMPAT_HOST", "127.0.0.1")
-    return Target(name="litewire", host=host, port=int(os.environ["COMPAT_LW_PORT"]))
-
 
 @pytest.fixture
 def ws_url():

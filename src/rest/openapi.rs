@@ -78,7 +78,8 @@ fn table_schema(table: &Table) -> Json {
             (c.name.clone(), schema)
         })
         .collect();
-    json!({"type": "object", "properties": properties})
+    // A key that is not a column is refused (42703), so none is allowed.
+    json!({"type": "object", "properties": properties, "additionalProperties": false})
 }
 
 fn query_parameter(name: &str, description: &str) -> Json {
@@ -89,7 +90,7 @@ fn query_parameter(name: &str, description: &str) -> Json {
 fn table_path(table: &Table) -> Json {
     let rows =
         json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{}", table.name)}});
-    let body = json!({"content": {"application/json": {"schema": {"oneOf": [
+    let body = json!({"required": true, "content": {"application/json": {"schema": {"oneOf": [
         {"$ref": format!("#/components/schemas/{}", table.name)}, rows.clone()]}}}});
     let mut filters: Vec<Json> = table
         .columns
@@ -121,7 +122,8 @@ fn table_path(table: &Table) -> Json {
                 "responses": {"200": ok("rows"), "206": ok("a range of the rows"), "default": error}},
         "post": {"parameters": [query_parameter("on_conflict", "upsert target columns")],
                  "requestBody": body,
-                 "responses": {"201": ok("created"), "default": error}},
+                 "responses": {"201": {"description": "created (the rows with Prefer: return=representation)"},
+                               "default": error}},
         "patch": {"parameters": filters, "requestBody": body,
                   "responses": {"200": ok("updated rows"), "204": {"description": "updated"}, "default": error}},
         "delete": {"parameters": filters,

@@ -34,11 +34,10 @@ fn parse_parts(kind: &str, text: &str) -> Result<(NaiveDateTime, Option<i32>), E
     if lower == "now" {
         return Ok((Utc::now().naive_utc(), Some(0)));
     }
-    if s.len() < 10 {
-        return Err(invalid(kind, text));
-    }
-    let date = NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").map_err(|_| invalid(kind, text))?;
-    let rest = s[10..].trim_start_matches(['T', 't', ' ']);
+    // Not sliced by byte offset blindly: client text may have any characters.
+    let (date, rest) = s.split_at_checked(10).ok_or_else(|| invalid(kind, text))?;
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| invalid(kind, text))?;
+    let rest = rest.trim_start_matches(['T', 't', ' ']);
     if rest.is_empty() {
         return Ok((date.and_hms_opt(0, 0, 0).unwrap(), None));
     }
@@ -95,6 +94,9 @@ fn parse_zone(zone: &str) -> Option<i32> {
         _ => return None,
     };
     let digits: String = digits.chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (h, m) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().ok()?, 0),
         4 => (
@@ -195,6 +197,9 @@ mod tests {
             "2024-05-01 00:00:00+00"
         );
         assert!(parse_timestamptz("yesterday-ish").is_err());
+        // Multi-byte characters where a date or zone is expected: an error, no panic.
+        assert!(parse_timestamptz("000\u{80}\u{80}\u{10000}").is_err());
+        assert!(parse_timestamptz("2024-05-01 10:00+a\u{20ac}").is_err());
     }
 
     #[test]

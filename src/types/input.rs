@@ -216,7 +216,13 @@ pub fn parse_bytea(text: &str) -> Result<Vec<u8>, Error> {
                 u8::from_str_radix(s, 16).map_err(|_| {
                     Error::new(
                         SqlState::InvalidTextRepresentation,
-                        format!("invalid hexadecimal digit: \"{}\"", &s[..1]),
+                        format!(
+                            "invalid hexadecimal digit: \"{}\"",
+                            // A pair may be one two-byte character: no byte slicing.
+                            s.chars()
+                                .find(|c| !c.is_ascii_hexdigit())
+                                .unwrap_or_default()
+                        ),
                     )
                 })
             })
