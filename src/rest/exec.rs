@@ -3,37 +3,38 @@
 //! coercion, defaults, CHECKs and the change-capture triggers all apply.
 //!
 //! A request is one transaction. A single read runs on a pooled reader; any
-//! write, and any batch, runs under the writer in one SQLite write
-//! transaction, rolled back whole on the first error. Statements of a batch
+//! write, and any batch, runs under the writer ([`super::commit`], which
+//! commits concurrent requests together), rolled back whole on the first
+//! error. Statements of a batch
 //! are translated one by one on the writer's thread, against the catalog as
 //! the batch's own DDL left it (`CREATE TABLE` then `INSERT` into it works).
 //! `pg_notify()`/`NOTIFY` in the request are published after the commit.
 //!
 //! Every request is held to the `[rest]` limits: its SQLite work is
 //! interrupted past the statement timeout (57014) and a result with more
-//! rows than allowed fails it (54000), rolling a write back. A request still
-//! waiting for the writer when shutdown begins gets 57P01 (503).
+//! rows than allowed fails it (54000), rolling a write back.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use rusqlite::types::Value;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-use super::limits::{Limits, shutting_down};
+use super::commit::{Committer, Writes};
+use super::limits::Limits;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
 use crate::notify::{NotifyHub, Pending};
 use crate::store::exec::{self, Output};
-use crate::store::{Conn, Store, WriterGuard, blocking};
+use crate::store::{Conn, Store, blocking};
 use crate::translate::{self, Access, Plan, SqlPlan};
 use crate::types::json_value;
 use crate::types::{ColumnType, PgType};
 
-/// How long a REST write waits for the writer before failing with 55P03 (503).
-const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Translations kept before the cache starts over.
+const PLAN_CACHE_LIMIT: usize = 1024;
 
 /// `"name"` with embedded quotes doubled: identifiers from requests are only
 /// ever spliced into SQL through this.
@@ -104,15 +105,63 @@ impl Outcome {
 pub struct Executor {
     pub store: Arc<Store>,
     pub hub: Arc<NotifyHub>,
-    pub limits: Arc<Limits>,
-    /// Cancelled at shutdown: requests waiting for the writer give up on it.
-    pub shutdown: CancellationToken,
+    limits: Arc<Limits>,
+    plans: Arc<Plans>,
+    /// Writes go through it; its task ends at shutdown (`shutdown`).
+    committer: Committer,
+}
+
+/// Translations by SQL text. The door generates the same text for every
+/// request of one shape (values travel as parameters), so most requests skip
+/// the parser and the translator. An entry made against another catalog is
+/// stale (DDL installs a new one) and is translated again.
+#[derive(Default)]
+pub struct Plans(Mutex<HashMap<String, (Arc<Catalog>, Step)>>);
+
+impl Plans {
+    fn get(&self, sql: &str, catalog: &Arc<Catalog>) -> Result<Step> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((made_for, step)) = lock().get(sql)
+            && Arc::ptr_eq(made_for, catalog)
+        {
+            return Ok(step.clone());
+        }
+        let step = translated(sql, catalog)?;
+        let mut plans = lock();
+        if plans.len() >= PLAN_CACHE_LIMIT {
+            plans.clear();
+        }
+        plans.insert(sql.to_string(), (catalog.clone(), step.clone()));
+        Ok(step)
+    }
 }
 
 impl Executor {
+    pub fn new(
+        store: Arc<Store>,
+        hub: Arc<NotifyHub>,
+        limits: Arc<Limits>,
+        shutdown: CancellationToken,
+    ) -> Executor {
+        let plans = Arc::new(Plans::default());
+        let writes = Writes {
+            store: store.clone(),
+            hub: hub.clone(),
+            limits: limits.clone(),
+            plans: plans.clone(),
+        };
+        Executor {
+            store,
+            hub,
+            limits,
+            plans,
+            committer: Committer::start(writes, shutdown),
+        }
+    }
+
     /// Runs one statement in a transaction of its own.
     pub async fn one(&self, statement: Statement) -> Result<Outcome> {
-        let plan = translated(&statement.sql, &self.store.catalog())?;
+        let plan = self.plans.get(&statement.sql, &self.store.catalog())?;
         if let Step::Sql(plan) = &plan
             && plan.access == Access::Read
         {
@@ -133,59 +182,14 @@ impl Executor {
         Ok(outcomes.remove(0))
     }
 
-    /// The writer, unless shutdown begins first: then the request is not run
-    /// (57P01), rather than racing the sessions that are being ended.
-    async fn writer(&self) -> Result<WriterGuard> {
-        tokio::select! {
-            biased;
-            _ = self.shutdown.cancelled() => Err(shutting_down()),
-            guard = self.store.writer(LOCK_TIMEOUT) => guard,
-        }
-    }
-
     /// Runs `statements` in one write transaction: all or nothing.
     pub async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<Outcome>> {
-        let guard = self.writer().await?;
-        let store = self.store.clone();
-        let durable = self.hub.durable_channels();
-        let limits = self.limits.clone();
-        let (_guard, result) = blocking(guard, move |conn| {
-            let now = Utc::now();
-            let mut pending = Pending::default();
-            let outcomes = limits.timed(conn, |conn| {
-                exec::in_write_transaction(conn, |conn| {
-                    let outcomes = statements
-                        .iter()
-                        .map(|s| {
-                            conn.context.begin_statement(now, 0, Vec::new());
-                            let outcome = limits.rows(run_step(conn, &store, s, &mut pending)?)?;
-                            for (channel, payload) in conn.context.take_notifications() {
-                                pending.notify(channel, payload);
-                            }
-                            Ok(outcome)
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    // Messages on durable channels are kept in this transaction.
-                    let mut notifications = pending.take_notifications(0);
-                    crate::notify::durable::record(conn, &durable, &mut notifications)?;
-                    Ok((outcomes, notifications))
-                })
-            });
-            if outcomes.is_err() {
-                // The DDL of a rolled-back batch is gone; the catalog follows.
-                store.reload_catalog(conn)?;
-            }
-            outcomes
-        })
-        .await;
-        let (outcomes, notifications) = result?;
-        self.store.committed();
-        self.hub.publish(notifications);
-        Ok(outcomes)
+        self.committer.run(statements).await
     }
 }
 
 /// A statement as the REST door runs it: SQL, or a NOTIFY to publish at commit.
+#[derive(Clone)]
 enum Step {
     Sql(Arc<SqlPlan>),
     Notify { channel: String, payload: String },
@@ -229,9 +233,15 @@ fn plan_name(plan: &Plan) -> &'static str {
 
 /// One statement of a write transaction, translated against the catalog as
 /// the transaction's earlier statements left it.
-fn run_step(conn: &Conn, store: &Store, s: &Statement, pending: &mut Pending) -> Result<Outcome> {
+pub(super) fn run_step(
+    conn: &Conn,
+    store: &Store,
+    plans: &Plans,
+    s: &Statement,
+    pending: &mut Pending,
+) -> Result<Outcome> {
     let catalog = store.catalog();
-    match translated(&s.sql, &catalog)? {
+    match plans.get(&s.sql, &catalog)? {
         Step::Notify { channel, payload } => {
             pending.notify(channel, payload);
             Ok(Outcome {

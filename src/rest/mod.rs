@@ -13,6 +13,7 @@
 //! - [`publish`]: NOTIFY over HTTP and connection/channel stats;
 //! - [`sse`]: table feeds and channels as Server-Sent Events;
 //! - [`exec`]: running generated SQL (one transaction per request);
+//! - [`commit`]: concurrent write requests committed together (one fsync);
 //! - [`auth`]: JWT and API-key callers, read rules and write grants;
 //! - [`limits`]: rate, body, row and time limits, and 503 at shutdown;
 //! - [`body`]: JSON request bodies (415, 413, 400);
@@ -20,6 +21,7 @@
 
 mod auth;
 mod body;
+mod commit;
 mod documents;
 mod error;
 mod exec;
@@ -74,12 +76,7 @@ impl Rest {
     ) -> Result<Rest, String> {
         let limits = Arc::new(limits::Limits::new(config));
         Ok(Rest {
-            exec: exec::Executor {
-                store,
-                hub,
-                limits: limits.clone(),
-                shutdown: shutdown.clone(),
-            },
+            exec: exec::Executor::new(store, hub, limits.clone(), shutdown.clone()),
             auth: auth::Auth::new(auth)?,
             limits,
             presence,

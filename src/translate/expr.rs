@@ -504,6 +504,22 @@ impl<'a> Typer<'a> {
 impl VisitorMut for Typer<'_> {
     type Break = Error;
 
+    /// `LIMIT $n` and `OFFSET $n` are bigint parameters, as Postgres types them.
+    fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
+        use sqlparser::ast::LimitClause;
+        let (limit, offset) = match &query.limit_clause {
+            Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            Some(LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit), Some(offset)),
+            None => (None, None),
+        };
+        for expr in limit.into_iter().chain(offset).cloned().collect::<Vec<_>>() {
+            self.infer_param(&expr, ColumnType::plain(PgType::Int8));
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         match self.on_expr(expr) {
             Ok(()) => ControlFlow::Continue(()),

@@ -39,6 +39,13 @@ fn placeholders_become_numbered_and_typed() {
 }
 
 #[test]
+fn limit_and_offset_parameters_are_bigint() {
+    let plan = sql_of("SELECT id FROM orders ORDER BY id LIMIT $1 OFFSET $2");
+    assert_eq!(plan.params[0].unwrap().ty, PgType::Int8);
+    assert_eq!(plan.params[1].unwrap().ty, PgType::Int8);
+}
+
+#[test]
 fn casts_become_lw_cast_with_source_type() {
     let plan = sql_of("UPDATE orders SET paid = true WHERE total::int >= 10");
     assert!(
