@@ -381,6 +381,27 @@ async fn anonymous_connections_get_the_anon_role() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_is_a_token_for_its_role() {
+    let mut config = secured(false);
+    config.auth.api_keys = [("sk-user".to_string(), "user".to_string())].into();
+    let server = start_realtime(config).await;
+    // As the connection's token: the key's role and its rules.
+    let mut ws = ws_connect(&server, Some("sk-user")).await;
+    assert_eq!(
+        ws_request(&mut ws, 1, json!({"type": "listen", "channel": "room:1"})).await["type"],
+        "ack"
+    );
+    assert_eq!(
+        ws_request(&mut ws, 2, json!({"type": "listen", "channel": "secret"})).await["code"],
+        "42501"
+    );
+    // In an `auth` message; a wrong key is refused like a forged token.
+    let mut other = ws_connect(&server, None).await;
+    let reply = ws_request(&mut other, 1, json!({"type": "auth", "token": "sk-nope"})).await;
+    assert_eq!(reply["code"], "28000");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_join_leave_and_timeout() {
     let mut config = Config::new(temp_dir("ws-presence"));
     config.realtime.heartbeat_timeout_secs = 1;
