@@ -162,8 +162,8 @@ pub struct RestConfig {
     /// (as PostgREST's `db-max-rows`); a larger insert, or a `/sql` result
     /// with more rows, is refused (413, 54000).
     pub max_rows: usize,
-    /// A statement running longer is interrupted and answered with 57014,
-    /// as Postgres does past `statement_timeout`.
+    /// A request's statements running longer are interrupted and answered
+    /// with 57014, as Postgres does past `statement_timeout`.
     pub statement_timeout_ms: u64,
     /// Requests per second one client address may make, and in a burst
     /// (past them: 429).

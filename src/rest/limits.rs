@@ -36,7 +36,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Rows one request may read or write.
     pub max_rows: usize,
-    /// How long one statement may run before it is interrupted (57014).
+    /// How long one request's SQLite work may run before it is interrupted
+    /// (57014; for a list of statements, the list, as Postgres's
+    /// `statement_timeout` covers a multi-statement query).
     pub statement_timeout: Duration,
     /// A token bucket per client address.
     limiter: DefaultKeyedRateLimiter<IpAddr>,
