@@ -226,13 +226,31 @@ async fn before_triggers_skip_rows_and_when_and_update_of_restrict_firing() {
         .unwrap_err();
     assert_eq!(code(&err), "42704");
     run(&client, "DROP TRIGGER IF EXISTS t2 ON items").await;
+    let err = client
+        .batch_execute("DROP TRIGGER t2 ON nowhere")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42P01");
+    run(&client, "DROP TRIGGER IF EXISTS t2 ON nowhere").await;
     // Still used by no_drafts: refused; CASCADE drops the trigger too.
-    assert!(
-        client
-            .batch_execute("DROP FUNCTION skip_drafts()")
-            .await
-            .is_err()
-    );
+    let err = client
+        .batch_execute("DROP FUNCTION skip_drafts()")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "2BP01");
+    let err = client
+        .batch_execute(
+            "CREATE FUNCTION skip_drafts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42723");
+    let err = client
+        .batch_execute("DROP FUNCTION nope()")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42883");
+    run(&client, "DROP FUNCTION IF EXISTS nope()").await;
     run(&client, "DROP FUNCTION skip_drafts() CASCADE").await;
     run(
         &client,

@@ -38,6 +38,7 @@
 //! other BEFORE triggers of the table see NEW as written.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     BinaryOperator, CreateFunction, CreateFunctionBody, CreateTrigger, DropBehavior, DropFunction,
@@ -51,7 +52,7 @@ use sqlparser::parser::Parser;
 use super::capture::STORED;
 use super::expr::object_name;
 use super::plpgsql::{self, Returned, Stmt};
-use super::{Access, SqlPlan};
+use super::{Access, Plan, SqlPlan};
 use crate::catalog::{Catalog, Table, TriggerDef};
 use crate::error::{Error, Result, SqlState};
 
@@ -59,14 +60,15 @@ use crate::error::{Error, Result, SqlState};
 /// `_lw_capture_`).
 pub const TRIGGER_PREFIX: &str = "_lw_trigger:";
 
-pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
-    match statement {
+pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
+    let plan = match statement {
         Statement::CreateFunction(create) => create_function(create, catalog),
         Statement::CreateTrigger(create) => create_trigger(create, catalog),
-        Statement::DropTrigger(drop) => drop_trigger(drop, catalog),
-        Statement::DropFunction(drop) => drop_function(drop, catalog),
+        Statement::DropTrigger(drop) => return drop_trigger(drop, catalog),
+        Statement::DropFunction(drop) => return drop_function(drop, catalog),
         _ => unreachable!("triggers::plan is called for trigger statements only"),
-    }
+    };
+    Ok(Plan::Sql(Arc::new(plan?)))
 }
 
 /// One SQLite trigger compiled from a stored trigger.
@@ -186,7 +188,7 @@ fn create_function(create: CreateFunction, catalog: &Catalog) -> Result<SqlPlan>
     plpgsql::parse(&source)?;
     if catalog.function(&name).is_some() && !create.or_replace {
         return Err(Error::new(
-            SqlState::DuplicateObject,
+            SqlState::DuplicateFunction,
             format!("function \"{name}\" already exists with same argument types"),
         ));
     }
@@ -297,32 +299,53 @@ pub fn drop_sqlite_triggers(catalog: &Catalog, table: &str) -> Vec<String> {
     statements
 }
 
-fn drop_trigger(drop: DropTrigger, catalog: &Catalog) -> Result<SqlPlan> {
+fn drop_trigger(drop: DropTrigger, catalog: &Catalog) -> Result<Plan> {
     let name = bare_name(&drop.trigger_name);
     let Some(table) = drop.table_name.as_ref().map(bare_name) else {
         return Err(Error::syntax("syntax error at end of input"));
     };
-    match find_trigger(catalog, &table, &name) {
-        Some(def) => Ok(schema_plan(
+    let missing = if catalog.table(&table).is_none() {
+        Error::new(
+            SqlState::UndefinedTable,
+            format!("relation \"{table}\" does not exist"),
+        )
+    } else if let Some(def) = find_trigger(catalog, &table, &name) {
+        return Ok(Plan::Sql(Arc::new(schema_plan(
             drop_statements(&def.table, &def.name),
             "DROP TRIGGER",
-        )),
-        None if drop.if_exists => Ok(schema_plan(Vec::new(), "DROP TRIGGER")),
-        None => Err(Error::new(
+        ))));
+    } else {
+        Error::new(
             SqlState::UndefinedObject,
             format!("trigger \"{name}\" for table \"{table}\" does not exist"),
-        )),
+        )
+    };
+    if !drop.if_exists {
+        return Err(missing);
+    }
+    // Postgres says "relation" where the error said "table".
+    let notice = missing.message.replace("for table", "for relation");
+    Ok(skipped("DROP TRIGGER", &notice))
+}
+
+/// `DROP ... IF EXISTS` of nothing: Postgres's NOTICE for what was missing.
+fn skipped(tag: &'static str, missing: &str) -> Plan {
+    Plan::Skipped {
+        tag,
+        notice: format!("{missing}, skipping"),
     }
 }
 
-/// `DROP FUNCTION f`: refused while triggers use it (Postgres's 2BP01, sent
-/// as 55000 here), unless CASCADE, which drops those triggers too.
-fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<SqlPlan> {
+/// `DROP FUNCTION f`: refused while triggers use it (2BP01), unless CASCADE,
+/// which drops those triggers too.
+fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<Plan> {
     let mut statements = Vec::new();
+    let mut notices = Vec::new();
     for desc in &drop.func_desc {
         let name = bare_name(&desc.name);
         if catalog.function(&name).is_none() {
             if drop.if_exists {
+                notices.push(undefined_function(&name).message);
                 continue;
             }
             return Err(undefined_function(&name));
@@ -336,7 +359,7 @@ fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<SqlPlan> {
             && drop.drop_behavior != Some(DropBehavior::Cascade)
         {
             return Err(Error::new(
-                SqlState::ObjectNotInPrerequisiteState,
+                SqlState::DependentObjectsStillExist,
                 format!("cannot drop function {name}() because other objects depend on it"),
             )
             .with_detail(format!(
@@ -353,7 +376,15 @@ fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<SqlPlan> {
             sql_string(&name)
         ));
     }
-    Ok(schema_plan(statements, "DROP FUNCTION"))
+    if statements.is_empty()
+        && let Some(missing) = notices.first()
+    {
+        return Ok(skipped("DROP FUNCTION", missing));
+    }
+    Ok(Plan::Sql(Arc::new(schema_plan(
+        statements,
+        "DROP FUNCTION",
+    ))))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
