@@ -16,3 +16,12 @@ CREATE TABLE IF NOT EXISTS _lw_triggers (
   definition TEXT NOT NULL,
   PRIMARY KEY (table_name, name)
 ) WITHOUT ROWID;
+
+-- The rows into which a BEFORE trigger's assignments to NEW are being written
+-- (translate::triggers writes them with an UPDATE after the row operation):
+-- the table's UPDATE triggers, change capture included, skip that UPDATE.
+CREATE TABLE IF NOT EXISTS _lw_assigning (
+  tbl TEXT    NOT NULL,
+  rid INTEGER NOT NULL,
+  PRIMARY KEY (tbl, rid)
+) WITHOUT ROWID;

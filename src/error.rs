@@ -57,6 +57,8 @@ sqlstates! {
     UndefinedColumn => "42703",
     UndefinedFunction => "42883",
     UndefinedObject => "42704",
+    DuplicateFunction => "42723",
+    DependentObjectsStillExist => "2BP01",
     DuplicateTable => "42P07",
     DuplicateObject => "42710",
     DuplicateColumn => "42701",

@@ -226,13 +226,31 @@ async fn before_triggers_skip_rows_and_when_and_update_of_restrict_firing() {
         .unwrap_err();
     assert_eq!(code(&err), "42704");
     run(&client, "DROP TRIGGER IF EXISTS t2 ON items").await;
+    let err = client
+        .batch_execute("DROP TRIGGER t2 ON nowhere")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42P01");
+    run(&client, "DROP TRIGGER IF EXISTS t2 ON nowhere").await;
     // Still used by no_drafts: refused; CASCADE drops the trigger too.
-    assert!(
-        client
-            .batch_execute("DROP FUNCTION skip_drafts()")
-            .await
-            .is_err()
-    );
+    let err = client
+        .batch_execute("DROP FUNCTION skip_drafts()")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "2BP01");
+    let err = client
+        .batch_execute(
+            "CREATE FUNCTION skip_drafts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42723");
+    let err = client
+        .batch_execute("DROP FUNCTION nope()")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42883");
+    run(&client, "DROP FUNCTION IF EXISTS nope()").await;
     run(&client, "DROP FUNCTION skip_drafts() CASCADE").await;
     run(
         &client,
@@ -292,10 +310,6 @@ async fn unsupported_bodies_and_missing_functions_are_refused() {
         ("BEGIN LOOP EXIT; END LOOP; RETURN NEW; END", "LOOP"),
         ("BEGIN EXECUTE 'DELETE FROM t'; RETURN NEW; END", "EXECUTE"),
         ("BEGIN SELECT 1 INTO x; RETURN NEW; END", "SELECT"),
-        (
-            "BEGIN NEW.updated_at := now(); RETURN NEW; END",
-            "assignment to NEW",
-        ),
     ] {
         let sql = format!("CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$");
         let err = client.batch_execute(&sql).await.unwrap_err();
@@ -326,4 +340,139 @@ async fn unsupported_bodies_and_missing_functions_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "0A000");
+}
+
+/// A BEFORE trigger that assigns to NEW (Postgres's `updated_at` pattern and
+/// more) and an AFTER trigger that notifies `row_to_json(NEW)` on one table.
+const ASSIGNING: [&str; 5] = [
+    "CREATE TABLE docs (id serial PRIMARY KEY, title text NOT NULL, slug text,
+       status text, version int NOT NULL DEFAULT 0, updated_at timestamptz,
+       changed_at timestamptz, CHECK (version >= 0))",
+    "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF NEW.title = 'skip' THEN
+         RETURN NULL;
+       END IF;
+       NEW.updated_at := now();
+       NEW.slug := lower(NEW.title) || '-' || NEW.id;
+       IF TG_OP = 'UPDATE' THEN
+         NEW.version := OLD.version + 1;
+         IF NEW.status IS DISTINCT FROM OLD.status THEN
+           NEW.changed_at := NEW.updated_at;
+         END IF;
+       END IF;
+       NEW.title := NEW.slug || ':' || NEW.version;
+       RETURN NEW;
+     END $$",
+    "CREATE FUNCTION notify_docs() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       PERFORM pg_notify('docs', row_to_json(NEW)::text);
+       RETURN NULL;
+     END $$",
+    "CREATE TRIGGER docs_stamp BEFORE INSERT OR UPDATE ON docs
+       FOR EACH ROW EXECUTE FUNCTION stamp()",
+    "CREATE TRIGGER docs_notify AFTER INSERT OR UPDATE ON docs
+       FOR EACH ROW EXECUTE FUNCTION notify_docs()",
+];
+
+/// The stored row of `docs` as JSON, timestamps as whether they are set and
+/// whether `changed_at` equals `updated_at`.
+async fn stored_doc(client: &tokio_postgres::Client, id: i32) -> Value {
+    let row = client
+        .query_one(
+            "SELECT id, title, slug, status, version, updated_at IS NOT NULL,
+                    changed_at IS NOT DISTINCT FROM updated_at
+             FROM docs WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    json!({
+        "id": row.get::<_, i32>(0), "title": row.get::<_, String>(1),
+        "slug": row.get::<_, Option<String>>(2), "status": row.get::<_, Option<String>>(3),
+        "version": row.get::<_, i32>(4), "updated": row.get::<_, bool>(5),
+        "changed_now": row.get::<_, bool>(6),
+    })
+}
+
+/// A `row_to_json(docs)` payload in the shape of [`stored_doc`].
+fn doc_payload(payload: &str) -> Value {
+    let row: Value = serde_json::from_str(payload).unwrap();
+    json!({
+        "id": row["id"], "title": row["title"], "slug": row["slug"], "status": row["status"],
+        "version": row["version"], "updated": row["updated_at"].is_string(),
+        "changed_now": row["changed_at"] == row["updated_at"],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_triggers_assign_to_new_and_after_triggers_see_it() {
+    let server = start().await;
+    let (client, mut rx) = connect_listening(&server).await;
+    for statement in ASSIGNING {
+        run(&client, statement).await;
+    }
+    run(&client, "LISTEN docs").await;
+
+    run(
+        &client,
+        "INSERT INTO docs (title, status) VALUES ('Hello', 'draft')",
+    )
+    .await;
+    let doc = stored_doc(&client, 1).await;
+    assert_eq!(
+        doc,
+        json!({"id": 1, "title": "hello-1:0", "slug": "hello-1", "status": "draft",
+               "version": 0, "updated": true, "changed_now": false})
+    );
+    // The AFTER trigger sees the row as stored.
+    assert_eq!(doc_payload(&next(&mut rx).await.1), doc);
+
+    // A change of status: version from OLD, changed_at from an earlier assignment.
+    let updated = client
+        .execute("UPDATE docs SET status = 'live' WHERE id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(updated, 1);
+    let doc = stored_doc(&client, 1).await;
+    assert_eq!(
+        doc,
+        json!({"id": 1, "title": "hello-1:0-1:1", "slug": "hello-1:0-1", "status": "live",
+               "version": 1, "updated": true, "changed_now": true})
+    );
+    assert_eq!(doc_payload(&next(&mut rx).await.1), doc);
+    // Same status: the nested IF does not assign changed_at again.
+    run(
+        &client,
+        "BEGIN; UPDATE docs SET status = 'live', title = 'Again'; COMMIT",
+    )
+    .await;
+    let after = stored_doc(&client, 1).await;
+    assert_eq!(after["version"], json!(2));
+    assert_eq!(after["title"], json!("again-1:2"));
+    assert_eq!(doc_payload(&next(&mut rx).await.1), after);
+    // RETURN NULL before the assignments skips the row.
+    let skipped = client
+        .execute("INSERT INTO docs (title) VALUES ('skip')", &[])
+        .await
+        .unwrap();
+    assert_eq!(skipped, 0);
+    assert_none(&client, &mut rx).await;
+
+    // One change per statement, each with the row as stored: the UPDATE that
+    // writes the assignments is not captured and fires no UPDATE trigger.
+    let rows = client
+        .query(
+            "SELECT op, row::text FROM litewire.changes(0) WHERE \"table\" = 'docs'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let ops: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ops, ["insert", "update", "update"]);
+    assert_eq!(
+        doc_payload(&rows[0].get::<_, String>(1))["title"],
+        json!("hello-1:0")
+    );
+    assert_eq!(doc_payload(&rows[2].get::<_, String>(1)), after);
 }

@@ -30,6 +30,10 @@ use crate::notify::Notification;
 use crate::translate::{self, Access, Plan};
 use crate::types::{ColumnType, PgType, binary, input};
 
+/// The most notifications an idle session writes before flushing the socket
+/// (a bound on the time it spends away from its client's messages).
+const PUSH_BATCH: usize = 64;
+
 pub type Socket = Framed<MaybeTls, PgWireMessageServerCodec<String>>;
 
 /// A statement prepared with Parse.
@@ -123,13 +127,7 @@ impl Connection {
             let message = tokio::select! {
                 m = self.socket.next() => m,
                 n = self.notifications.recv(), if self.idle => {
-                    let sent = match n {
-                        Some(n) if !self.session.lagging() => {
-                            self.send_notification(n).await.and(self.socket.flush().await)
-                        }
-                        _ => Err(self.overflowed().await),
-                    };
-                    if sent.is_err() {
+                    if self.push_notifications(n).await.is_err() {
                         break;
                     }
                     continue;
@@ -165,6 +163,33 @@ impl Connection {
 
     pub(super) fn socket_mut(&mut self) -> &mut Socket {
         &mut self.socket
+    }
+
+    /// Sends `first` and what is already queued behind it (at most
+    /// [`PUSH_BATCH`]) with one flush: under fan-out a burst of notifications
+    /// costs one write to the socket, not one each. `None` (the hub dropped
+    /// the queue) or a lagging session ends the connection.
+    async fn push_notifications(
+        &mut self,
+        first: Option<Arc<Notification>>,
+    ) -> std::io::Result<()> {
+        let mut next = first;
+        let mut budget = PUSH_BATCH;
+        loop {
+            match next.take() {
+                Some(n) if !self.session.lagging() => self.send_notification(n).await?,
+                _ => return Err(self.overflowed().await),
+            }
+            budget -= 1;
+            if budget == 0 {
+                break;
+            }
+            match self.notifications.try_recv() {
+                Ok(n) => next = Some(n),
+                Err(_) => break,
+            }
+        }
+        self.socket.flush().await
     }
 
     async fn send_notification(&mut self, n: Arc<Notification>) -> std::io::Result<()> {
@@ -232,9 +257,15 @@ impl Connection {
 
     async fn flush_notices(&mut self) -> std::io::Result<()> {
         for notice in std::mem::take(&mut self.session.notices) {
+            // Class 00 (`... does not exist, skipping`) is a NOTICE in
+            // Postgres; the others sent here (25001, 25P01) are warnings.
+            let severity = match notice.state {
+                SqlState::SuccessfulCompletion => "NOTICE",
+                _ => "WARNING",
+            };
             let fields = vec![
-                (b'S', "WARNING".to_string()),
-                (b'V', "WARNING".to_string()),
+                (b'S', severity.to_string()),
+                (b'V', severity.to_string()),
                 (b'C', notice.state.code().to_string()),
                 (b'M', notice.message),
             ];

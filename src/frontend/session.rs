@@ -306,6 +306,10 @@ impl Session {
         match plan {
             Plan::Empty => Ok(Outcome::Empty),
             Plan::Accepted(tag) => command(tag),
+            Plan::Skipped { tag, notice } => {
+                self.warn(SqlState::SuccessfulCompletion, notice);
+                command(tag)
+            }
             Plan::Copy(_) => Err(Error::internal("COPY is run by the connection")),
             Plan::Begin => {
                 match &mut self.tx {

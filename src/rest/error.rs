@@ -43,9 +43,12 @@ pub fn status(state: SqlState) -> StatusCode {
     use SqlState::*;
     match state {
         SuccessfulCompletion => StatusCode::OK,
-        UniqueViolation | ForeignKeyViolation | DuplicateTable | DuplicateObject => {
-            StatusCode::CONFLICT
-        }
+        UniqueViolation
+        | ForeignKeyViolation
+        | DuplicateTable
+        | DuplicateObject
+        | DuplicateFunction
+        | DependentObjectsStillExist => StatusCode::CONFLICT,
         NotNullViolation
         | CheckViolation
         | IntegrityConstraintViolation

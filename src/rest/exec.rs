@@ -227,7 +227,11 @@ fn plan_name(plan: &Plan) -> &'static str {
         Plan::Subscribe { .. } | Plan::Unsubscribe(_) => {
             "live queries (use the WebSocket door or the wire)"
         }
-        Plan::Empty | Plan::Accepted(_) | Plan::Sql(_) | Plan::Notify { .. } => "this statement",
+        Plan::Empty
+        | Plan::Accepted(_)
+        | Plan::Skipped { .. }
+        | Plan::Sql(_)
+        | Plan::Notify { .. } => "this statement",
     }
 }
 

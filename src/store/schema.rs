@@ -113,10 +113,10 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
 
 /// Installs or refreshes the SQLite triggers compiled from the stored
 /// `CREATE TRIGGER`s (`translate::triggers`), so they follow the table's
-/// columns and the current body of their function; others of ours go.
+/// columns and the current body of their function; others of ours go. Those
+/// writing assignments to NEW are then made the table's latest.
 fn sync_triggers(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
-    let wanted = triggers::installed(catalog)
-        .map_err(|e| crate::error::function_error(e.code(), e.to_string()))?;
+    let wanted = triggers::installed(catalog).map_err(translate_error)?;
     let mut installed = conn.prepare_cached(
         "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' \
          AND substr(name, 1, length(?1)) = ?1",
@@ -125,13 +125,59 @@ fn sync_triggers(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
         .query_map([triggers::TRIGGER_PREFIX], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (name, sql) in &current {
-        if !wanted.iter().any(|(n, s)| n == name && s == sql) {
-            conn.execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
+        if !wanted.iter().any(|w| w.name == *name && w.sql == *sql) {
+            conn.execute_batch(&format!("DROP TRIGGER {}", quoted(name)))?;
         }
     }
-    for (name, sql) in &wanted {
-        if !current.iter().any(|(n, s)| n == name && s == sql) {
-            conn.execute_batch(sql)?;
+    for w in &wanted {
+        if !current.iter().any(|(n, s)| *n == w.name && *s == w.sql) {
+            conn.execute_batch(&w.sql)?;
+        }
+    }
+    order_row_writers(conn, &wanted)
+}
+
+fn translate_error(e: crate::error::Error) -> rusqlite::Error {
+    crate::error::function_error(e.code(), e.to_string())
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Recreates the triggers that write assignments to NEW (in reverse order, so
+/// they fire in name order) wherever another trigger of their table is newer:
+/// SQLite fires the most recently created first, and they must fire before
+/// the table's other AFTER triggers and change capture, which read the row.
+fn order_row_writers(conn: &Connection, wanted: &[triggers::Compiled]) -> rusqlite::Result<()> {
+    let mut tables: Vec<&str> = wanted
+        .iter()
+        .filter(|w| w.writes_row)
+        .map(|w| w.table.as_str())
+        .collect();
+    tables.dedup();
+    let mut order = conn.prepare_cached(
+        "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 ORDER BY rowid",
+    )?;
+    for table in tables {
+        let writers: Vec<&triggers::Compiled> = wanted
+            .iter()
+            .filter(|w| w.writes_row && w.table == table)
+            .rev()
+            .collect();
+        let names: Vec<String> = order
+            .query_map([table], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let latest: Vec<&str> = names[names.len().saturating_sub(writers.len())..]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        if latest == writers.iter().map(|w| w.name.as_str()).collect::<Vec<_>>() {
+            continue;
+        }
+        for w in writers {
+            conn.execute_batch(&format!("DROP TRIGGER {}", quoted(&w.name)))?;
+            conn.execute_batch(&w.sql)?;
         }
     }
     Ok(())
@@ -154,7 +200,8 @@ pub fn sync_capture(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()
         let Some(table) = catalog.table(&name) else {
             continue;
         };
-        let wanted = capture::triggers(table);
+        let assigned = triggers::assigns(catalog, &name).map_err(translate_error)?;
+        let wanted = capture::triggers(table, assigned);
         let current: Vec<(String, String)> = installed
             .query_map(rusqlite::params![name, capture::TRIGGER_PREFIX], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -166,10 +213,7 @@ pub fn sync_capture(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()
             continue;
         }
         for (trigger, _) in &current {
-            conn.execute_batch(&format!(
-                "DROP TRIGGER \"{}\"",
-                trigger.replace('"', "\"\"")
-            ))?;
+            conn.execute_batch(&format!("DROP TRIGGER {}", quoted(trigger)))?;
         }
         for sql in &wanted {
             conn.execute_batch(sql)?;

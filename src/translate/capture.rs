@@ -54,11 +54,49 @@ pub(crate) fn json_object<'a>(row: &str, columns: impl Iterator<Item = &'a Colum
     format!("json_object({})", pairs.join(", "))
 }
 
+/// The alias under which [`stored_row`] reads the row that NEW names.
+pub(crate) const STORED: &str = "_lw_row";
+
+/// `select` (SQL over the alias [`STORED`]) evaluated on the stored row that
+/// NEW names. The AFTER triggers of a table whose BEFORE triggers assign to
+/// NEW read the row this way: SQLite's NEW holds the values written by the
+/// statement, before the assignments were written into the row
+/// (`translate::triggers`).
+pub(crate) fn stored_row(table: &str, select: &str) -> String {
+    format!(
+        "(SELECT {select} FROM {} AS {STORED} WHERE {STORED}.rowid = NEW.rowid)",
+        ident(table)
+    )
+}
+
+/// The condition of `table`'s UPDATE triggers that skips the UPDATE writing a
+/// BEFORE trigger's assignments to NEW: Postgres fires no UPDATE trigger there.
+pub(crate) fn not_assigning(table: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM _lw_assigning WHERE tbl = {} AND rid = NEW.rowid)",
+        literal(table)
+    )
+}
+
 /// The trigger statements for `table`, each a complete `CREATE TRIGGER ... END`
 /// exactly as SQLite stores it in `sqlite_schema.sql` (so the store can tell
-/// whether the installed ones are current by comparing text).
-pub fn triggers(table: &Table) -> Vec<String> {
+/// whether the installed ones are current by comparing text). `assigned`:
+/// BEFORE triggers assign to NEW, so the new row is read from the table and
+/// the UPDATE writing the assignments is not captured.
+pub fn triggers(table: &Table, assigned: bool) -> Vec<String> {
     let pk = || table.columns.iter().filter(|c| c.primary_key);
+    let new_row = |columns: Vec<&Column>| {
+        if assigned {
+            stored_row(&table.name, &json_object(STORED, columns.into_iter()))
+        } else {
+            json_object("NEW", columns.into_iter())
+        }
+    };
+    let update_when = if assigned {
+        format!(" WHEN {}", not_assigning(&table.name))
+    } else {
+        String::new()
+    };
     let filled = TEMPLATE
         .lines()
         .filter(|line| !line.starts_with("--"))
@@ -70,9 +108,10 @@ pub fn triggers(table: &Table) -> Vec<String> {
         )
         .replace("{ident}", &ident(&table.name))
         .replace("{name}", &literal(&table.name))
-        .replace("{pk_new}", &json_object("NEW", pk()))
+        .replace("{update_when}", &update_when)
+        .replace("{pk_new}", &new_row(pk().collect()))
         .replace("{pk_old}", &json_object("OLD", pk()))
-        .replace("{row_new}", &json_object("NEW", table.columns.iter()))
+        .replace("{row_new}", &new_row(table.columns.iter().collect()))
         .replace("{row_old}", &json_object("OLD", table.columns.iter()));
     filled
         .split_inclusive("END;")
@@ -125,7 +164,7 @@ mod tests {
                 },
             ],
         };
-        let sql = triggers(&table);
+        let sql = triggers(&table, false);
         assert_eq!(sql.len(), 3);
         assert!(sql[0].starts_with("CREATE TRIGGER \"_lw_capture_orders_insert\" AFTER INSERT"));
         assert!(sql[0].ends_with("END"));

@@ -63,6 +63,12 @@ pub enum Plan {
     Copy(copy::Copy),
     /// A statement that is accepted and has nothing to do here (its tag).
     Accepted(&'static str),
+    /// `DROP ... IF EXISTS` of nothing: its tag, and the NOTICE Postgres sends
+    /// (`trigger "t" for relation "x" does not exist, skipping`).
+    Skipped {
+        tag: &'static str,
+        notice: String,
+    },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
     /// `SELECT * FROM litewire.subscribe(query, params)`: a live query.
@@ -331,7 +337,7 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         Statement::CreateFunction(_)
         | Statement::CreateTrigger(_)
         | Statement::DropTrigger(_)
-        | Statement::DropFunction(_) => Plan::Sql(Arc::new(triggers::plan(statement, catalog)?)),
+        | Statement::DropFunction(_) => triggers::plan(statement, catalog)?,
         Statement::Truncate(truncate) => Plan::Sql(Arc::new(ddl::truncate(truncate)?)),
         // Planner statistics and space reclamation are SQLite's business.
         Statement::Vacuum(_) => Plan::Accepted("VACUUM"),

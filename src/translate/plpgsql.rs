@@ -3,8 +3,8 @@
 //! everything outside the subset with 0A000 naming the construct.
 //!
 //! Supported: `BEGIN ... END` (nested blocks too), `IF / ELSIF / ELSE / END IF`,
-//! `PERFORM <expr>`, `RETURN NEW | OLD | NULL`, `NEW.col := expr` (parsed, and
-//! refused by the compiler: see `triggers`), `INSERT` / `UPDATE` / `DELETE`
+//! `PERFORM <expr>`, `RETURN NEW | OLD | NULL`, `NEW.col := expr` (written into
+//! the row by the compiler: see `triggers`), `INSERT` / `UPDATE` / `DELETE`
 //! statements, and `NULL;`. Expressions are Postgres SQL parsed by sqlparser.
 //! Reference: <https://www.postgresql.org/docs/current/plpgsql-statements.html>.
 

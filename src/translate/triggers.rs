@@ -20,8 +20,25 @@
 //! which skips the row as Postgres does. Expressions go through the query
 //! translator with the table in scope as `new` and `old`, so `pg_notify`,
 //! `now()`, casts and numeric arithmetic behave as in queries.
+//!
+//! Assignments to `NEW.col`: SQLite cannot change the row being written, so
+//! the compiler keeps each assigned column's value as an expression over the
+//! written row (`CASE WHEN g THEN v ELSE <earlier value> END` under a branch),
+//! substitutes it for later reads of `NEW.col`, and at each `RETURN NEW` of a
+//! BEFORE trigger emits `UPDATE tbl SET col = value WHERE rowid = NEW.rowid
+//! AND g` into a second SQLite trigger, AFTER the event (`...:assign`). That
+//! one is created after every other trigger of the table, so it fires first
+//! (SQLite fires the most recent first), and brackets its UPDATE with a row in
+//! `_lw_assigning`, which the table's UPDATE triggers skip on (Postgres fires
+//! none there). The table's other AFTER triggers and change capture read NEW
+//! from the stored row, so they see the assigned values as in Postgres.
+//! Differences that remain: constraints are checked on the written row as
+//! well (an INSERT leaving out a NOT NULL column that the trigger fills fails
+//! with 23502), RETURNING shows the values before the assignments, and the
+//! other BEFORE triggers of the table see NEW as written.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     BinaryOperator, CreateFunction, CreateFunctionBody, CreateTrigger, DropBehavior, DropFunction,
@@ -32,9 +49,10 @@ use sqlparser::ast::{
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
+use super::capture::STORED;
 use super::expr::object_name;
 use super::plpgsql::{self, Returned, Stmt};
-use super::{Access, SqlPlan};
+use super::{Access, Plan, SqlPlan};
 use crate::catalog::{Catalog, Table, TriggerDef};
 use crate::error::{Error, Result, SqlState};
 
@@ -42,28 +60,62 @@ use crate::error::{Error, Result, SqlState};
 /// `_lw_capture_`).
 pub const TRIGGER_PREFIX: &str = "_lw_trigger:";
 
-pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
-    match statement {
+pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
+    let plan = match statement {
         Statement::CreateFunction(create) => create_function(create, catalog),
         Statement::CreateTrigger(create) => create_trigger(create, catalog),
-        Statement::DropTrigger(drop) => drop_trigger(drop, catalog),
-        Statement::DropFunction(drop) => drop_function(drop, catalog),
+        Statement::DropTrigger(drop) => return drop_trigger(drop, catalog),
+        Statement::DropFunction(drop) => return drop_function(drop, catalog),
         _ => unreachable!("triggers::plan is called for trigger statements only"),
-    }
+    };
+    Ok(Plan::Sql(Arc::new(plan?)))
 }
 
-/// Every SQLite trigger the stored triggers compile to, as (name, statement).
-pub fn installed(catalog: &Catalog) -> Result<Vec<(String, String)>> {
+/// One SQLite trigger compiled from a stored trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    pub name: String,
+    pub table: String,
+    /// The complete `CREATE TRIGGER ... END`, as SQLite keeps it in `sqlite_schema`.
+    pub sql: String,
+    /// It writes a BEFORE trigger's assignments to NEW into the row, so it
+    /// must be created after every other trigger of its table (SQLite fires
+    /// the most recently created first), and such triggers in reverse name
+    /// order (Postgres fires them by name).
+    pub writes_row: bool,
+}
+
+/// Every SQLite trigger the stored triggers compile to.
+pub fn installed(catalog: &Catalog) -> Result<Vec<Compiled>> {
     let mut all = Vec::new();
     for def in catalog.triggers() {
-        let Some(table) = catalog.table(&def.table) else {
-            continue;
-        };
-        let create = parse_create(&def.definition)?;
-        let trigger = Trigger::new(create, table, catalog)?;
-        all.extend(trigger.compile(catalog)?);
+        if let Some(trigger) = stored(catalog, def)? {
+            all.extend(trigger.compile(catalog)?);
+        }
     }
     Ok(all)
+}
+
+/// Whether BEFORE triggers assign to NEW on `table`: its change capture and
+/// AFTER triggers then read the new row from the table (see the module doc).
+pub fn assigns(catalog: &Catalog, table: &str) -> Result<bool> {
+    for def in catalog.triggers() {
+        if def.table.eq_ignore_ascii_case(table)
+            && let Some(trigger) = stored(catalog, def)?
+            && trigger.assigns(catalog)?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A stored trigger, validated again (None when its table is gone).
+fn stored<'a>(catalog: &'a Catalog, def: &TriggerDef) -> Result<Option<Trigger<'a>>> {
+    let Some(table) = catalog.table(&def.table) else {
+        return Ok(None);
+    };
+    Trigger::new(parse_create(&def.definition)?, table, catalog).map(Some)
 }
 
 fn sql_string(s: &str) -> String {
@@ -133,15 +185,10 @@ fn create_function(create: CreateFunction, catalog: &Catalog) -> Result<SqlPlan>
         },
         _ => return Err(Error::syntax("no function body specified")),
     };
-    let body = plpgsql::parse(&source)?;
-    if has_assignment(&body) {
-        return Err(Error::unsupported(
-            "assignment to NEW.column in a trigger function (SQLite cannot change the row being written)",
-        ));
-    }
+    plpgsql::parse(&source)?;
     if catalog.function(&name).is_some() && !create.or_replace {
         return Err(Error::new(
-            SqlState::DuplicateObject,
+            SqlState::DuplicateFunction,
             format!("function \"{name}\" already exists with same argument types"),
         ));
     }
@@ -200,7 +247,7 @@ fn create_trigger(create: CreateTrigger, catalog: &Catalog) -> Result<SqlPlan> {
         ));
     }
     let mut statements = drop_statements(&table.name, &trigger.name);
-    statements.extend(trigger.compile(catalog)?.into_iter().map(|(_, sql)| sql));
+    statements.extend(trigger.compile(catalog)?.into_iter().map(|c| c.sql));
     statements.push(format!(
         "INSERT OR REPLACE INTO _lw_triggers (table_name, name, function, definition) \
          VALUES ({}, {}, {}, {})",
@@ -223,12 +270,11 @@ fn find_trigger<'a>(catalog: &'a Catalog, table: &str, name: &str) -> Option<&'a
 fn drop_statements(table: &str, name: &str) -> Vec<String> {
     let mut statements: Vec<String> = Event::ALL
         .iter()
-        .map(|e| {
-            format!(
-                "DROP TRIGGER IF EXISTS {}",
-                ident(&sqlite_name(table, name, *e))
-            )
+        .flat_map(|e| {
+            let event = sqlite_name(table, name, *e);
+            [assign_name(&event), event]
         })
+        .map(|n| format!("DROP TRIGGER IF EXISTS {}", ident(&n)))
         .collect();
     statements.push(format!(
         "DELETE FROM _lw_triggers WHERE table_name = {} AND name = {}",
@@ -253,32 +299,53 @@ pub fn drop_sqlite_triggers(catalog: &Catalog, table: &str) -> Vec<String> {
     statements
 }
 
-fn drop_trigger(drop: DropTrigger, catalog: &Catalog) -> Result<SqlPlan> {
+fn drop_trigger(drop: DropTrigger, catalog: &Catalog) -> Result<Plan> {
     let name = bare_name(&drop.trigger_name);
     let Some(table) = drop.table_name.as_ref().map(bare_name) else {
         return Err(Error::syntax("syntax error at end of input"));
     };
-    match find_trigger(catalog, &table, &name) {
-        Some(def) => Ok(schema_plan(
+    let missing = if catalog.table(&table).is_none() {
+        Error::new(
+            SqlState::UndefinedTable,
+            format!("relation \"{table}\" does not exist"),
+        )
+    } else if let Some(def) = find_trigger(catalog, &table, &name) {
+        return Ok(Plan::Sql(Arc::new(schema_plan(
             drop_statements(&def.table, &def.name),
             "DROP TRIGGER",
-        )),
-        None if drop.if_exists => Ok(schema_plan(Vec::new(), "DROP TRIGGER")),
-        None => Err(Error::new(
+        ))));
+    } else {
+        Error::new(
             SqlState::UndefinedObject,
             format!("trigger \"{name}\" for table \"{table}\" does not exist"),
-        )),
+        )
+    };
+    if !drop.if_exists {
+        return Err(missing);
+    }
+    // Postgres says "relation" where the error said "table".
+    let notice = missing.message.replace("for table", "for relation");
+    Ok(skipped("DROP TRIGGER", &notice))
+}
+
+/// `DROP ... IF EXISTS` of nothing: Postgres's NOTICE for what was missing.
+fn skipped(tag: &'static str, missing: &str) -> Plan {
+    Plan::Skipped {
+        tag,
+        notice: format!("{missing}, skipping"),
     }
 }
 
-/// `DROP FUNCTION f`: refused while triggers use it (Postgres's 2BP01, sent
-/// as 55000 here), unless CASCADE, which drops those triggers too.
-fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<SqlPlan> {
+/// `DROP FUNCTION f`: refused while triggers use it (2BP01), unless CASCADE,
+/// which drops those triggers too.
+fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<Plan> {
     let mut statements = Vec::new();
+    let mut notices = Vec::new();
     for desc in &drop.func_desc {
         let name = bare_name(&desc.name);
         if catalog.function(&name).is_none() {
             if drop.if_exists {
+                notices.push(undefined_function(&name).message);
                 continue;
             }
             return Err(undefined_function(&name));
@@ -292,7 +359,7 @@ fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<SqlPlan> {
             && drop.drop_behavior != Some(DropBehavior::Cascade)
         {
             return Err(Error::new(
-                SqlState::ObjectNotInPrerequisiteState,
+                SqlState::DependentObjectsStillExist,
                 format!("cannot drop function {name}() because other objects depend on it"),
             )
             .with_detail(format!(
@@ -309,7 +376,15 @@ fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<SqlPlan> {
             sql_string(&name)
         ));
     }
-    Ok(schema_plan(statements, "DROP FUNCTION"))
+    if statements.is_empty()
+        && let Some(missing) = notices.first()
+    {
+        return Ok(skipped("DROP FUNCTION", missing));
+    }
+    Ok(Plan::Sql(Arc::new(schema_plan(
+        statements,
+        "DROP FUNCTION",
+    ))))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +420,12 @@ fn sqlite_name(table: &str, trigger: &str, event: Event) -> String {
         "{TRIGGER_PREFIX}{table}:{trigger}:{}",
         event.tg_op().to_ascii_lowercase()
     )
+}
+
+/// The SQLite trigger that writes the assignments to NEW of the trigger
+/// named `event` (see the module doc).
+fn assign_name(event: &str) -> String {
+    format!("{event}:assign")
 }
 
 /// A validated CREATE TRIGGER.
@@ -418,9 +499,20 @@ impl<'a> Trigger<'a> {
         })
     }
 
-    /// One SQLite trigger per event, as (name, CREATE TRIGGER statement); an
-    /// event whose body prunes to nothing gets none.
-    fn compile(&self, catalog: &Catalog) -> Result<Vec<(String, String)>> {
+    /// Whether this is a BEFORE INSERT/UPDATE trigger whose function assigns to NEW.
+    fn assigns(&self, catalog: &Catalog) -> Result<bool> {
+        if !self.before || self.events == [Event::Delete] {
+            return Ok(false);
+        }
+        let source = catalog
+            .function(&self.function)
+            .ok_or_else(|| undefined_function(&self.function))?;
+        Ok(has_assignment(&plpgsql::parse(source)?))
+    }
+
+    /// The SQLite triggers of each event: the body's, and the one writing its
+    /// assignments to NEW; an event whose body prunes to nothing gets none.
+    fn compile(&self, catalog: &Catalog) -> Result<Vec<Compiled>> {
         let source = catalog
             .function(&self.function)
             .ok_or_else(|| undefined_function(&self.function))?;
@@ -432,46 +524,83 @@ impl<'a> Trigger<'a> {
                 columns: self.table.columns.clone(),
             });
         }
+        let stored_new = assigns(catalog, &self.table.name)?;
         let mut out = Vec::new();
         for &event in &self.events {
             let mut compiler = Compiler {
                 trigger: self,
                 event,
                 scope: &scope,
+                stored_new: stored_new && !self.before,
                 statements: Vec::new(),
                 returned: Vec::new(),
                 done: false,
+                assigned: Vec::new(),
+                texts: Vec::new(),
+                writes: Vec::new(),
             };
-            let when = match &self.when {
-                None => String::new(),
+            let mut when = match &self.when {
+                None => Vec::new(),
                 Some(when) => match compiler.condition(when)? {
                     Condition::Constant(false) => continue,
-                    Condition::Constant(true) => String::new(),
-                    Condition::Sql(sql) => format!(" WHEN {sql}"),
+                    Condition::Constant(true) => Vec::new(),
+                    Condition::Sql(sql) => vec![sql],
                 },
             };
-            compiler.block(&body, &[])?;
-            if compiler.statements.is_empty() {
-                continue;
+            if stored_new && event == Event::Update {
+                when.push(super::capture::not_assigning(&self.table.name));
+            }
+            if !compiler.block(&body, &[])? {
+                compiler.write(&[])?;
             }
             let name = sqlite_name(&self.table.name, &self.name, event);
-            let of = if event == Event::Update && !self.update_of.is_empty() {
-                let columns: Vec<String> = self.update_of.iter().map(|c| ident(c)).collect();
-                format!(" OF {}", columns.join(", "))
-            } else {
-                String::new()
-            };
-            let sql = format!(
-                "CREATE TRIGGER {} {} {}{of} ON {} FOR EACH ROW{when} BEGIN\n  {};\nEND",
-                ident(&name),
-                if self.before { "BEFORE" } else { "AFTER" },
-                event.tg_op(),
-                ident(&self.table.name),
-                compiler.statements.join(";\n  ")
-            );
-            out.push((name, sql));
+            let (statements, writes) = compiler.finish();
+            if !statements.is_empty() {
+                out.push(self.create(&name, event, self.before, &when, &statements));
+            }
+            if !writes.is_empty() {
+                let mut create = self.create(&assign_name(&name), event, false, &when, &writes);
+                create.writes_row = true;
+                out.push(create);
+            }
         }
         Ok(out)
+    }
+
+    /// One `CREATE TRIGGER` for `event` running `statements`.
+    fn create(
+        &self,
+        name: &str,
+        event: Event,
+        before: bool,
+        when: &[String],
+        statements: &[String],
+    ) -> Compiled {
+        let of = if event == Event::Update && !self.update_of.is_empty() {
+            let columns: Vec<String> = self.update_of.iter().map(|c| ident(c)).collect();
+            format!(" OF {}", columns.join(", "))
+        } else {
+            String::new()
+        };
+        let when = if when.is_empty() {
+            String::new()
+        } else {
+            format!(" WHEN {}", when.join(" AND "))
+        };
+        let sql = format!(
+            "CREATE TRIGGER {} {} {}{of} ON {} FOR EACH ROW{when} BEGIN\n  {};\nEND",
+            ident(name),
+            if before { "BEFORE" } else { "AFTER" },
+            event.tg_op(),
+            ident(&self.table.name),
+            statements.join(";\n  ")
+        );
+        Compiled {
+            name: name.to_string(),
+            table: self.table.name.clone(),
+            sql,
+            writes_row: false,
+        }
     }
 }
 
@@ -485,11 +614,41 @@ struct Compiler<'a, 'b> {
     trigger: &'b Trigger<'a>,
     event: Event,
     scope: &'b Catalog,
+    /// NEW is read from the stored row: an AFTER trigger of a table whose
+    /// BEFORE triggers assign to NEW.
+    stored_new: bool,
     statements: Vec<String>,
     /// The guards under which an earlier RETURN ended the function.
     returned: Vec<Vec<String>>,
     /// An unconditional RETURN was reached: nothing after it runs.
     done: bool,
+    /// The columns assigned so far, each with its value at this point of the
+    /// body: a Postgres expression over the written row and [`mark`]s.
+    assigned: Vec<(String, Expr)>,
+    /// The SQL text each [`mark`] stands for (guards, the written value).
+    texts: Vec<String>,
+    /// The UPDATEs writing the assignments, one per `RETURN NEW`.
+    writes: Vec<String>,
+}
+
+/// A compiler-wide placeholder for SQL text in a Postgres expression (unlike
+/// [`placeholder`], it outlives one translation).
+fn mark(n: usize) -> String {
+    format!("__lw_mark_{n}_")
+}
+
+fn parse_expr(sql: &str) -> Result<Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::internal(format!("trigger expression: {e}")))
+}
+
+fn no_field(row: &str, column: &str) -> Error {
+    Error::new(
+        SqlState::UndefinedColumn,
+        format!("record \"{row}\" has no field \"{column}\""),
+    )
 }
 
 impl Compiler<'_, '_> {
@@ -506,11 +665,7 @@ impl Compiler<'_, '_> {
                     self.select(&sql, guard);
                 }
                 Stmt::Sql(statement) => self.dml(statement, guard)?,
-                Stmt::Assign { .. } => {
-                    return Err(Error::unsupported(
-                        "assignment to NEW.column in a trigger function",
-                    ));
-                }
+                Stmt::Assign { column, value } => self.assign(column, value, guard)?,
                 Stmt::Return(returned) => {
                     self.ret(*returned, guard)?;
                     return Ok(true);
@@ -565,7 +720,9 @@ impl Compiler<'_, '_> {
                 }
                 _ => false,
             };
-            if !proceed {
+            if proceed {
+                self.write(guard)?;
+            } else {
                 self.select("RAISE(IGNORE)", guard);
             }
         }
@@ -575,6 +732,107 @@ impl Compiler<'_, '_> {
             self.returned.push(guard.to_vec());
         }
         Ok(())
+    }
+
+    /// `NEW.column := value` under `guard`: the column's value from here on.
+    fn assign(&mut self, column: &str, value: &Expr, guard: &[String]) -> Result<()> {
+        if !self.event.has_row("new") {
+            return Err(Error::unsupported("assignment to NEW in a DELETE trigger"));
+        }
+        let column = self
+            .trigger
+            .table
+            .column(column)
+            .ok_or_else(|| no_field("new", column))?
+            .name
+            .clone();
+        let mut value = value.clone();
+        self.expand(&mut value)?;
+        if let Some(guard) = self.guard(guard) {
+            let earlier = match self.assigned.iter().find(|(c, _)| *c == column) {
+                Some((_, earlier)) => earlier.to_string(),
+                None => self.text(format!("new.{}", ident(&column))),
+            };
+            let when = self.text(guard);
+            value = parse_expr(&format!(
+                "CASE WHEN {when} THEN ({value}) ELSE ({earlier}) END"
+            ))?;
+        }
+        self.assigned.retain(|(c, _)| *c != column);
+        self.assigned.push((column, value));
+        Ok(())
+    }
+
+    /// A [`mark`] standing for `sql`.
+    fn text(&mut self, sql: String) -> String {
+        self.texts.push(sql);
+        mark(self.texts.len() - 1)
+    }
+
+    /// Reads of assigned `NEW.column`s in `node` become their current value.
+    fn expand<T: VisitMut>(&self, node: &mut T) -> Result<()> {
+        if self.assigned.is_empty() {
+            return Ok(());
+        }
+        match node.visit(&mut Expand {
+            assigned: &self.assigned,
+        }) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(e) => Err(e),
+        }
+    }
+
+    /// At a `RETURN NEW` of a BEFORE trigger under `guard`: the UPDATE writing
+    /// the assignments made so far into the row.
+    fn write(&mut self, guard: &[String]) -> Result<()> {
+        if !self.trigger.before || self.assigned.is_empty() {
+            return Ok(());
+        }
+        let set: Vec<String> = self
+            .assigned
+            .iter()
+            .map(|(c, v)| format!("{} = {v}", ident(c)))
+            .collect();
+        let row = self.text("rowid = new.rowid".into());
+        let update = format!(
+            "UPDATE {} SET {} WHERE {row}",
+            ident(&self.trigger.table.name),
+            set.join(", ")
+        );
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, &update)
+            .map_err(|e| Error::internal(format!("trigger assignment: {e}")))?
+            .pop()
+            .ok_or_else(|| Error::internal("trigger assignment vanished"))?;
+        let sql = self.dml_sql(&statement, guard)?;
+        self.writes.push(sql);
+        Ok(())
+    }
+
+    /// The compiled statements of the body and of the assignments' writes
+    /// (bracketed by their `_lw_assigning` row), with the marks filled in.
+    fn finish(self) -> (Vec<String>, Vec<String>) {
+        let fill = |sql: &String| {
+            let mut sql = sql.clone();
+            // A text may hold earlier marks (a guard reading an assigned
+            // column), never later ones: fill from the last.
+            for (n, text) in self.texts.iter().enumerate().rev() {
+                sql = sql.replace(&mark(n), text);
+            }
+            sql
+        };
+        let statements = self.statements.iter().map(fill).collect();
+        if self.writes.is_empty() {
+            return (statements, Vec::new());
+        }
+        let table = sql_string(&self.trigger.table.name);
+        let mut writes = vec![format!(
+            "INSERT INTO _lw_assigning (tbl, rid) VALUES ({table}, NEW.rowid)"
+        )];
+        writes.extend(self.writes.iter().map(fill));
+        writes.push(format!(
+            "DELETE FROM _lw_assigning WHERE tbl = {table} AND rid = NEW.rowid"
+        ));
+        (statements, writes)
     }
 
     /// The full guard of a statement: its branch and no earlier RETURN taken.
@@ -605,6 +863,7 @@ impl Compiler<'_, '_> {
         let mut visitor = Substitute {
             trigger: self.trigger,
             event: self.event,
+            stored_new: self.stored_new,
             texts: Vec::new(),
         };
         match node.visit(&mut visitor) {
@@ -616,6 +875,7 @@ impl Compiler<'_, '_> {
     /// A Postgres expression as SQLite SQL for this event.
     fn expr(&self, expr: &Expr) -> Result<String> {
         let mut expr = expr.clone();
+        self.expand(&mut expr)?;
         let texts = self.substitute(&mut expr)?;
         let query = Parser::parse_sql(&PostgreSqlDialect {}, &format!("SELECT {expr}"))
             .map_err(|e| Error::syntax(super::parse_message(&e.to_string())))?
@@ -628,6 +888,7 @@ impl Compiler<'_, '_> {
 
     fn condition(&self, expr: &Expr) -> Result<Condition> {
         let mut folded = expr.clone();
+        self.expand(&mut folded)?;
         self.substitute(&mut folded)?;
         match constant(&folded) {
             Some(value) => Ok(Condition::Constant(value == Some(true))),
@@ -638,11 +899,19 @@ impl Compiler<'_, '_> {
     /// INSERT / UPDATE / DELETE on a table, under `guard`.
     fn dml(&mut self, statement: &Statement, guard: &[String]) -> Result<()> {
         let mut statement = statement.clone();
+        self.expand(&mut statement)?;
+        let sql = self.dml_sql(&statement, guard)?;
+        self.statements.push(sql);
+        Ok(())
+    }
+
+    /// A statement of the body as SQLite SQL, under `guard`.
+    fn dml_sql(&self, statement: &Statement, guard: &[String]) -> Result<String> {
+        let mut statement = statement.clone();
         let texts = self.substitute(&mut statement)?;
         let plan = super::dml::plan(statement, self.scope, &[])?;
         let Some(guard) = self.guard(guard) else {
-            self.statements.push(fill(&plan.sql, &texts));
-            return Ok(());
+            return Ok(fill(&plan.sql, &texts));
         };
         let mut translated = Parser::parse_sql(&PostgreSqlDialect {}, &plan.sql)
             .map_err(|e| Error::internal(format!("trigger statement: {e}")))?
@@ -670,8 +939,7 @@ impl Compiler<'_, '_> {
             _ => {}
         }
         let sql = translated.to_string().replace(GUARD, &format!("({guard})"));
-        self.statements.push(fill(&sql, &texts));
-        Ok(())
+        Ok(fill(&sql, &texts))
     }
 }
 
@@ -708,7 +976,50 @@ fn fill(sql: &str, texts: &[String]) -> String {
 struct Substitute<'a, 'b> {
     trigger: &'b Trigger<'a>,
     event: Event,
+    /// See [`Compiler::stored_new`].
+    stored_new: bool,
     texts: Vec<String>,
+}
+
+/// Replaces reads of assigned `NEW.column`s with their current value, and
+/// refuses the whole-row constructs there (they would show the row as written).
+struct Expand<'a> {
+    assigned: &'a [(String, Expr)],
+}
+
+impl VisitorMut for Expand<'_> {
+    type Break = Error;
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        match expr {
+            Expr::CompoundIdentifier(parts)
+                if parts.len() == 2
+                    && row_variable(&Expr::Identifier(parts[0].clone())).as_deref()
+                        == Some("new") =>
+            {
+                let column = super::ident_text(&parts[1]);
+                if let Some((_, value)) = self
+                    .assigned
+                    .iter()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(&column))
+                {
+                    *expr = Expr::Nested(Box::new(value.clone()));
+                }
+            }
+            Expr::Function(f)
+                if super::expr::function_args(f)
+                    .iter()
+                    .any(|a| row_variable(a).as_deref() == Some("new")) =>
+            {
+                return ControlFlow::Break(Error::unsupported(format!(
+                    "{}(NEW) after an assignment to NEW in a trigger function",
+                    object_name(&f.name)
+                )));
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 fn null() -> Expr {
@@ -731,6 +1042,24 @@ fn row_variable(expr: &Expr) -> Option<String> {
 }
 
 impl Substitute<'_, '_> {
+    /// Whether `row` is read from the table (see [`Compiler::stored_new`]).
+    fn stored(&self, row: &str) -> bool {
+        self.stored_new && row == "new"
+    }
+
+    fn stored_row(&self, select: &str) -> String {
+        super::capture::stored_row(&self.trigger.table.name, select)
+    }
+
+    /// `sql(row)`, over the stored row when `row` is read from the table.
+    fn row_sql(&self, row: &str, sql: impl Fn(&str) -> String) -> String {
+        if self.stored(row) {
+            self.stored_row(&sql(STORED))
+        } else {
+            sql(row)
+        }
+    }
+
     fn text(&mut self, sql: String) -> Expr {
         self.texts.push(sql);
         Expr::Identifier(Ident::new(placeholder(self.texts.len() - 1)))
@@ -762,14 +1091,14 @@ impl Substitute<'_, '_> {
                     return Ok(());
                 };
                 let column = super::ident_text(&parts[1]);
-                if self.trigger.table.column(&column).is_none() {
-                    return Err(Error::new(
-                        SqlState::UndefinedColumn,
-                        format!("record \"{row}\" has no field \"{column}\""),
-                    ));
-                }
+                let Some(column) = self.trigger.table.column(&column) else {
+                    return Err(no_field(&row, &column));
+                };
                 if !self.event.has_row(&row) {
                     *expr = null();
+                } else if self.stored(&row) {
+                    let select = format!("{STORED}.{}", ident(&column.name));
+                    *expr = self.text(self.stored_row(&select));
                 }
             }
             Expr::Function(f) => {
@@ -782,10 +1111,9 @@ impl Substitute<'_, '_> {
                 match (name.as_str(), single_row) {
                     ("row_to_json" | "to_json" | "to_jsonb", Some(row)) => {
                         *expr = if self.event.has_row(&row) {
-                            let object = super::capture::json_object(
-                                &row,
-                                self.trigger.table.columns.iter(),
-                            );
+                            let object = self.row_sql(&row, |row| {
+                                super::capture::json_object(row, self.trigger.table.columns.iter())
+                            });
                             let sql = if name == "to_jsonb" {
                                 format!("lw_in({object}, 'jsonb')")
                             } else {
@@ -825,7 +1153,8 @@ impl Substitute<'_, '_> {
                     };
                     let column = super::ident_text(&parts[1]);
                     if let Some(column) = self.trigger.table.column(&column) {
-                        *value = self.text(super::capture::json_value(&row, column));
+                        let sql = self.row_sql(&row, |row| super::capture::json_value(row, column));
+                        *value = self.text(sql);
                     }
                 }
                 Expr::Value(v) => {
