@@ -15,6 +15,7 @@ pub mod copy;
 mod ddl;
 mod dml;
 mod expr;
+mod introspect;
 mod litewire_schema;
 pub mod live;
 

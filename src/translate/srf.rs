@@ -25,6 +25,15 @@ const FUNCTIONS: [&str; 4] = [
     "litewire.messages",
 ];
 
+/// A function's name; built-ins may be qualified with `pg_catalog.`.
+fn function_name(name: &sqlparser::ast::ObjectName) -> String {
+    let name = object_name(name);
+    match name.strip_prefix("pg_catalog.") {
+        Some(bare) => bare.to_string(),
+        None => name,
+    }
+}
+
 /// Rewrites every set-returning function call in `node`.
 pub fn rewrite<T: VisitMut>(node: &mut T) -> Result<()> {
     match node.visit(&mut Rewriter) {
@@ -53,7 +62,7 @@ impl VisitorMut for Rewriter {
         else {
             return ControlFlow::Continue(());
         };
-        let name = object_name(&f.name);
+        let name = function_name(&f.name);
         if !select.from.is_empty() || !FUNCTIONS.contains(&name.as_str()) {
             return ControlFlow::Continue(());
         }
@@ -101,7 +110,7 @@ impl VisitorMut for Rewriter {
         else {
             return ControlFlow::Continue(());
         };
-        let function = object_name(name);
+        let function = function_name(name);
         if !FUNCTIONS.contains(&function.as_str()) {
             return ControlFlow::Continue(());
         }
