@@ -188,3 +188,25 @@ def test_copy_in_and_out(psql_bin, target, uniq, tmp_path):
         "1\tann\t12.50\n2\t\\N\t3.00\n3\tb\\tc\t0.00\n7\tx,y\t1.00\n8\t\\N\t2.00\n"
         '7,"x,y"\n8,\n'
     )
+
+
+EXPECTED = os.path.join(os.path.dirname(__file__), "expected")
+
+
+def test_describe_commands(psql_bin, target):
+    """\\d, \\dt, \\di, \\ds, \\d index, \\dn, \\du and \\x read the catalog exactly as
+    PostgreSQL 15 answers them: psql_describe.out is psql's output against PostgreSQL."""
+    at(psql_bin, target, "-q", "-c", "DROP TABLE IF EXISTS psqlcat_c, psqlcat_p")
+    with open(os.path.join(EXPECTED, "psql_describe.out")) as f:
+        expected = f.read()
+    r = psql(psql_bin, target, "-q", "-v", "ON_ERROR_STOP=1",
+             "-f", os.path.join(EXPECTED, "psql_describe.sql"))
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == expected
+
+
+@pytest.mark.parametrize("command", ["\\l", "\\df", "\\dv", "\\dT", "\\timing"])
+def test_meta_commands_do_not_error(psql_bin, target, command):
+    r = psql(psql_bin, target, "-v", "ON_ERROR_STOP=1", "-c", command, "-c", "SELECT 1")
+    assert r.returncode == 0, r.stderr
+    assert "ERROR" not in r.stderr

@@ -41,6 +41,7 @@ sqlstates! {
     DivisionByZero => "22012",
     StringDataRightTruncation => "22001",
     InvalidDatetimeFormat => "22007",
+    InvalidRegularExpression => "2201B",
     DatetimeFieldOverflow => "22008",
     UniqueViolation => "23505",
     NotNullViolation => "23502",
@@ -59,6 +60,7 @@ sqlstates! {
     UndefinedObject => "42704",
     DuplicateFunction => "42723",
     DependentObjectsStillExist => "2BP01",
+    InvalidSchemaName => "3F000",
     DuplicateTable => "42P07",
     DuplicateObject => "42710",
     DuplicateColumn => "42701",
@@ -270,20 +272,16 @@ impl Error {
                 format!("column \"{column}\" does not exist"),
             );
         }
-        if let Some(rest) = message.strip_prefix("table ")
+        // SQLite quotes a table's name in this message but not an index's.
+        if let Some(rest) = message
+            .strip_prefix("table ")
+            .or_else(|| message.strip_prefix("index "))
             && let Some(name) = rest.strip_suffix(" already exists")
         {
+            let name = name.trim_matches('"');
             return Error::new(
                 SqlState::DuplicateTable,
-                format!("relation {name} already exists"),
-            );
-        }
-        if let Some(rest) = message.strip_prefix("index ")
-            && let Some(name) = rest.strip_suffix(" already exists")
-        {
-            return Error::new(
-                SqlState::DuplicateTable,
-                format!("relation {name} already exists"),
+                format!("relation \"{name}\" already exists"),
             );
         }
         if let Some(name) = message.strip_prefix("no such function: ") {

@@ -3,7 +3,10 @@
 //! front end types result columns from it. It is rebuilt from the database
 //! (`store::schema::load_catalog`) after every DDL, never cached stale.
 //!
-//! The `pg_catalog` / `information_schema` emulation will live here too.
+//! The `pg_catalog` / `information_schema` relations are declared in
+//! [`relations`] and typed here like tables.
+
+pub mod relations;
 
 use std::collections::HashMap;
 
@@ -119,8 +122,13 @@ impl Catalog {
     }
 
     /// Looks a table up by name; `public.` and `pg_temp`-less qualified names
-    /// resolve to the same table (schemas arrive with a later issue).
+    /// resolve to the same table (schemas arrive with a later issue). The
+    /// `pg_catalog` relations come first, as `pg_catalog` is first on
+    /// Postgres's search path.
     pub fn table(&self, name: &str) -> Option<&Table> {
+        if let Some(relation) = catalog_relation(name) {
+            return Some(relation);
+        }
         let name = name.strip_prefix("public.").unwrap_or(name);
         self.tables.get(&name.to_ascii_lowercase())
     }
@@ -143,4 +151,15 @@ impl Catalog {
         next.tables.insert(table.name.to_ascii_lowercase(), table);
         next
     }
+}
+
+/// A `pg_catalog` (qualified or not) or `information_schema` relation by name.
+pub fn catalog_relation(name: &str) -> Option<&'static Table> {
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    if !(name.starts_with("pg_") || name.starts_with("information_schema.")) {
+        return None;
+    }
+    relations::tables()
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
 }

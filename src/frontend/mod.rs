@@ -183,11 +183,25 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
         let _ = process_error(&mut socket, err, false).await;
         return;
     };
+    let identity = {
+        let metadata = socket.metadata();
+        let user = metadata
+            .get("user")
+            .cloned()
+            .unwrap_or_else(|| "postgres".into());
+        // Postgres's default database is the one named after the user.
+        let database = metadata
+            .get("database")
+            .cloned()
+            .unwrap_or_else(|| user.clone());
+        (user, database)
+    };
     let (session, notifications) = Session::new(
         frontend.store.clone(),
         frontend.hub.clone(),
         frontend.live.clone(),
         pid,
+        identity,
     );
     let _registered = frontend.register(pid, secret, session.cancel.clone());
     Connection::new(socket, session, notifications)

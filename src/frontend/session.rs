@@ -154,6 +154,8 @@ pub struct Session {
     /// Durable consumers by channel, and missed messages still to send.
     durable: HashMap<String, durable::Consumer>,
     replay: Vec<Arc<Notification>>,
+    /// Who connected, to which database (`current_user`, `current_database()`).
+    identity: Arc<(String, String)>,
 }
 
 const PLAN_CACHE_LIMIT: usize = 1024;
@@ -165,6 +167,7 @@ impl Session {
         hub: Arc<NotifyHub>,
         live: Arc<LiveEngine>,
         pid: i32,
+        identity: (String, String),
     ) -> (Self, mpsc::Receiver<Arc<Notification>>) {
         let (listener, notifications) = hub.listener(pid);
         let session = Session {
@@ -183,6 +186,7 @@ impl Session {
             next_live: 0,
             durable: HashMap::new(),
             replay: Vec::new(),
+            identity: Arc::new(identity),
         };
         (session, notifications)
     }
@@ -662,6 +666,7 @@ impl Session {
         };
         let pid = self.pid;
         let listening: Vec<String> = self.listening.iter().cloned().collect();
+        let identity = self.identity.clone();
         let holds_writer =
             matches!(&self.tx, TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some());
         // A write outside a transaction block is a transaction of its own.
@@ -671,6 +676,7 @@ impl Session {
             let store = self.store.clone();
             move |conn: &mut Conn| -> Result<StatementResult> {
                 conn.context.begin_statement(now, pid, listening);
+                conn.context.set_identity(&identity.0, &identity.1);
                 let meta = if need_meta {
                     Some(exec::describe(conn, &plan.sql)?.0)
                 } else {

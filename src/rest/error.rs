@@ -59,6 +59,8 @@ pub fn status(state: SqlState) -> StatusCode {
         | DivisionByZero
         | StringDataRightTruncation
         | InvalidDatetimeFormat
+        | InvalidRegularExpression
+        | InvalidSchemaName
         | DatetimeFieldOverflow
         | BadCopyFileFormat
         | UndefinedColumn

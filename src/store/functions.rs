@@ -28,6 +28,9 @@ struct ContextState {
     pid: i32,
     notifications: Vec<(String, String)>,
     listening: Vec<String>,
+    /// The user and database of the statement's session (`current_user`,
+    /// `current_database()`).
+    identity: Option<(String, String)>,
 }
 
 impl StatementContext {
@@ -43,6 +46,20 @@ impl StatementContext {
         state.pid = pid;
         state.notifications.clear();
         state.listening = listening;
+        state.identity = None;
+    }
+
+    /// Names the user and database of the statement's session; statements of
+    /// the HTTP doors leave them unset and see the defaults, `postgres`.
+    pub fn set_identity(&self, user: &str, database: &str) {
+        self.state().identity = Some((user.to_string(), database.to_string()));
+    }
+
+    fn identity(&self) -> (String, String) {
+        self.state()
+            .identity
+            .clone()
+            .unwrap_or_else(|| ("postgres".into(), "postgres".into()))
     }
 
     /// The notifications `pg_notify()` queued during the statement.
@@ -102,6 +119,14 @@ pub fn register(
     let now = context.clone();
     conn.create_scalar_function("lw_now", 0, VOLATILE, move |_| {
         Ok(datetime::format_timestamptz(now.now()))
+    })?;
+    let user = context.clone();
+    conn.create_scalar_function("lw_current_user", 0, VOLATILE, move |_| {
+        Ok(user.identity().0)
+    })?;
+    let database = context.clone();
+    conn.create_scalar_function("lw_current_database", 0, VOLATILE, move |_| {
+        Ok(database.identity().1)
     })?;
     let pid = context.clone();
     conn.create_scalar_function("lw_backend_pid", 0, VOLATILE, move |_| Ok(pid.state().pid))?;

@@ -10,6 +10,7 @@
 
 pub mod exec;
 mod functions;
+mod introspect;
 pub mod schema;
 
 use std::ops::{Deref, DerefMut};
@@ -112,12 +113,16 @@ fn open_conn(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
          PRAGMA case_sensitive_like = ON; PRAGMA recursive_triggers = ON;"
     ))?;
-    if !writer {
-        sqlite.execute_batch("PRAGMA query_only = ON;")?;
-    }
     sqlite.set_prepared_statement_cache_capacity(512);
     let context = StatementContext::default();
     functions::register(&sqlite, context.clone(), presence.clone())?;
+    introspect::register(&sqlite)?;
+    // The pg_catalog views are this connection's own (TEMP), so they are
+    // created before a reader turns read-only.
+    sqlite.execute_batch(crate::catalog::relations::views_sql())?;
+    if !writer {
+        sqlite.execute_batch("PRAGMA query_only = ON;")?;
+    }
     let interrupt = Arc::new(sqlite.get_interrupt_handle());
     Ok(Conn {
         sqlite,

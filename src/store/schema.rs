@@ -32,7 +32,7 @@ macro_rules! user_names {
 }
 
 /// Types a column created outside litewire from its SQLite declaration.
-fn type_from_decl(decl: &str) -> ColumnType {
+pub(crate) fn type_from_decl(decl: &str) -> ColumnType {
     if let Some(ct) = ColumnType::parse(decl) {
         return ct;
     }

@@ -134,6 +134,7 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         return Ok(schema_plan(create.to_string(), Vec::new(), "CREATE TABLE"));
     }
 
+    inline_primary_key(&mut create);
     let mut columns = Vec::with_capacity(create.columns.len());
     for def in &create.columns {
         columns.push(Column {
@@ -221,6 +222,40 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         after,
         "CREATE TABLE",
     ))
+}
+
+/// `PRIMARY KEY (id)` as a table constraint on one column is that column's
+/// own `PRIMARY KEY` (as ORMs write `id SERIAL, PRIMARY KEY (id)`), so a
+/// serial key becomes SQLite's rowid like the column-level form.
+fn inline_primary_key(create: &mut CreateTable) {
+    let position = create.constraints.iter().position(
+        |c| matches!(c, sqlparser::ast::TableConstraint::PrimaryKey(pk) if pk.columns.len() == 1),
+    );
+    let Some(position) = position else {
+        return;
+    };
+    let sqlparser::ast::TableConstraint::PrimaryKey(pk) = &create.constraints[position] else {
+        return;
+    };
+    let Expr::Identifier(name) = &pk.columns[0].column.expr else {
+        return;
+    };
+    let name = super::ident_text(name);
+    let Some(def) = create
+        .columns
+        .iter_mut()
+        .find(|d| super::ident_text(&d.name) == name)
+    else {
+        return;
+    };
+    let sqlparser::ast::TableConstraint::PrimaryKey(pk) = create.constraints.remove(position)
+    else {
+        return;
+    };
+    def.options.push(sqlparser::ast::ColumnOptionDef {
+        name: None,
+        option: ColumnOption::PrimaryKey(pk),
+    });
 }
 
 /// A DEFAULT is a canonical literal, or a parenthesized expression (SQLite's

@@ -14,6 +14,7 @@ use crate::types::{ColumnType, PgType};
 
 pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<SqlPlan> {
     super::srf::rewrite(&mut statement)?;
+    super::introspect::rewrite(&mut statement)?;
     super::litewire_schema::rewrite(&mut statement);
     let mut typer = Typer::new(catalog);
     typer.params = params.iter().map(|t| Some(ColumnType::plain(*t))).collect();

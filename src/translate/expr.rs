@@ -240,11 +240,16 @@ impl<'a> Typer<'a> {
             "lw_num_add" | "lw_num_sub" | "lw_num_mul" | "lw_num_div" | "lw_num_mod"
             | "lw_num_sum" | "lw_num_avg" => plain(PgType::Numeric),
             "lw_now" => plain(PgType::Timestamptz),
+            "lw_regex" | "lw_regex_i" => plain(PgType::Bool),
+            "lw_current_database" | "lw_current_user" => plain(PgType::Name),
+            "lw_format_type" | "lw_array_to_string" | "lw_array_text" | "lw_unqualify"
+            | "lw_array_get" => plain(PgType::Text),
+            "lw_array_length" => plain(PgType::Int4),
             "lw_uuid" => plain(PgType::Uuid),
             "lw_backend_pid" => plain(PgType::Int4),
             "lw_notify" => plain(PgType::Void),
             "lw_publish_batch" => plain(PgType::Int8),
-            "lw_json_get" => plain(PgType::Jsonb),
+            "lw_json_get" | "json_object" => plain(PgType::Jsonb),
             "lw_json_get_text" => plain(PgType::Text),
             "lw_div" | "lw_mod" => {
                 let (l, r) = (arg(0)?.ty, arg(1)?.ty);
@@ -270,6 +275,15 @@ impl<'a> Typer<'a> {
 
     fn on_expr(&mut self, expr: &mut Expr) -> Result<()> {
         match expr {
+            // `E'a\nb'`: SQLite has no escape strings; the value is already unescaped.
+            Expr::Value(ValueWithSpan {
+                value: v @ Value::EscapedStringLiteral(_),
+                ..
+            }) => {
+                if let Value::EscapedStringLiteral(s) = v {
+                    *v = Value::SingleQuotedString(std::mem::take(s));
+                }
+            }
             Expr::Value(ValueWithSpan {
                 value: Value::Placeholder(p),
                 ..
@@ -489,6 +503,8 @@ impl<'a> Typer<'a> {
             "sum" if arg_type(0) == Some(PgType::Numeric) => "lw_num_sum",
             "avg" if !arg_type(0).is_some_and(|t| t.is_float()) => "lw_num_avg",
             "string_agg" => "group_concat",
+            // Values go in as stored (booleans as 0/1); keys and text are exact.
+            "json_build_object" | "jsonb_build_object" => "json_object",
             "char_length" | "character_length" => "length",
             "greatest" => "max",
             "least" => "min",

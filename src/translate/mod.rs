@@ -15,6 +15,7 @@ pub mod copy;
 mod ddl;
 mod dml;
 mod expr;
+mod introspect;
 mod litewire_schema;
 pub mod live;
 
@@ -417,3 +418,15 @@ fn setting_text(expr: &sqlparser::ast::Expr) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Runs a rewriting visitor over `node`, turning its break into the error.
+fn visit<T, V>(node: &mut T, visitor: &mut V) -> Result<()>
+where
+    T: sqlparser::ast::VisitMut,
+    V: sqlparser::ast::VisitorMut<Break = Error>,
+{
+    match node.visit(visitor) {
+        std::ops::ControlFlow::Continue(()) => Ok(()),
+        std::ops::ControlFlow::Break(e) => Err(e),
+    }
+}

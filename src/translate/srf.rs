@@ -25,12 +25,35 @@ const FUNCTIONS: [&str; 4] = [
     "litewire.messages",
 ];
 
+/// A function's name; built-ins may be qualified with `pg_catalog.`.
+/// A function call in FROM (`FROM f(args) AS alias`): its name without a
+/// `pg_catalog.` prefix, its alias and its arguments.
+pub(super) fn table_function(
+    factor: &TableFactor,
+) -> Option<(String, &Option<TableAlias>, &[FunctionArg])> {
+    let TableFactor::Table {
+        name,
+        alias,
+        args: Some(args),
+        ..
+    } = factor
+    else {
+        return None;
+    };
+    Some((function_name(name), alias, &args.args))
+}
+
+fn function_name(name: &sqlparser::ast::ObjectName) -> String {
+    let name = object_name(name);
+    match name.strip_prefix("pg_catalog.") {
+        Some(bare) => bare.to_string(),
+        None => name,
+    }
+}
+
 /// Rewrites every set-returning function call in `node`.
 pub fn rewrite<T: VisitMut>(node: &mut T) -> Result<()> {
-    match node.visit(&mut Rewriter) {
-        ControlFlow::Continue(()) => Ok(()),
-        ControlFlow::Break(e) => Err(e),
-    }
+    super::visit(node, &mut Rewriter)
 }
 
 struct Rewriter;
@@ -53,7 +76,7 @@ impl VisitorMut for Rewriter {
         else {
             return ControlFlow::Continue(());
         };
-        let name = object_name(&f.name);
+        let name = function_name(&f.name);
         if !select.from.is_empty() || !FUNCTIONS.contains(&name.as_str()) {
             return ControlFlow::Continue(());
         }
@@ -92,16 +115,9 @@ impl VisitorMut for Rewriter {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
-        let TableFactor::Table {
-            name,
-            alias,
-            args: Some(args),
-            ..
-        } = factor
-        else {
+        let Some((function, alias, args)) = table_function(factor) else {
             return ControlFlow::Continue(());
         };
-        let function = object_name(name);
         if !FUNCTIONS.contains(&function.as_str()) {
             return ControlFlow::Continue(());
         }
@@ -114,7 +130,7 @@ impl VisitorMut for Rewriter {
             name: Ident::new(function.rsplit('.').next().unwrap_or(&function)),
             columns: vec![],
         });
-        let body = match subquery(&function, &args.args, &column) {
+        let body = match subquery(&function, args, &column) {
             Ok(body) => body,
             Err(e) => return ControlFlow::Break(e),
         };

@@ -116,6 +116,66 @@ impl PgType {
         })
     }
 
+    /// Every type, in `pg_type` order (the catalog lists them).
+    pub const ALL: [PgType; 23] = {
+        use PgType::*;
+        [
+            Bool,
+            Bytea,
+            Name,
+            Int8,
+            Int2,
+            Int4,
+            Text,
+            Oid,
+            Json,
+            Float4,
+            Float8,
+            Unknown,
+            Bpchar,
+            Varchar,
+            Date,
+            Time,
+            Timestamp,
+            Timestamptz,
+            Interval,
+            Numeric,
+            Uuid,
+            Jsonb,
+            Void,
+        ]
+    };
+
+    /// `pg_type.typcategory` and `typarray` (0: no array type).
+    pub fn catalog_info(self) -> (char, u32) {
+        use PgType::*;
+        match self {
+            Bool => ('B', 1000),
+            Bytea => ('U', 1001),
+            Name => ('S', 1003),
+            Int8 => ('N', 1016),
+            Int2 => ('N', 1005),
+            Int4 => ('N', 1007),
+            Text => ('S', 1009),
+            Oid => ('N', 1028),
+            Json => ('U', 199),
+            Float4 => ('N', 1021),
+            Float8 => ('N', 1022),
+            Unknown => ('X', 0),
+            Bpchar => ('S', 1014),
+            Varchar => ('S', 1015),
+            Date => ('D', 1182),
+            Time => ('D', 1183),
+            Timestamp => ('D', 1115),
+            Timestamptz => ('D', 1185),
+            Interval => ('T', 1187),
+            Numeric => ('N', 1231),
+            Uuid => ('U', 2951),
+            Jsonb => ('U', 3807),
+            Void => ('P', 0),
+        }
+    }
+
     /// `pg_type.typlen`: fixed size in bytes, or -1 for variable length.
     pub fn size(self) -> i16 {
         use PgType::*;
@@ -348,5 +408,18 @@ impl ColumnType {
             TypeModifier::Length(n) => n as i32 + 4,
             TypeModifier::Numeric { precision, scale } => (((precision << 16) | scale) + 4) as i32,
         }
+    }
+
+    /// The inverse of [`ColumnType::typmod`] for `format_type(oid, typmod)`.
+    pub fn from_typmod(ty: PgType, typmod: i32) -> ColumnType {
+        let modifier = match (ty, u32::try_from(typmod - 4)) {
+            (PgType::Varchar | PgType::Bpchar, Ok(n)) => TypeModifier::Length(n),
+            (PgType::Numeric, Ok(m)) => TypeModifier::Numeric {
+                precision: m >> 16,
+                scale: m & 0xffff,
+            },
+            _ => TypeModifier::None,
+        };
+        ColumnType { ty, modifier }
     }
 }

@@ -1,0 +1,5 @@
+SELECT lw_current_database(), 'public', c.conname, lw_current_database(), 'public',
+       (SELECT u.conname FROM pg_constraint u
+        WHERE u.conrelid = c.confrelid AND u.contype IN ('p', 'u') AND u.conkey = c.confkey),
+       'NONE', lw_fk_rule(c.confupdtype), lw_fk_rule(c.confdeltype)
+FROM pg_constraint c WHERE c.contype = 'f'

@@ -1,0 +1,9 @@
+-- lw_def is litewire's: the CREATE INDEX text pg_get_indexdef returns.
+SELECT x.oid, x.indrelid,
+       (SELECT count(*) FROM lw_index_columns k WHERE k.indexrelid = x.oid),
+       (SELECT count(*) FROM lw_index_columns k WHERE k.indexrelid = x.oid),
+       x.isunique, 0, x.isprimary, 0, 1, 0, 1, 0, 1, 1, 0, x.indkey, '', '', '', NULL, NULL,
+       'CREATE ' || CASE WHEN x.isunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' ||
+         lw_quote_ident(x.name) || ' ON public.' || lw_quote_ident(x.tbl) ||
+         ' USING btree (' || x.colnames || ')'
+FROM lw_indexes x

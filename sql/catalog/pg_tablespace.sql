@@ -1,0 +1,2 @@
+SELECT 1663, 'pg_default', 10, NULL, NULL
+UNION ALL SELECT 1664, 'pg_global', 10, NULL, NULL

@@ -1,0 +1,357 @@
+//! SQL functions behind the `pg_catalog` / `information_schema` views
+//! (`sql/catalog/`) and the introspection functions the translator maps onto
+//! them: type facts for a column's Postgres type, identifier quoting, defaults
+//! and foreign-key actions printed the way Postgres prints them, and regular
+//! expression matching (`~`, which psql's `\d` uses).
+
+use rusqlite::Connection;
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{Value, ValueRef};
+
+use crate::error::{SqlState, function_error};
+use crate::types::{ColumnType, PgType, TypeModifier};
+
+const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function("lw_pg_type", 2, PURE, |ctx| {
+        let decl: Option<String> = ctx.get(0)?;
+        let declared: Option<String> = ctx.get(1)?;
+        let ty = declared
+            .as_deref()
+            .and_then(ColumnType::parse)
+            .unwrap_or_else(|| super::schema::type_from_decl(decl.as_deref().unwrap_or("")));
+        Ok(ty.to_sql())
+    })?;
+    conn.create_scalar_function("lw_type", 2, PURE, |ctx| {
+        let ty: Option<String> = ctx.get(0)?;
+        let attr: String = ctx.get(1)?;
+        Ok(ty
+            .as_deref()
+            .and_then(ColumnType::parse)
+            .map_or(Value::Null, |t| type_fact(t, &attr)))
+    })?;
+    conn.create_scalar_function("lw_format_type", 2, PURE, |ctx| {
+        let oid: Option<i64> = ctx.get(0)?;
+        let typmod: Option<i64> = ctx.get(1)?;
+        Ok(oid.map(|oid| format_type(oid, typmod.unwrap_or(-1))))
+    })?;
+    conn.create_scalar_function("lw_quote_ident", 1, PURE, |ctx| {
+        let name: Option<String> = ctx.get(0)?;
+        Ok(name.map(|n| quote_ident(&n)))
+    })?;
+    conn.create_scalar_function("lw_pg_default", 2, PURE, |ctx| {
+        let default: Option<String> = ctx.get(0)?;
+        let ty: Option<String> = ctx.get(1)?;
+        let ty = ty.as_deref().and_then(ColumnType::parse);
+        Ok(default.map(|d| pg_default(&d, ty)))
+    })?;
+    conn.create_scalar_function("lw_fk_action", 1, PURE, |ctx| {
+        Ok(fk_action(ctx)?.0.to_string())
+    })?;
+    conn.create_scalar_function("lw_fk_rule", 1, PURE, |ctx| {
+        let letter: Option<String> = ctx.get(0)?;
+        let rule = FK_ACTIONS
+            .iter()
+            .find(|(l, _)| Some(l.to_string()) == letter)
+            .map_or("NO ACTION", |(_, r)| r);
+        Ok(rule.to_string())
+    })?;
+    conn.create_scalar_function("lw_fk_clause", 2, PURE, |ctx| {
+        let event: String = ctx.get(0)?;
+        let (letter, rule) = fk_action_at(ctx, 1)?;
+        Ok(if letter == 'a' {
+            String::new()
+        } else {
+            format!(" ON {event} {rule}")
+        })
+    })?;
+    // The oid a reg* input names by number (`'16385'::regclass`), else NULL.
+    conn.create_scalar_function("lw_oid_text", 1, PURE, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Integer(i) => Some(i),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.parse::<u32>().ok())
+                .map(i64::from),
+            _ => None,
+        })
+    })?;
+    conn.create_scalar_function("lw_unqualify", 1, PURE, |ctx| {
+        let name: Option<String> = ctx.get(0)?;
+        Ok(name.map(|n| unqualify(&n)))
+    })?;
+    conn.create_scalar_function(
+        "lw_undefined",
+        2,
+        PURE,
+        |ctx| -> rusqlite::Result<Option<i64>> {
+            let relation: String = ctx.get(0)?;
+            let name: Option<String> = ctx.get(1)?;
+            let Some(name) = name else {
+                return Ok(None);
+            };
+            let (state, what) = match relation.as_str() {
+                "class" => (SqlState::UndefinedTable, "relation"),
+                "type" => (SqlState::UndefinedObject, "type"),
+                "namespace" => (SqlState::InvalidSchemaName, "schema"),
+                _ => (SqlState::UndefinedFunction, "function"),
+            };
+            Err(function_error(
+                state,
+                format!("{what} \"{name}\" does not exist"),
+            ))
+        },
+    )?;
+    conn.create_scalar_function("lw_array_json", 1, PURE, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text.map(|t| serde_json::Value::from(array_elements(&t)).to_string()))
+    })?;
+    conn.create_scalar_function("lw_array_text", 1, PURE, |ctx| {
+        let json: Option<String> = ctx.get(0)?;
+        let elements: Vec<serde_json::Value> = json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        Ok(array_text(&elements))
+    })?;
+    conn.create_scalar_function("lw_array_to_string", 2, PURE, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        let sep: Option<String> = ctx.get(1)?;
+        Ok(text.map(|t| array_elements(&t).join(sep.as_deref().unwrap_or(""))))
+    })?;
+    conn.create_scalar_function("lw_array_get", 2, PURE, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        let index: Option<i64> = ctx.get(1)?;
+        let (Some(text), Some(index)) = (text, index) else {
+            return Ok(None);
+        };
+        let at = usize::try_from(index - 1).ok();
+        Ok(at.and_then(|i| array_elements(&text).into_iter().nth(i)))
+    })?;
+    conn.create_scalar_function("lw_array_length", 1, PURE, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text
+            .map(|t| array_elements(&t).len() as i64)
+            .filter(|n| *n > 0))
+    })?;
+    register_regex(conn, "lw_regex", "")?;
+    register_regex(conn, "lw_regex_i", "(?i)")?;
+    Ok(())
+}
+
+/// Foreign-key actions: `pg_constraint` letter and the SQL words.
+const FK_ACTIONS: [(char, &str); 5] = [
+    ('a', "NO ACTION"),
+    ('r', "RESTRICT"),
+    ('c', "CASCADE"),
+    ('n', "SET NULL"),
+    ('d', "SET DEFAULT"),
+];
+
+fn fk_action(ctx: &Context<'_>) -> rusqlite::Result<(char, &'static str)> {
+    fk_action_at(ctx, 0)
+}
+
+fn fk_action_at(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<(char, &'static str)> {
+    let words: Option<String> = ctx.get(idx)?;
+    let words = words.unwrap_or_default().to_ascii_uppercase();
+    Ok(FK_ACTIONS
+        .iter()
+        .copied()
+        .find(|(_, w)| *w == words)
+        .unwrap_or(FK_ACTIONS[0]))
+}
+
+/// `text ~ pattern` (and `~*` with the `(?i)` prefix). Patterns are compiled
+/// once per statement and argument (SQLite's auxiliary data).
+fn register_regex(conn: &Connection, name: &str, prefix: &'static str) -> rusqlite::Result<()> {
+    conn.create_scalar_function(name, 2, PURE, move |ctx| {
+        let re = ctx.get_or_create_aux(1, |pattern| -> Result<regex::Regex, String> {
+            let pattern = pattern.as_str().unwrap_or("");
+            regex::Regex::new(&format!("{prefix}{pattern}")).map_err(|e| {
+                let state = crate::error::SqlState::InvalidRegularExpression.code();
+                let prefix = crate::error::FUNCTION_ERROR_PREFIX;
+                format!("{prefix}{state}:invalid regular expression: {e}")
+            })
+        })?;
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text.map(|t| re.is_match(&t)))
+    })
+}
+
+/// One fact about a type, by the name of the catalog column that shows it.
+fn type_fact(t: ColumnType, attr: &str) -> Value {
+    use PgType::*;
+    let int = |v: i64| Value::Integer(v);
+    let text = |v: &str| Value::Text(v.to_string());
+    let (length, precision, scale) = match t.modifier {
+        TypeModifier::Length(n) => (Some(n as i64), None, None),
+        TypeModifier::Numeric { precision, scale } => {
+            (None, Some(precision as i64), Some(scale as i64))
+        }
+        TypeModifier::None => (None, None, None),
+    };
+    let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
+    match attr {
+        "oid" => int(t.ty.oid() as i64),
+        "len" => int(t.ty.size() as i64),
+        "typmod" => int(t.typmod() as i64),
+        "data_type" => text(t.ty.name()),
+        "udt_name" => text(t.ty.typname()),
+        "character_maximum_length" => opt(length),
+        "character_octet_length" => match t.ty {
+            Text | Varchar | Bpchar => int(length.map_or(1_073_741_824, |n| n * 4)),
+            _ => Value::Null,
+        },
+        "numeric_precision" => match t.ty {
+            Int2 => int(16),
+            Int4 => int(32),
+            Int8 => int(64),
+            Float4 => int(24),
+            Float8 => int(53),
+            Numeric => opt(precision),
+            _ => Value::Null,
+        },
+        "numeric_precision_radix" => match t.ty {
+            Int2 | Int4 | Int8 | Float4 | Float8 => int(2),
+            Numeric => int(10),
+            _ => Value::Null,
+        },
+        "numeric_scale" => match t.ty {
+            Int2 | Int4 | Int8 => int(0),
+            Numeric => opt(scale),
+            _ => Value::Null,
+        },
+        "datetime_precision" => match t.ty {
+            Date => int(0),
+            Time | Timestamp | Timestamptz | Interval => int(6),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+/// `format_type(oid, typmod)`.
+fn format_type(oid: i64, typmod: i64) -> String {
+    let oid = u32::try_from(oid).unwrap_or(0);
+    if let Some(ty) = PgType::from_oid(oid) {
+        return ColumnType::from_typmod(ty, typmod as i32).to_sql();
+    }
+    match PgType::ALL.iter().find(|t| t.catalog_info().1 == oid) {
+        Some(elem) => format!(
+            "{}[]",
+            ColumnType::from_typmod(*elem, typmod as i32).to_sql()
+        ),
+        None => "???".into(),
+    }
+}
+
+/// `quote_ident`: quotes a name unless it is a plain lower-case identifier.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// A column default as Postgres prints it (`pg_get_expr(adbin)`), from the
+/// SQLite default the translator wrote.
+fn pg_default(default: &str, ty: Option<ColumnType>) -> String {
+    let mut expr = default.trim();
+    while expr.starts_with('(') && expr.ends_with(')') {
+        expr = expr[1..expr.len() - 1].trim();
+    }
+    match expr {
+        "lw_now()" => return "now()".into(),
+        "lw_uuid()" => return "gen_random_uuid()".into(),
+        _ => {}
+    }
+    let Some(ty) = ty else {
+        return expr.to_string();
+    };
+    let quoted = expr.len() >= 2 && expr.starts_with('\'') && expr.ends_with('\'');
+    match ty.ty {
+        PgType::Bool => match expr {
+            "1" => "true".into(),
+            "0" => "false".into(),
+            other => other.to_string(),
+        },
+        t if t.is_integer() || t.is_float() || t == PgType::Numeric => {
+            expr.trim_matches('\'').to_string()
+        }
+        _ if quoted => format!("{expr}::{}", ty.ty.name()),
+        _ => expr.to_string(),
+    }
+}
+
+/// `public.orders` or `"Orders"` as the bare relation name.
+fn unqualify(name: &str) -> String {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    match last.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => last.to_ascii_lowercase(),
+    }
+}
+
+/// The elements of a one-dimensional array in its text form, `{a,"b c"}`.
+fn array_elements(text: &str) -> Vec<String> {
+    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+    let mut elements = Vec::new();
+    let mut current = String::new();
+    let (mut quoted, mut escaped, mut any) = (false, false, false);
+    for c in inner.chars() {
+        match c {
+            _ if escaped => {
+                current.push(c);
+                escaped = false;
+            }
+            '\\' if quoted => escaped = true,
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ',' if !quoted => {
+                elements.push(std::mem::take(&mut current));
+                any = false;
+            }
+            _ => {
+                current.push(c);
+                any = true;
+            }
+        }
+    }
+    if any || !elements.is_empty() {
+        elements.push(current);
+    }
+    elements
+}
+
+/// JSON values as an array's text form, quoting elements that need it.
+fn array_text(elements: &[serde_json::Value]) -> String {
+    let items: Vec<String> = elements
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::Null => "NULL".to_string(),
+            serde_json::Value::String(s) => {
+                let plain = !s.is_empty()
+                    && !s.eq_ignore_ascii_case("null")
+                    && !s.contains(|c: char| "{},\"\\ ".contains(c));
+                if plain {
+                    s.clone()
+                } else {
+                    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+                }
+            }
+            other => other.to_string(),
+        })
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
