@@ -484,3 +484,45 @@ async fn a_multi_statement_query_sees_the_schema_its_earlier_statements_made() {
         .get(0);
     assert_eq!(count, 1);
 }
+
+/// The forms ORMs send for bulk inserts and catalog reflection: VALUES with a
+/// column list (SQLAlchemy's insertmanyvalues), set-returning functions over
+/// an array in the select list, and `array_agg` in the array's text form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_column_lists_unnest_and_array_agg() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE bulk (id serial PRIMARY KEY, name text, n int)")
+        .await
+        .unwrap();
+    let rows = db
+        .simple_query(
+            "INSERT INTO bulk (name, n) SELECT p0, p1 FROM (VALUES ('a', 1, 0), ('b', 2, 1)) \
+             AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING id, name",
+        )
+        .await
+        .unwrap();
+    let inserted = [
+        vec![Some("1".into()), Some("a".into())],
+        vec![Some("2".into()), Some("b".into())],
+    ];
+    assert_eq!(simple_rows(&rows), inserted);
+    let rows = db
+        .simple_query(
+            "SELECT c.conname, unnest(c.conkey) AS attnum, generate_subscripts(c.conkey, 1) AS ord \
+             FROM pg_catalog.pg_constraint c WHERE c.conrelid = 'bulk'::regclass",
+        )
+        .await
+        .unwrap();
+    let pk = [vec![
+        Some("bulk_pkey".into()),
+        Some("1".into()),
+        Some("1".into()),
+    ]];
+    assert_eq!(simple_rows(&rows), pk);
+    let rows = db
+        .simple_query("SELECT array_agg(name ORDER BY n DESC) FROM bulk")
+        .await
+        .unwrap();
+    assert_eq!(simple_rows(&rows), [vec![Some("{b,a}".to_string())]]);
+}

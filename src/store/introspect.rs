@@ -105,7 +105,17 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     conn.create_scalar_function("lw_array_json", 1, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
-        Ok(text.map(|t| serde_json::Value::from(array_elements(&t)).to_string()))
+        // Integer elements (catalog int2vector/oidvector columns such as
+        // `conkey`) stay numbers so that they join with `attnum` and `oid`.
+        Ok(text.map(|t| {
+            let elements = array_elements(&t)
+                .into_iter()
+                .map(|e| match e.parse::<i64>() {
+                    Ok(n) => serde_json::Value::from(n),
+                    Err(_) => serde_json::Value::from(e),
+                });
+            serde_json::Value::Array(elements.collect()).to_string()
+        }))
     })?;
     conn.create_scalar_function("lw_array_text", 1, PURE, |ctx| {
         let json: Option<String> = ctx.get(0)?;

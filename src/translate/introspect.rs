@@ -19,8 +19,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Subscript,
-    TableAlias, TableFactor, UnaryOperator, VisitMut, VisitorMut,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr,
+    Subscript, TableAlias, TableFactor, UnaryOperator, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -53,6 +53,11 @@ impl VisitorMut for Rewriter {
     /// Result columns keep the names Postgres gives them (`format_type`,
     /// `current_user`) through the rewrites below.
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+        if let SetExpr::Select(select) = query.body.as_mut()
+            && let Err(e) = unnest_in_projection(select)
+        {
+            return ControlFlow::Break(e);
+        }
         if let SetExpr::Select(select) = query.body.as_mut() {
             for item in &mut select.projection {
                 if let SelectItem::UnnamedExpr(
@@ -180,6 +185,54 @@ fn rewrite_expr(expr: &mut Expr) -> Result<Option<Expr>> {
 }
 
 /// Parses a rewritten expression; all of `sql` must be one expression.
+/// `SELECT a, unnest(arr) AS x, generate_subscripts(arr, 1) AS i FROM t`: one
+/// row per element, as Postgres gives for a set-returning function in the
+/// select list, by joining the array's elements (`json_each`) to the FROM.
+/// Only one array per select list: Postgres zips several arrays of unequal
+/// lengths, which a join cannot express.
+fn unnest_in_projection(select: &mut Select) -> Result<()> {
+    let mut array: Option<String> = None;
+    for item in &mut select.projection {
+        let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item else {
+            continue;
+        };
+        let Expr::Function(f) = expr else { continue };
+        let name = object_name(&f.name);
+        let column = match name.strip_prefix("pg_catalog.").unwrap_or(&name) {
+            "unnest" => "value",
+            "generate_subscripts" => "key + 1",
+            _ => continue,
+        };
+        let Some(argument) = function_args(f).first().map(|a| a.to_string()) else {
+            continue;
+        };
+        if array.get_or_insert_with(|| argument.clone()) != &argument {
+            return Err(Error::unsupported(
+                "set-returning functions over different arrays in one select list",
+            ));
+        }
+        *expr = parse(&format!("lw_unnest.{column}"))?;
+        if let SelectItem::UnnamedExpr(expr) = item {
+            let alias = Ident::new(name.rsplit('.').next().unwrap_or(&name));
+            let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
+            *item = SelectItem::ExprWithAlias { expr, alias };
+        }
+    }
+    if let Some(array) = array {
+        let query = format!("SELECT * FROM json_each(lw_array_json({array})) AS lw_unnest");
+        let Some(TableFactor::Derived { subquery, .. }) =
+            super::derived_table(&query, None, "lw_unnest")
+        else {
+            return Err(Error::internal(format!("unnest rewrite: {query}")));
+        };
+        let SetExpr::Select(inner) = *subquery.body else {
+            return Err(Error::internal(format!("unnest rewrite: {query}")));
+        };
+        select.from.extend(inner.from);
+    }
+    Ok(())
+}
+
 fn parse(sql: &str) -> Result<Expr> {
     let mut parser = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(sql)
@@ -335,6 +388,15 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
     if name == "array" {
         return array_subquery(f);
     }
+    if name == "array_agg" {
+        // Arrays are served in their text form (`{a,b}`), as the catalog's are;
+        // the aggregate keeps its DISTINCT, ORDER BY and FILTER.
+        let mut aggregate = f.clone();
+        aggregate.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(
+            "json_group_array",
+        ))]);
+        return Ok(Some(call("lw_array_text", vec![Expr::Function(aggregate)])));
+    }
     let args: Vec<String> = function_args(f).iter().map(|a| a.to_string()).collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| "NULL".into());
     let (a, b) = (arg(0), arg(1));
@@ -370,6 +432,9 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         ),
         "to_regclass" => format!(
             "(SELECT lw_oid FROM lw_lookup WHERE lw_kind = 'class' AND lw_key = lw_unqualify({a}))"
+        ),
+        "to_regtype" => format!(
+            "(SELECT lw_oid FROM lw_lookup WHERE lw_kind = 'type' AND lw_key = lw_unqualify({a}))"
         ),
         "pg_table_is_visible"
         | "pg_type_is_visible"

@@ -26,6 +26,36 @@ const FUNCTIONS: [&str; 4] = [
 ];
 
 /// A function's name; built-ins may be qualified with `pg_catalog.`.
+/// `FROM (VALUES (1, 'a'), ...) AS v(id, name)` (SQLAlchemy's bulk insert
+/// form): SQLite takes no column list on a derived table, so the VALUES rows
+/// are selected under those names (SQLite calls them `column1`, `column2`, ...).
+fn name_values_columns(factor: &mut TableFactor) {
+    let TableFactor::Derived {
+        subquery,
+        alias: Some(alias),
+        ..
+    } = factor
+    else {
+        return;
+    };
+    if alias.columns.is_empty() || !matches!(subquery.body.as_ref(), SetExpr::Values(_)) {
+        return;
+    }
+    let columns: Vec<String> = alias
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("column{} AS {}", i + 1, c.name))
+        .collect();
+    let query = format!("SELECT {} FROM ({subquery})", columns.join(", "));
+    let mut alias = alias.clone();
+    alias.columns.clear();
+    let name = alias.name.value.clone();
+    if let Some(derived) = super::derived_table(&query, Some(alias), &name) {
+        *factor = derived;
+    }
+}
+
 /// A function call in FROM (`FROM f(args) AS alias`): its name without a
 /// `pg_catalog.` prefix, its alias and its arguments.
 pub(super) fn table_function(
@@ -115,6 +145,7 @@ impl VisitorMut for Rewriter {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
+        name_values_columns(factor);
         let Some((function, alias, args)) = table_function(factor) else {
             return ControlFlow::Continue(());
         };
