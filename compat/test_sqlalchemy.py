@@ -48,16 +48,6 @@ def engine(request, target):
     e.dispose()
 
 
-@pytest.fixture
-def psycopg2_engine(target):
-    """The ORM runs on psycopg2 only: psycopg 3 resets its prepared statements
-    with SQL-level DEALLOCATE ALL, which litewire does not support yet."""
-    e = make_engine("psycopg2", target)
-    yield e
-    Base.metadata.drop_all(e)
-    e.dispose()
-
-
 def test_reflection(engine):
     i = inspect(engine)
     assert {"sa_compat_author", "sa_compat_book"} <= set(i.get_table_names())
@@ -71,8 +61,7 @@ def test_reflection(engine):
     ]
 
 
-def test_orm_crud(psycopg2_engine):
-    engine = psycopg2_engine
+def test_orm_crud(engine):
     with Session(engine) as s, s.begin():
         ann = Author(name="ann")
         ann.books.append(Book(title="one", price=Decimal("12.50")))

@@ -164,3 +164,69 @@ def test_trigger_ddl_sqlstates_and_notices(target, names):
             assert cur.fetchone() == ("plain", None)
     finally:
         conn.close()
+
+
+def test_sqlalchemy_orm_writes_notify_row_to_json(target, uniq):
+    """The classic pattern driven by an ORM: SQLAlchemy creates the table and
+    writes rows; a trigger notifies row_to_json(NEW) (or OLD's id) to a
+    psycopg2 listener on insert, update and delete."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
+    from sqlalchemy.orm import Session, registry
+
+    table, function, trigger = uniq("sa_items"), uniq("sa_notify"), uniq("sa_t")
+    engine = create_engine(f"postgresql+psycopg2://{target.user}@{target.host}:"
+                           f"{target.port}/{target.dbname}")
+    metadata = MetaData()
+    items = Table(table, metadata, Column("id", Integer, primary_key=True),
+                  Column("name", String(40), nullable=False), Column("qty", Integer))
+    Item = type("Item", (), {})
+    registry().map_imperatively(Item, items)
+    metadata.create_all(engine)
+    conn, listener = connect(target), connect(target)
+    try:
+        run(conn,
+            f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF TG_OP = 'DELETE' THEN
+                    PERFORM pg_notify('{table}', json_build_object('op', TG_OP, 'id', OLD.id)::text);
+                    RETURN OLD;
+                  END IF;
+                  PERFORM pg_notify('{table}', json_build_object('op', TG_OP, 'row', row_to_json(NEW))::text);
+                  RETURN NEW;
+                END $$""",
+            f"""CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {function}()""")
+        run(listener, f"LISTEN {table}")
+        with Session(engine) as s:
+            a, b = Item(), Item()
+            a.name, a.qty, b.name, b.qty = "apple", 3, "pear", None
+            s.add_all([a, b])
+            s.commit()
+            a.qty = 5
+            s.commit()
+            s.delete(s.scalars(select(Item).where(items.c.name == "pear")).one())
+            s.commit()
+        assert notifications(listener, 4) == [
+            {"op": "INSERT", "row": {"id": 1, "name": "apple", "qty": 3}},
+            {"op": "INSERT", "row": {"id": 2, "name": "pear", "qty": None}},
+            {"op": "UPDATE", "row": {"id": 1, "name": "apple", "qty": 5}},
+            {"op": "DELETE", "id": 2},
+        ]
+        # a rolled-back ORM write notifies nobody: the next notification is
+        # the committed write after it
+        with Session(engine) as s:
+            a = s.get(Item, 1)
+            a.qty = 99
+            s.flush()
+            s.rollback()
+            a.qty = 7
+            s.commit()
+        assert notifications(listener, 1) == [
+            {"op": "UPDATE", "row": {"id": 1, "name": "apple", "qty": 7}},
+        ]
+    finally:
+        listener.close()
+        conn.close()
+        metadata.drop_all(engine)
+        run(connect(target), f"DROP FUNCTION IF EXISTS {function}()")
+        engine.dispose()

@@ -526,3 +526,25 @@ async fn values_column_lists_unnest_and_array_agg() {
         .unwrap();
     assert_eq!(simple_rows(&rows), [vec![Some("{b,a}".to_string())]]);
 }
+
+/// `DEALLOCATE ALL` drops protocol-level prepared statements (psycopg 3 resets
+/// its cache this way); using one after that, or deallocating one that does
+/// not exist, is 26000 as in Postgres.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deallocate_drops_prepared_statements() {
+    let server = start().await;
+    let db = connect(&server).await;
+    let first = db.prepare("SELECT 1::int4").await.unwrap();
+    let second = db.prepare("SELECT 2::int4").await.unwrap();
+    let one: i32 = db.query_one(&first, &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+    db.batch_execute("DEALLOCATE ALL").await.unwrap();
+    assert_eq!(
+        code(&db.query_one(&second, &[]).await.unwrap_err()),
+        "26000"
+    );
+    let err = db.batch_execute("DEALLOCATE nope").await.unwrap_err();
+    assert_eq!(code(&err), "26000");
+    let n: i32 = db.query_one("SELECT 3::int4", &[]).await.unwrap().get(0);
+    assert_eq!(n, 3);
+}

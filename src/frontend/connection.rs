@@ -377,6 +377,7 @@ impl Connection {
             let params = std::mem::take(&mut literals);
             let result = match plan {
                 Plan::Copy(copy) => self.copy(copy).await,
+                Plan::Deallocate(name) => self.deallocate(name.as_deref()).map_err(Failure::from),
                 plan => self
                     .session
                     .execute(plan, params, None)
@@ -503,12 +504,10 @@ impl Connection {
     }
 
     fn statement(&self, name: &str) -> Result<Arc<Prepared>> {
-        self.statements.get(name).cloned().ok_or_else(|| {
-            Error::new(
-                SqlState::InvalidPreparedStatementDefinition,
-                format!("prepared statement \"{name}\" does not exist"),
-            )
-        })
+        self.statements
+            .get(name)
+            .cloned()
+            .ok_or_else(|| missing_statement(name))
     }
 
     async fn bind(&mut self, bind: Bind) -> Result<(), Failure> {
@@ -664,6 +663,7 @@ impl Connection {
             let params = std::mem::take(&mut portal.params);
             let outcome = match &statement.plan {
                 Plan::Copy(copy) => self.copy(copy).await?,
+                Plan::Deallocate(name) => self.deallocate(name.as_deref())?,
                 plan => {
                     self.session
                         .execute(plan, params, statement.described.clone())
@@ -717,6 +717,24 @@ impl Connection {
         Ok(())
     }
 
+    /// `DEALLOCATE name` / `DEALLOCATE ALL` drop the statements that Parse
+    /// made (psycopg 3 resets its statement cache this way).
+    fn deallocate(&mut self, name: Option<&str>) -> Result<Outcome> {
+        let tag = match name {
+            None => {
+                self.statements.clear();
+                "DEALLOCATE ALL"
+            }
+            Some(name) => {
+                self.statements
+                    .remove(name)
+                    .ok_or_else(|| missing_statement(name))?;
+                "DEALLOCATE"
+            }
+        };
+        Ok(Outcome::Command { tag: tag.into() })
+    }
+
     async fn close(&mut self, close: Close) -> Result<(), Failure> {
         let name = close.name.unwrap_or_default();
         if close.target_type == b'S' {
@@ -728,6 +746,13 @@ impl Connection {
             .await?;
         Ok(())
     }
+}
+
+fn missing_statement(name: &str) -> Error {
+    Error::new(
+        SqlState::InvalidSqlStatementName,
+        format!("prepared statement \"{name}\" does not exist"),
+    )
 }
 
 fn missing_portal(name: &str) -> Error {

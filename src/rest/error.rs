@@ -69,9 +69,9 @@ pub fn status(state: SqlState) -> StatusCode {
         | DuplicateColumn
         | SyntaxError
         | DatatypeMismatch
-        | InvalidPreparedStatementDefinition
         | DuplicatePreparedStatement
         | InvalidCursorName
+        | InvalidSqlStatementName
         | DuplicateCursor
         | InFailedSqlTransaction
         | ActiveSqlTransaction

@@ -72,6 +72,9 @@ pub enum Plan {
     },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
+    /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop protocol-level
+    /// prepared statements, which the front end's connection holds.
+    Deallocate(Option<String>),
     /// `SELECT * FROM litewire.subscribe(query, params)`: a live query.
     Subscribe {
         query: live::LiveArg,
@@ -322,6 +325,10 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             let payload = payload.unwrap_or_default();
             validate_notification(&channel, &payload)?;
             Plan::Notify { channel, payload }
+        }
+        Statement::Deallocate { name, .. } => {
+            let all = name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all");
+            Plan::Deallocate((!all).then(|| ident_text(&name)))
         }
         Statement::Discard { object_type } => match object_type {
             sqlparser::ast::DiscardObject::ALL => Plan::DiscardAll,
