@@ -13,12 +13,14 @@ import pytest
 from conftest import selected_targets
 
 
-def psql(psql_bin, target, *args, stdin=None):
+def psql(psql_bin, target, *args, stdin=None, stderr=subprocess.PIPE):
+    """Runs psql on `target`; stderr=subprocess.STDOUT interleaves errors with output."""
     env = {k: v for k, v in os.environ.items() if k not in ("PGTZ", "PGOPTIONS", "PGDATESTYLE")}
     env.update(PGCONNECT_TIMEOUT="10", PGAPPNAME="compat", LC_ALL="C.UTF-8")
     cmd = [psql_bin, "-X", "-h", target.host, "-p", str(target.port), "-U", target.user,
            "-d", target.dbname, *args]
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                          env=env, timeout=60)
 
 
 def at(psql_bin, target, *args, stdin=None):
@@ -210,3 +212,27 @@ def test_meta_commands_do_not_error(psql_bin, target, command):
     r = psql(psql_bin, target, "-v", "ON_ERROR_STOP=1", "-c", command, "-c", "SELECT 1")
     assert r.returncode == 0, r.stderr
     assert "ERROR" not in r.stderr
+
+
+DIALECT_SCRIPTS = sorted(
+    name[: -len(".sql")]
+    for name in os.listdir(EXPECTED)
+    if name.startswith("dialect_") and name.endswith(".sql")
+)
+
+
+@pytest.mark.parametrize("script", DIALECT_SCRIPTS)
+def test_dialect_script(psql_bin, target, script):
+    """Each compat/expected/dialect_*.sql, fed to psql on stdin with errors shown
+    as their SQLSTATE only, prints exactly the .out beside it, which is what
+    PostgreSQL 15 prints. To regenerate one against a real PostgreSQL:
+        psql -X -q -v VERBOSITY=sqlstate -h HOST -p PORT -U postgres \\
+             < dialect_x.sql > dialect_x.out 2>&1
+    """
+    with open(os.path.join(EXPECTED, f"{script}.sql")) as f:
+        sql = f.read()
+    with open(os.path.join(EXPECTED, f"{script}.out")) as f:
+        expected = f.read()
+    r = psql(psql_bin, target, "-q", "-v", "VERBOSITY=sqlstate", stdin=sql,
+             stderr=subprocess.STDOUT)
+    assert r.stdout == expected
