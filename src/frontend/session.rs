@@ -402,6 +402,28 @@ impl Session {
                 command("DISCARD ALL")
             }
             Plan::Sql(sql) => self.run_sql(sql.clone(), params, described).await,
+            Plan::Lock(tables) => {
+                if !matches!(&self.tx, TxState::Active(tx) if !tx.implicit) {
+                    return Err(Error::new(
+                        SqlState::NoActiveSqlTransaction,
+                        "LOCK TABLE can only be used in transaction blocks",
+                    ));
+                }
+                let catalog = self.store.catalog();
+                if let Some(missing) = tables.iter().find(|t| {
+                    catalog
+                        .table(t.strip_prefix("public.").unwrap_or(t))
+                        .is_none()
+                }) {
+                    return Err(Error::new(
+                        SqlState::UndefinedTable,
+                        format!("relation \"{missing}\" does not exist"),
+                    ));
+                }
+                self.ensure_writer().await?;
+                command("LOCK TABLE")
+            }
+            Plan::Explain(sql) => self.explain(sql).await,
             Plan::Subscribe {
                 query,
                 params: args,
@@ -757,34 +779,53 @@ impl Session {
             Plan::Ack { .. } => return Ok(Some(Arc::new(durable::ack_columns()))),
             Plan::Fetch(fetch) => return Ok(Some(Arc::new(self.cursor_columns(&fetch.cursor)?))),
             Plan::Unsubscribe(_) => return Ok(Some(Arc::new(live::unsubscribe_columns()))),
+            Plan::Explain(_) => return Ok(Some(Arc::new(explain_columns()))),
             _ => return Ok(None),
         };
         if exec::fully_typed(sql) {
             return Ok(Some(Arc::new(self.resolve_columns(sql, None, None))));
         }
         let text = sql.sql.clone();
-        let meta = match &mut self.tx {
-            TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some() => {
-                let guard = tx.writer.take().expect("checked");
-                let (guard, result) =
-                    on_conn(&self.cancel, guard, move |conn| exec::describe(conn, &text)).await;
-                tx.writer = Some(guard);
-                result?
-            }
-            _ => {
-                let reader = self.store.reader().await;
-                on_conn(&self.cancel, reader, move |conn| {
-                    exec::describe(conn, &text)
-                })
-                .await
-                .1?
-            }
-        };
+        let meta = self
+            .inspect(move |conn| exec::describe(conn, &text))
+            .await?;
         Ok(Some(Arc::new(self.resolve_columns(
             sql,
             Some(&meta.0),
             None,
         ))))
+    }
+
+    /// Runs `f` where this session sees the schema: on the writer it holds
+    /// (its uncommitted DDL included), else on a reader.
+    async fn inspect<R, F>(&mut self, f: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> R + Send + 'static,
+    {
+        match &mut self.tx {
+            TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some() => {
+                let guard = tx.writer.take().expect("checked");
+                let (guard, result) = on_conn(&self.cancel, guard, f).await;
+                tx.writer = Some(guard);
+                result
+            }
+            _ => {
+                let reader = self.store.reader().await;
+                on_conn(&self.cancel, reader, f).await.1
+            }
+        }
+    }
+
+    /// `EXPLAIN`: SQLite's plan of the translated statement, without running it.
+    async fn explain(&mut self, plan: &SqlPlan) -> Result<Outcome> {
+        let text = plan.sql.clone();
+        let lines = self.inspect(move |conn| exec::explain(conn, &text)).await?;
+        Ok(Outcome::Rows {
+            columns: Arc::new(explain_columns()),
+            tag: format!("EXPLAIN {}", lines.len()),
+            rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+        })
     }
 
     /// Types each result column: the translator's type, else the origin
@@ -854,6 +895,15 @@ async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
         store.committed();
     }
     result
+}
+
+/// EXPLAIN's one result column, as Postgres names it.
+fn explain_columns() -> Vec<Described> {
+    vec![Described {
+        name: "QUERY PLAN".into(),
+        ty: PgType::Text,
+        typmod: -1,
+    }]
 }
 
 fn returns_rows(plan: &SqlPlan) -> bool {

@@ -223,6 +223,8 @@ fn plan_name(plan: &Plan) -> &'static str {
         Plan::Listen(_) | Plan::Unlisten(_) => "LISTEN (use /realtime/v1/sse)",
         Plan::Copy(_) => "COPY",
         Plan::Deallocate(_) => "DEALLOCATE",
+        Plan::Lock(_) => "LOCK TABLE",
+        Plan::Explain(_) => "EXPLAIN",
         Plan::ListenDurable { .. } | Plan::Ack { .. } => "durable channels (use the wire)",
         Plan::DeclareSubscribe { .. } | Plan::Fetch(_) | Plan::CloseCursor(_) => "cursors",
         Plan::Subscribe { .. } | Plan::Unsubscribe(_) => {

@@ -119,6 +119,30 @@ pub fn execute(conn: &Conn, sql: &str, after: &[String], params: &[Value]) -> Re
     }
 }
 
+/// SQLite's `EXPLAIN QUERY PLAN` of `sql` as text lines, each step indented
+/// under its parent, without running the statement.
+pub fn explain(conn: &Conn, sql: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.sqlite.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let steps = stmt
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut depth: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    Ok(steps
+        .into_iter()
+        .map(|(id, parent, detail)| {
+            let level = depth.get(&parent).map_or(0, |d| d + 1);
+            depth.insert(id, level);
+            format!("{}{detail}", "  ".repeat(level))
+        })
+        .collect())
+}
+
 fn run_one(conn: &Conn, sql: &str, params: &[Value]) -> Result<Output> {
     let mut stmt = conn.sqlite.prepare_cached(sql)?;
     let expected = stmt.parameter_count();

@@ -13,7 +13,7 @@ use rusqlite::types::{Value, ValueRef};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, function_error};
-use crate::types::{ColumnType, PgType, TypeModifier, datetime, input, json, numeric};
+use crate::types::{ColumnType, PgType, TypeModifier, array, datetime, input, json, numeric};
 
 /// What SQL functions need to know about the session running the current
 /// statement, set by the session before each statement on this connection:
@@ -109,6 +109,7 @@ pub fn register(
     presence: PresenceSource,
 ) -> rusqlite::Result<()> {
     conn.create_collation("lw_numeric", numeric::compare_text)?;
+    conn.create_collation("lw_jsonb", json::compare_text)?;
     // A JSON array of {channel, key, state, joined_at}.
     conn.create_scalar_function("lw_presence", 0, VOLATILE, move |_| {
         Ok(presence
@@ -379,12 +380,158 @@ fn json_step(ctx: &Context<'_>) -> rusqlite::Result<Option<serde_json::Value>> {
     Ok(json::get(&doc, &key).cloned())
 }
 
+/// `json_agg` / `jsonb_agg` over JSON texts: NULL over no rows (unlike
+/// SQLite's `json_group_array`), elements joined as Postgres prints them.
+struct JsonAgg {
+    jsonb: bool,
+}
+
+impl Aggregate<Vec<String>, Option<String>> for JsonAgg {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Vec<String>) -> rusqlite::Result<()> {
+        acc.push(
+            ctx.get::<Option<String>>(0)?
+                .unwrap_or_else(|| "null".into()),
+        );
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<Vec<String>>,
+    ) -> rusqlite::Result<Option<String>> {
+        let Some(items) = acc.filter(|items| !items.is_empty()) else {
+            return Ok(None);
+        };
+        let array = format!("[{}]", items.join(", "));
+        if !self.jsonb {
+            return Ok(Some(array));
+        }
+        json::normalize_jsonb(&array).map(Some).map_err(to_sqlite)
+    }
+}
+
+/// Argument `i` as a JSON document (stored json/jsonb text); `None` for NULL.
+fn doc_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<serde_json::Value>> {
+    match ctx.get_raw(i) {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(t) => serde_json::from_slice(t)
+            .map(Some)
+            .map_err(|_| to_sqlite(json::invalid("json", &String::from_utf8_lossy(t)))),
+        other => Ok(Some(match other {
+            ValueRef::Integer(n) => n.into(),
+            ValueRef::Real(f) => f.into(),
+            _ => serde_json::Value::Null,
+        })),
+    }
+}
+
+/// Argument `i` as a text array (`{a,b}`): a JSON path or a list of keys.
+fn path_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Vec<String>>> {
+    Ok(ctx
+        .get::<Option<String>>(i)?
+        .map(|text| array::elements(&text)))
+}
+
+/// A document and a path, for the path operators; `None` if either is NULL.
+fn doc_and_path(ctx: &Context<'_>) -> rusqlite::Result<Option<(serde_json::Value, Vec<String>)>> {
+    Ok(doc_arg(ctx, 0)?.zip(path_arg(ctx, 1)?))
+}
+
 fn register_json(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("lw_json_get", 2, PURE, |ctx| {
         Ok(json_step(ctx)?.map(|v| json::to_jsonb_text(&v)))
     })?;
     conn.create_scalar_function("lw_json_get_text", 2, PURE, |ctx| {
         Ok(json_step(ctx)?.and_then(|v| json::as_text(&v)))
+    })?;
+    conn.create_scalar_function("lw_json_path", 2, PURE, |ctx| {
+        Ok(doc_and_path(ctx)?
+            .and_then(|(doc, path)| json::get_path(&doc, &path).map(json::to_jsonb_text)))
+    })?;
+    conn.create_scalar_function("lw_json_path_text", 2, PURE, |ctx| {
+        Ok(doc_and_path(ctx)?
+            .and_then(|(doc, path)| json::get_path(&doc, &path).and_then(json::as_text)))
+    })?;
+    conn.create_scalar_function("lw_jsonb_contains", 2, PURE, |ctx| {
+        Ok(doc_arg(ctx, 0)?
+            .zip(doc_arg(ctx, 1)?)
+            .map(|(a, b)| json::contains(&a, &b)))
+    })?;
+    conn.create_scalar_function("lw_jsonb_exists", 2, PURE, |ctx| {
+        let key: Option<String> = ctx.get(1)?;
+        Ok(doc_arg(ctx, 0)?
+            .zip(key)
+            .map(|(doc, key)| json::exists(&doc, &key)))
+    })?;
+    for (name, all) in [
+        ("lw_jsonb_exists_any", false),
+        ("lw_jsonb_exists_all", true),
+    ] {
+        conn.create_scalar_function(name, 2, PURE, move |ctx| {
+            Ok(doc_and_path(ctx)?.map(|(doc, keys)| {
+                let mut found = keys.iter().map(|k| json::exists(&doc, k));
+                if all {
+                    found.all(|f| f)
+                } else {
+                    found.any(|f| f)
+                }
+            }))
+        })?;
+    }
+    conn.create_scalar_function("lw_jsonb_concat", 2, PURE, |ctx| {
+        Ok(doc_arg(ctx, 0)?
+            .zip(doc_arg(ctx, 1)?)
+            .map(|(a, b)| json::to_jsonb_text(&json::concat(a, b))))
+    })?;
+    conn.create_scalar_function("lw_jsonb_delete", 2, PURE, |ctx| {
+        let Some(mut doc) = doc_arg(ctx, 0)? else {
+            return Ok(None);
+        };
+        match ctx.get_raw(1) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Integer(i) => json::delete_index(&mut doc, i),
+            _ => json::delete_key(&mut doc, &ctx.get::<String>(1)?),
+        }
+        .map_err(to_sqlite)?;
+        Ok(Some(json::to_jsonb_text(&doc)))
+    })?;
+    conn.create_scalar_function("lw_jsonb_delete_path", 2, PURE, |ctx| {
+        let Some((mut doc, path)) = doc_and_path(ctx)? else {
+            return Ok(None);
+        };
+        json::delete_path(&mut doc, &path).map_err(to_sqlite)?;
+        Ok(Some(json::to_jsonb_text(&doc)))
+    })?;
+    for arity in [3, 4] {
+        conn.create_scalar_function("lw_jsonb_set", arity, PURE, move |ctx| {
+            let create = arity == 3 || ctx.get::<Option<bool>>(3)?.unwrap_or(true);
+            let (Some((mut doc, path)), Some(new)) = (doc_and_path(ctx)?, doc_arg(ctx, 2)?) else {
+                return Ok(None);
+            };
+            json::set(&mut doc, &path, new, create).map_err(to_sqlite)?;
+            Ok(Some(json::to_jsonb_text(&doc)))
+        })?;
+    }
+    conn.create_scalar_function("lw_jsonb_typeof", 1, PURE, |ctx| {
+        Ok(doc_arg(ctx, 0)?.map(|v| json::type_name(&v)))
+    })?;
+    conn.create_scalar_function("lw_jsonb_array_length", 1, PURE, |ctx| {
+        doc_arg(ctx, 0)?
+            .map(|v| json::array_length(&v))
+            .transpose()
+            .map_err(to_sqlite)
+    })?;
+    conn.create_aggregate_function("lw_json_agg", 1, PURE, JsonAgg { jsonb: false })?;
+    conn.create_aggregate_function("lw_jsonb_agg", 1, PURE, JsonAgg { jsonb: true })?;
+    conn.create_scalar_function("lw_jsonb_cmp", 2, PURE, |ctx| {
+        Ok(doc_arg(ctx, 0)?
+            .zip(doc_arg(ctx, 1)?)
+            .map(|(a, b)| json::compare(&a, &b) as i64))
     })?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
 
 use crate::error::{SqlState, function_error};
-use crate::types::{ColumnType, PgType, TypeModifier};
+use crate::types::{ColumnType, PgType, TypeModifier, array};
 
 const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
 
@@ -108,7 +108,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         // Integer elements (catalog int2vector/oidvector columns such as
         // `conkey`) stay numbers so that they join with `attnum` and `oid`.
         Ok(text.map(|t| {
-            let elements = array_elements(&t)
+            let elements = array::elements(&t)
                 .into_iter()
                 .map(|e| match e.parse::<i64>() {
                     Ok(n) => serde_json::Value::from(n),
@@ -122,12 +122,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let elements: Vec<serde_json::Value> = json
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default();
-        Ok(array_text(&elements))
+        Ok(array::text(&elements))
     })?;
     conn.create_scalar_function("lw_array_to_string", 2, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
         let sep: Option<String> = ctx.get(1)?;
-        Ok(text.map(|t| array_elements(&t).join(sep.as_deref().unwrap_or(""))))
+        Ok(text.map(|t| array::elements(&t).join(sep.as_deref().unwrap_or(""))))
     })?;
     conn.create_scalar_function("lw_array_get", 2, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
@@ -136,12 +136,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             return Ok(None);
         };
         let at = usize::try_from(index - 1).ok();
-        Ok(at.and_then(|i| array_elements(&text).into_iter().nth(i)))
+        Ok(at.and_then(|i| array::elements(&text).into_iter().nth(i)))
     })?;
     conn.create_scalar_function("lw_array_length", 1, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
         Ok(text
-            .map(|t| array_elements(&t).len() as i64)
+            .map(|t| array::elements(&t).len() as i64)
             .filter(|n| *n > 0))
     })?;
     register_regex(conn, "lw_regex", "")?;
@@ -309,59 +309,4 @@ fn unqualify(name: &str) -> String {
         Some(quoted) => quoted.replace("\"\"", "\""),
         None => last.to_ascii_lowercase(),
     }
-}
-
-/// The elements of a one-dimensional array in its text form, `{a,"b c"}`.
-fn array_elements(text: &str) -> Vec<String> {
-    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut elements = Vec::new();
-    let mut current = String::new();
-    let (mut quoted, mut escaped, mut any) = (false, false, false);
-    for c in inner.chars() {
-        match c {
-            _ if escaped => {
-                current.push(c);
-                escaped = false;
-            }
-            '\\' if quoted => escaped = true,
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ',' if !quoted => {
-                elements.push(std::mem::take(&mut current));
-                any = false;
-            }
-            _ => {
-                current.push(c);
-                any = true;
-            }
-        }
-    }
-    if any || !elements.is_empty() {
-        elements.push(current);
-    }
-    elements
-}
-
-/// JSON values as an array's text form, quoting elements that need it.
-fn array_text(elements: &[serde_json::Value]) -> String {
-    let items: Vec<String> = elements
-        .iter()
-        .map(|v| match v {
-            serde_json::Value::Null => "NULL".to_string(),
-            serde_json::Value::String(s) => {
-                let plain = !s.is_empty()
-                    && !s.eq_ignore_ascii_case("null")
-                    && !s.contains(|c: char| "{},\"\\ ".contains(c));
-                if plain {
-                    s.clone()
-                } else {
-                    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-                }
-            }
-            other => other.to_string(),
-        })
-        .collect();
-    format!("{{{}}}", items.join(","))
 }

@@ -26,8 +26,12 @@ fn literal(text: &str) -> String {
 /// The column's value from `row` (NEW or OLD) as a JSON-ready SQL expression
 /// (also used by trigger functions' `row_to_json(NEW)` and `json_build_object`).
 pub(crate) fn json_value(row: &str, column: &Column) -> String {
-    let value = format!("{row}.{}", ident(&column.name));
-    match column.ty.ty {
+    json_value_sql(&format!("{row}.{}", ident(&column.name)), column.ty.ty)
+}
+
+/// The SQL expression `value` of type `ty` as a JSON-ready SQL expression.
+pub(crate) fn json_value_sql(value: &str, ty: PgType) -> String {
+    match ty {
         PgType::Bool => format!(
             "json(CASE WHEN {value} IS NULL THEN NULL WHEN {value} THEN 'true' ELSE 'false' END)"
         ),
@@ -39,7 +43,7 @@ pub(crate) fn json_value(row: &str, column: &Column) -> String {
         PgType::Bytea => format!(
             "CASE WHEN typeof({value}) = 'blob' THEN '\\x' || lower(hex({value})) ELSE {value} END"
         ),
-        _ => value,
+        _ => value.to_string(),
     }
 }
 

@@ -20,7 +20,18 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
     typer.params = params.iter().map(|t| Some(ColumnType::plain(*t))).collect();
     typer.collect_tables(&mut statement);
     let (tag, access, names) = match &mut statement {
-        Statement::Query(query) => ("SELECT", Access::Read, query_projection(query, &typer)?),
+        Statement::Query(query) => {
+            // `FOR UPDATE` / `FOR SHARE`: SQLite has no row locks; reading under
+            // the writer lock gives the same guarantee (nobody else writes
+            // until this transaction ends), so a read-modify-write is safe.
+            let access = if query.locks.is_empty() {
+                Access::Read
+            } else {
+                query.locks.clear();
+                Access::Write
+            };
+            ("SELECT", access, query_projection(query, &typer)?)
+        }
         Statement::Insert(insert) => {
             let TableObject::TableName(name) = &insert.table else {
                 return Err(Error::unsupported("INSERT into a table function"));

@@ -117,6 +117,25 @@ impl<'a> Typer<'a> {
         }
     }
 
+    /// Whether `expr` may be NULL: anything but a NOT NULL or primary key
+    /// column (whose ORDER BY is left as is, so SQLite can still walk an
+    /// index in order).
+    fn nullable(&self, expr: &Expr) -> bool {
+        let (qualifier, column) = match expr {
+            Expr::Identifier(i) => (None, super::ident_text(i)),
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => (
+                Some(super::ident_text(&parts[parts.len() - 2])),
+                super::ident_text(&parts[parts.len() - 1]),
+            ),
+            _ => return true,
+        };
+        let found = match qualifier {
+            Some(q) => self.table(&q).and_then(|t| t.column(&column)),
+            None => self.tables.iter().find_map(|(_, t)| t.column(&column)),
+        };
+        !found.is_some_and(|c| c.not_null || c.primary_key)
+    }
+
     fn param_index(name: &str) -> Option<usize> {
         name.strip_prefix('?')
             .or_else(|| name.strip_prefix('$'))?
@@ -249,7 +268,7 @@ impl<'a> Typer<'a> {
             "lw_backend_pid" => plain(PgType::Int4),
             "lw_notify" => plain(PgType::Void),
             "lw_publish_batch" => plain(PgType::Int8),
-            "lw_json_get" | "json_object" => plain(PgType::Jsonb),
+            "lw_json_get" => plain(PgType::Jsonb),
             "lw_json_get_text" => plain(PgType::Text),
             "lw_div" | "lw_mod" => {
                 let (l, r) = (arg(0)?.ty, arg(1)?.ty);
@@ -269,7 +288,7 @@ impl<'a> Typer<'a> {
             "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" => args
                 .iter()
                 .find_map(|a| self.type_of(a).filter(|t| t.ty != PgType::Unknown)),
-            _ => None,
+            other => super::json::function_type(other).map(ColumnType::plain),
         }
     }
 
@@ -390,6 +409,9 @@ impl<'a> Typer<'a> {
         right: &mut Box<Expr>,
     ) -> Result<Option<Expr>> {
         use BinaryOperator::*;
+        if let Some(rewritten) = super::json::operator(self, left, op, right)? {
+            return Ok(Some(rewritten));
+        }
         match op {
             Arrow | LongArrow => {
                 self.infer_param(right, ColumnType::plain(PgType::Text));
@@ -400,7 +422,6 @@ impl<'a> Typer<'a> {
                 };
                 Ok(Some(call(name, vec![take(left), take(right)])))
             }
-            HashArrow | HashLongArrow => Err(Error::unsupported("#> and #>> JSON path operators")),
             Eq | NotEq | Lt | LtEq | Gt | GtEq => {
                 let (lt, rt) = (self.type_of(left), self.type_of(right));
                 if let Some(t) = rt.filter(|t| t.ty != PgType::Unknown) {
@@ -469,6 +490,9 @@ impl<'a> Typer<'a> {
 
     fn function(&mut self, f: &mut Function) -> Result<Option<Expr>> {
         let name = object_name(&f.name);
+        if let Some(rewritten) = super::json::function(self, &name, f)? {
+            return Ok(Some(rewritten));
+        }
         let args = function_args(f);
         let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
         let renamed = match name.as_str() {
@@ -503,8 +527,6 @@ impl<'a> Typer<'a> {
             "sum" if arg_type(0) == Some(PgType::Numeric) => "lw_num_sum",
             "avg" if !arg_type(0).is_some_and(|t| t.is_float()) => "lw_num_avg",
             "string_agg" => "group_concat",
-            // Values go in as stored (booleans as 0/1); keys and text are exact.
-            "json_build_object" | "jsonb_build_object" => "json_object",
             "char_length" | "character_length" => "length",
             "greatest" => "max",
             "least" => "min",
@@ -532,6 +554,33 @@ impl VisitorMut for Typer<'_> {
         };
         for expr in limit.into_iter().chain(offset).cloned().collect::<Vec<_>>() {
             self.infer_param(&expr, ColumnType::plain(PgType::Int8));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// `ORDER BY`: NULLs sort as Postgres sorts them (last ascending, first
+    /// descending; SQLite does the opposite), and a jsonb expression sorts in
+    /// jsonb's order (`lw_jsonb`).
+    fn post_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
+        use sqlparser::ast::OrderByKind;
+        let Some(OrderByKind::Expressions(items)) = query.order_by.as_mut().map(|o| &mut o.kind)
+        else {
+            return ControlFlow::Continue(());
+        };
+        for item in items {
+            if item.options.nulls_first.is_none() && self.nullable(&item.expr) {
+                item.options.nulls_first = Some(item.options.asc == Some(false));
+            }
+            if self
+                .type_of(&item.expr)
+                .is_some_and(|t| t.ty == PgType::Jsonb)
+            {
+                let sorted = std::mem::replace(&mut item.expr, Expr::value(Value::Null));
+                item.expr = Expr::Collate {
+                    expr: Box::new(sorted),
+                    collation: ObjectName(vec![ObjectNamePart::Identifier(Ident::new("lw_jsonb"))]),
+                };
+            }
         }
         ControlFlow::Continue(())
     }
@@ -602,7 +651,7 @@ fn literal_text(expr: &Expr) -> Option<String> {
     }
 }
 
-fn take(expr: &mut Box<Expr>) -> Expr {
+pub(super) fn take(expr: &mut Box<Expr>) -> Expr {
     std::mem::replace(&mut **expr, Expr::Value(Value::Null.into()))
 }
 
@@ -630,7 +679,7 @@ pub fn string(s: &str) -> Expr {
     Expr::Value(Value::SingleQuotedString(s.to_string()).into())
 }
 
-fn number(s: &str) -> Expr {
+pub(super) fn number(s: &str) -> Expr {
     Expr::Value(Value::Number(s.to_string(), false).into())
 }
 

@@ -16,6 +16,7 @@ mod ddl;
 mod dml;
 mod expr;
 mod introspect;
+mod json;
 mod litewire_schema;
 pub mod live;
 
@@ -72,6 +73,13 @@ pub enum Plan {
     },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
+    /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` on known tables:
+    /// every mode is served by taking the writer lock for the transaction,
+    /// which blocks other writers as the strongest Postgres lock does.
+    Lock(Vec<String>),
+    /// `EXPLAIN statement`: SQLite's query plan of the translated statement,
+    /// one text row per plan step.
+    Explain(Arc<SqlPlan>),
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop protocol-level
     /// prepared statements, which the front end's connection holds.
     Deallocate(Option<String>),
@@ -219,6 +227,9 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     {
         return Ok(vec![Plan::Accepted("VACUUM")]);
     }
+    if first_word.eq_ignore_ascii_case("lock") {
+        return Ok(vec![lock(sql)?]);
+    }
     if first_word.eq_ignore_ascii_case("copy")
         && let Some(query) = copy::subscribe(sql)
     {
@@ -358,8 +369,58 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             ..
         } => Plan::Copy(copy::plan(source, to, target, options, legacy_options)?),
         Statement::Analyze(_) => Plan::Accepted("ANALYZE"),
+        Statement::Explain {
+            statement,
+            analyze: false,
+            ..
+        } => match translate_statement(*statement, catalog, params)? {
+            Plan::Sql(sql) => Plan::Explain(sql),
+            _ => {
+                return Err(Error::unsupported(
+                    "EXPLAIN of a statement that is not a query or DML",
+                ));
+            }
+        },
+        Statement::Explain { analyze: true, .. } => {
+            return Err(Error::unsupported("EXPLAIN ANALYZE"));
+        }
         other => return Err(Error::unsupported(statement_name(&other))),
     })
+}
+
+/// `LOCK [TABLE] [ONLY] name [*] [, ...] [IN mode MODE] [NOWAIT]`, which
+/// sqlparser's Postgres dialect does not parse: the tables it names.
+fn lock(sql: &str) -> Result<Plan> {
+    let body = sql.trim().trim_end_matches(';');
+    let body = body[4..].trim_start();
+    let body = match body.get(..5) {
+        Some(word) if word.eq_ignore_ascii_case("table") => &body[5..],
+        _ => body,
+    };
+    let upper = body.to_ascii_uppercase();
+    let end = [" IN ", " NOWAIT"]
+        .iter()
+        .filter_map(|k| upper.find(k))
+        .min()
+        .unwrap_or(body.len());
+    let mut tables = Vec::new();
+    for name in body[..end].split(',') {
+        let name = name.trim().trim_end_matches('*').trim();
+        let name = match name.get(..5) {
+            Some(w) if w.eq_ignore_ascii_case("only ") => name[5..].trim(),
+            _ => name,
+        };
+        if name.is_empty() {
+            return Err(Error::syntax("syntax error at or near \"LOCK\""));
+        }
+        let name = if name.starts_with('"') {
+            name.trim_matches('"').to_string()
+        } else {
+            name.to_ascii_lowercase()
+        };
+        tables.push(name);
+    }
+    Ok(Plan::Lock(tables))
 }
 
 /// The leading keywords of a statement, to name it in a 0A000 error.

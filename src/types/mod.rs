@@ -8,6 +8,7 @@
 //! chronologically; `numeric` text compares through the `lw_numeric` collation).
 //! The text form sent to clients is then, for most types, the stored text itself.
 
+pub mod array;
 pub mod binary;
 pub mod datetime;
 pub mod input;
