@@ -423,7 +423,7 @@ impl Session {
                 self.ensure_writer().await?;
                 command("LOCK TABLE")
             }
-            Plan::Explain(sql) => self.explain(sql).await,
+            Plan::Explain(sql) => self.explain(sql, params).await,
             Plan::Subscribe {
                 query,
                 params: args,
@@ -818,9 +818,11 @@ impl Session {
     }
 
     /// `EXPLAIN`: SQLite's plan of the translated statement, without running it.
-    async fn explain(&mut self, plan: &SqlPlan) -> Result<Outcome> {
+    async fn explain(&mut self, plan: &SqlPlan, params: Vec<Value>) -> Result<Outcome> {
         let text = plan.sql.clone();
-        let lines = self.inspect(move |conn| exec::explain(conn, &text)).await?;
+        let lines = self
+            .inspect(move |conn| exec::explain(conn, &text, &params))
+            .await?;
         Ok(Outcome::Rows {
             columns: Arc::new(explain_columns()),
             tag: format!("EXPLAIN {}", lines.len()),

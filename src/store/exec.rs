@@ -119,12 +119,13 @@ pub fn execute(conn: &Conn, sql: &str, after: &[String], params: &[Value]) -> Re
     }
 }
 
-/// SQLite's `EXPLAIN QUERY PLAN` of `sql` as text lines, each step indented
+/// SQLite's `EXPLAIN QUERY PLAN` of `sql` (with its parameters bound, as
+/// SQLite wants them even though it runs nothing) as text lines, each step indented
 /// under its parent, without running the statement.
-pub fn explain(conn: &Conn, sql: &str) -> Result<Vec<String>> {
+pub fn explain(conn: &Conn, sql: &str, params: &[Value]) -> Result<Vec<String>> {
     let mut stmt = conn.sqlite.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
     let steps = stmt
-        .query_map([], |row| {
+        .query_map(rusqlite::params_from_iter(params), |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, i64>(1)?,

@@ -27,6 +27,9 @@ struct ContextState {
     now: Option<DateTime<Utc>>,
     pid: i32,
     notifications: Vec<(String, String)>,
+    /// Table definition changes ALTER TABLE queued (`lw_alter_table`), for
+    /// the store to apply after the statement (see `store::alter`).
+    alterations: Vec<(String, String)>,
     listening: Vec<String>,
     /// The user and database of the statement's session (`current_user`,
     /// `current_database()`).
@@ -45,6 +48,7 @@ impl StatementContext {
         state.now = Some(now);
         state.pid = pid;
         state.notifications.clear();
+        state.alterations.clear();
         state.listening = listening;
         state.identity = None;
     }
@@ -65,6 +69,11 @@ impl StatementContext {
     /// The notifications `pg_notify()` queued during the statement.
     pub fn take_notifications(&self) -> Vec<(String, String)> {
         std::mem::take(&mut self.state().notifications)
+    }
+
+    /// The table changes `lw_alter_table()` queued: (table, change as JSON).
+    pub fn take_alterations(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.state().alterations)
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -140,6 +149,11 @@ pub fn register(
     let listening = context.clone();
     conn.create_scalar_function("lw_listening_channels", 0, VOLATILE, move |_| {
         Ok(serde_json::to_string(&listening.state().listening).unwrap_or_else(|_| "[]".into()))
+    })?;
+    let alter = context.clone();
+    conn.create_scalar_function("lw_alter_table", 2, VOLATILE, move |ctx| {
+        alter.state().alterations.push((ctx.get(0)?, ctx.get(1)?));
+        Ok(true)
     })?;
     // pg_notify(channel, payload): queued with the statement, delivered by the
     // session at commit. Returns void (an empty value).

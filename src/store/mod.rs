@@ -8,6 +8,7 @@
 //! on pooled connections and never wait for the writer (WAL snapshots).
 //! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
 
+pub mod alter;
 pub mod exec;
 mod functions;
 mod introspect;
@@ -190,6 +191,11 @@ impl Store {
     /// After DDL, inside the DDL's transaction: brings the capture triggers up
     /// to date with the new schema and reloads the catalog.
     pub fn schema_changed(&self, conn: &Conn) -> Result<()> {
+        for (table, change) in conn.context.take_alterations() {
+            let change = serde_json::from_str(&change)
+                .map_err(|e| Error::internal(format!("bad table change {change}: {e}")))?;
+            alter::apply(&conn.sqlite, &table, &change)?;
+        }
         let catalog = schema::load_catalog(&conn.sqlite)?;
         schema::sync_capture(&conn.sqlite, &catalog)?;
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);

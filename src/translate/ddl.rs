@@ -12,7 +12,8 @@ use sqlparser::ast::{
 use super::expr::{Typer, coerce_literal, column_type, object_name};
 use super::{Access, SqlPlan};
 use crate::catalog::{Catalog, Column, Table};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
+use crate::store::alter::TableChange;
 use crate::types::{ColumnType, PgType};
 
 fn sql_string(s: &str) -> String {
@@ -311,12 +312,14 @@ fn quoted(name: &str) -> String {
 /// `_lw_columns` kept in step); a PRIMARY KEY or UNIQUE constraint added later
 /// becomes a unique index, which enforces the same uniqueness.
 fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<SqlPlan> {
-    use sqlparser::ast::{AlterTableOperation as Op, RenameTableNameKind, TableConstraint};
+    use sqlparser::ast::{
+        AlterColumnOperation, AlterTableOperation as Op, RenameTableNameKind, TableConstraint,
+    };
     let table = object_name(&alter.name);
     let table = table.strip_prefix("public.").unwrap_or(&table).to_string();
     let known = catalog.table(&table).ok_or_else(|| {
         Error::new(
-            crate::error::SqlState::UndefinedTable,
+            SqlState::UndefinedTable,
             format!("relation \"{table}\" does not exist"),
         )
     })?;
@@ -419,6 +422,71 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
                     ));
                 }
             }
+            Op::AlterColumn { column_name, op } => {
+                let column = super::ident_text(&column_name);
+                let ty = known
+                    .column(&column)
+                    .ok_or_else(|| {
+                        Error::new(
+                            SqlState::UndefinedColumn,
+                            format!("column \"{column}\" of relation \"{table}\" does not exist"),
+                        )
+                    })?
+                    .ty;
+                let change = match op {
+                    AlterColumnOperation::SetNotNull => TableChange::SetNotNull(column),
+                    AlterColumnOperation::DropNotNull => TableChange::DropNotNull(column),
+                    AlterColumnOperation::DropDefault => TableChange::DropDefault(column),
+                    AlterColumnOperation::SetDefault { mut value } => {
+                        let mut typer = Typer::new(catalog);
+                        typer.add_table(&table, None);
+                        default_expr(&mut typer, &mut value, ty)?;
+                        TableChange::SetDefault {
+                            column,
+                            default: value.to_string(),
+                        }
+                    }
+                    other => {
+                        return Err(Error::unsupported(format!(
+                            "ALTER TABLE ALTER COLUMN {other}"
+                        )));
+                    }
+                };
+                statements.push(queue_change(&table, &change));
+            }
+            Op::DropConstraint {
+                name, if_exists, ..
+            } => statements.push(queue_change(
+                &table,
+                &TableChange::DropConstraint {
+                    name: super::ident_text(&name),
+                    if_exists,
+                },
+            )),
+            Op::AddConstraint {
+                constraint: TableConstraint::Check(mut check),
+                ..
+            } => {
+                let mut typer = Typer::new(catalog);
+                typer.add_table(&table, None);
+                typer.rewrite(&mut check.expr)?;
+                let name = check
+                    .name
+                    .as_ref()
+                    .map(super::ident_text)
+                    .unwrap_or_else(|| constraint_name(&table, first_column(&check.expr), "check"));
+                statements.push(queue_change(
+                    &table,
+                    &TableChange::AddCheck {
+                        name,
+                        check: check.expr.to_string(),
+                    },
+                ));
+            }
+            Op::AddConstraint {
+                constraint: TableConstraint::ForeignKey(fk),
+                ..
+            } => statements.push(queue_change(&table, &foreign_key(&table, fk, catalog)?)),
             Op::AddConstraint { constraint, .. } => {
                 let (index, columns) = match &constraint {
                     TableConstraint::PrimaryKey(pk) => (format!("{table}_pkey"), &pk.columns),
@@ -447,6 +515,89 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
     }
     let first = statements.remove(0);
     Ok(schema_plan(first, statements, "ALTER TABLE"))
+}
+
+/// The statement that queues `change` for the store (see `store::alter`).
+fn queue_change(table: &str, change: &TableChange) -> String {
+    let change = serde_json::to_string(change).expect("table changes serialize");
+    format!(
+        "SELECT lw_alter_table({}, {})",
+        sql_string(table),
+        sql_string(&change)
+    )
+}
+
+/// Postgres's name for an unnamed constraint: `table_column_suffix`.
+fn constraint_name(table: &str, column: Option<String>, suffix: &str) -> String {
+    match column {
+        Some(column) => format!("{table}_{column}_{suffix}"),
+        None => format!("{table}_{suffix}"),
+    }
+}
+
+/// The first column an expression names (what Postgres names a CHECK after).
+fn first_column(expr: &Expr) -> Option<String> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(expr, |e| {
+        if let Expr::Identifier(i) = e {
+            found = Some(super::ident_text(i));
+            return std::ops::ControlFlow::Break(());
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    found
+}
+
+/// `ADD [CONSTRAINT name] FOREIGN KEY (cols) REFERENCES parent [(cols)] ...`;
+/// without referred columns, the parent's primary key.
+fn foreign_key(
+    table: &str,
+    mut fk: sqlparser::ast::ForeignKeyConstraint,
+    catalog: &Catalog,
+) -> Result<TableChange> {
+    let parent = object_name(&fk.foreign_table);
+    let parent = parent
+        .strip_prefix("public.")
+        .unwrap_or(&parent)
+        .to_string();
+    let known = catalog.table(&parent).ok_or_else(|| {
+        Error::new(
+            SqlState::UndefinedTable,
+            format!("relation \"{parent}\" does not exist"),
+        )
+    })?;
+    let columns: Vec<String> = fk.columns.iter().map(super::ident_text).collect();
+    let mut referred: Vec<String> = fk.referred_columns.iter().map(super::ident_text).collect();
+    if referred.is_empty() {
+        referred = known
+            .columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .map(|c| c.name.clone())
+            .collect();
+    }
+    let name = fk
+        .name
+        .as_ref()
+        .map(super::ident_text)
+        .unwrap_or_else(|| constraint_name(table, Some(columns.join("_")), "fkey"));
+    fk.name = Some(Ident::with_quote('"', name.clone()));
+    fk.foreign_table = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
+        '"',
+        parent.clone(),
+    ))]);
+    fk.referred_columns = referred
+        .iter()
+        .map(|c| Ident::with_quote('"', c.clone()))
+        .collect();
+    let constraint = sqlparser::ast::TableConstraint::ForeignKey(fk).to_string();
+    Ok(TableChange::AddForeignKey {
+        name,
+        columns,
+        table: parent,
+        referred,
+        constraint,
+    })
 }
 
 fn column_record(table: &str, column: &str, ty: ColumnType) -> String {

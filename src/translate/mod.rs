@@ -119,7 +119,7 @@ impl Plan {
     pub fn parameters(&self) -> Vec<Option<ColumnType>> {
         let text = |n: usize| vec![Some(ColumnType::plain(PgType::Text)); n];
         match self {
-            Plan::Sql(sql) => sql.params.clone(),
+            Plan::Sql(sql) | Plan::Explain(sql) => sql.params.clone(),
             Plan::Subscribe { query, params } => text(live::placeholders(query, params)),
             Plan::Unsubscribe(a) => text(live::placeholders(a, &live::LiveParams::List(vec![]))),
             Plan::ListenDurable {

@@ -1,0 +1,123 @@
+//! Statements beyond plain DML, through tokio-postgres: ALTER TABLE changes
+//! SQLite makes by rewriting the table definition, row locks, LOCK TABLE and
+//! EXPLAIN. SQLSTATEs and values are PostgreSQL 15's for the same statements
+//! (`compat/expected/dialect_alter.sql` and `dialect_query.sql` run the same
+//! ground through psql against both servers).
+
+mod common;
+
+use common::{code, connect, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alter_table_constraints_check_rows_then_hold() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE p (id serial PRIMARY KEY);
+         CREATE TABLE c (id serial PRIMARY KEY, p_id int, qty int DEFAULT 1, note text);
+         INSERT INTO p DEFAULT VALUES;
+         INSERT INTO c (p_id, qty) VALUES (1, 0)",
+    )
+    .await
+    .unwrap();
+    for (sql, state) in [
+        ("ALTER TABLE c ALTER COLUMN note SET NOT NULL", "23502"),
+        ("ALTER TABLE c ADD CHECK (qty > 0)", "23514"),
+        ("ALTER TABLE c ADD FOREIGN KEY (qty) REFERENCES p", "23503"),
+        ("ALTER TABLE c DROP CONSTRAINT nope", "42704"),
+        ("ALTER TABLE c ALTER COLUMN nope DROP DEFAULT", "42703"),
+    ] {
+        let err = db.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&err), state, "{sql}");
+    }
+    db.batch_execute(
+        "ALTER TABLE c ALTER COLUMN qty SET DEFAULT 5, ALTER COLUMN qty SET NOT NULL;
+         ALTER TABLE c ADD CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id)
+           ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
+    )
+    .await
+    .unwrap();
+    let qty: i32 = db
+        .query_one("INSERT INTO c (p_id) VALUES (1) RETURNING qty", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(qty, 5);
+    let err = db
+        .batch_execute("INSERT INTO c (p_id, qty) VALUES (1, NULL)")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "23502");
+    // Deferred: the parent may come later in the same transaction.
+    db.batch_execute(
+        "BEGIN; INSERT INTO c (p_id) VALUES (2); INSERT INTO p (id) VALUES (2); COMMIT",
+    )
+    .await
+    .unwrap();
+    let err = db
+        .batch_execute("INSERT INTO c (p_id) VALUES (9)")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "23503");
+    db.batch_execute("DELETE FROM p WHERE id = 1")
+        .await
+        .unwrap();
+    let left: i64 = db
+        .query_one("SELECT count(*) FROM c", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1, "ON DELETE CASCADE removed the children of 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn for_update_and_lock_table_hold_off_other_writers() {
+    let server = start().await;
+    let a = connect(&server).await;
+    let b = connect(&server).await;
+    a.batch_execute("CREATE TABLE k (id int PRIMARY KEY, v int); INSERT INTO k VALUES (1, 1)")
+        .await
+        .unwrap();
+    let err = a.batch_execute("LOCK TABLE k").await.unwrap_err();
+    assert_eq!(code(&err), "25P01");
+    b.batch_execute("SET lock_timeout = '200ms'").await.unwrap();
+    for lock in [
+        "SELECT v FROM k WHERE id = 1 FOR UPDATE",
+        "LOCK TABLE k IN SHARE MODE",
+    ] {
+        a.batch_execute("BEGIN").await.unwrap();
+        a.batch_execute(lock).await.unwrap();
+        let err = b.batch_execute("UPDATE k SET v = v + 1").await.unwrap_err();
+        assert_eq!(code(&err), "55P03", "{lock}");
+        a.batch_execute("UPDATE k SET v = v + 10; COMMIT")
+            .await
+            .unwrap();
+    }
+    let v: i32 = b.query_one("SELECT v FROM k", &[]).await.unwrap().get(0);
+    assert_eq!(v, 21);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_returns_the_plan_as_text_rows() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE e (id int PRIMARY KEY, v text)")
+        .await
+        .unwrap();
+    let statement = db
+        .prepare("EXPLAIN SELECT v FROM e WHERE id = $1")
+        .await
+        .unwrap();
+    assert_eq!(statement.columns()[0].name(), "QUERY PLAN");
+    let rows = db.query(&statement, &[&1i32]).await.unwrap();
+    let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert!(
+        plan.iter().any(|line| line.contains("SEARCH e")),
+        "{plan:?}"
+    );
+    let err = db
+        .batch_execute("EXPLAIN ANALYZE SELECT 1")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "0A000");
+}
