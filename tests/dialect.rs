@@ -121,3 +121,51 @@ async fn explain_returns_the_plan_as_text_rows() {
         .unwrap_err();
     assert_eq!(code(&err), "0A000");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distinct_on_keeps_the_first_row_of_each_group() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE s (id int PRIMARY KEY, grp text, score numeric(5,1));
+         INSERT INTO s VALUES (1, 'a', 5), (2, 'a', 9.5), (3, 'b', 7), (4, 'b', NULL), (5, NULL, 1)",
+    )
+    .await
+    .unwrap();
+    let statement = db
+        .prepare(
+            "SELECT DISTINCT ON (grp) grp, score AS best FROM s WHERE id < $1 \
+             ORDER BY grp, score DESC",
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["grp", "best"]);
+    assert_eq!(
+        statement.columns()[1].type_(),
+        &tokio_postgres::types::Type::NUMERIC
+    );
+    let rows = db
+        .simple_query("SELECT DISTINCT ON (grp) grp, score FROM s ORDER BY grp, score DESC")
+        .await
+        .unwrap();
+    let rows: Vec<(Option<String>, Option<String>)> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((r.get(0).map(String::from), r.get(1).map(String::from)))
+            }
+            _ => None,
+        })
+        .collect();
+    // Postgres: NULLs sort first in DESC, last in ASC.
+    assert_eq!(
+        rows,
+        [
+            (Some("a".into()), Some("9.5".into())),
+            (Some("b".into()), None),
+            (None, Some("1.0".into())),
+        ]
+    );
+    assert_eq!(db.query(&statement, &[&10i32]).await.unwrap().len(), 3);
+}

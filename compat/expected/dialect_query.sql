@@ -1,3 +1,10 @@
+CREATE TABLE dq (id int PRIMARY KEY, grp text, score int, at date);
+INSERT INTO dq VALUES (1, 'a', 5, '2024-01-01'), (2, 'a', 9, '2024-01-02'), (3, 'b', 7, '2024-01-03'), (4, 'b', NULL, '2024-01-04'), (5, NULL, 1, '2024-01-05');
+SELECT DISTINCT ON (grp) grp, id, score FROM dq ORDER BY grp, score DESC;
+SELECT DISTINCT ON (grp) * FROM dq ORDER BY grp, at DESC;
+SELECT DISTINCT ON (grp) grp AS g, score AS s FROM dq ORDER BY g, s;
+SELECT DISTINCT ON (1) grp, id FROM dq ORDER BY 1, 2 DESC LIMIT 2;
+SELECT DISTINCT ON (grp) grp, count(*) OVER () FROM dq ORDER BY grp;
 CREATE TABLE nq (id int PRIMARY KEY, v int, s text NOT NULL);
 INSERT INTO nq VALUES (1, 2, 'b'), (2, NULL, 'a'), (3, 1, 'c');
 SELECT id, v FROM nq ORDER BY v;
@@ -18,3 +25,4 @@ UPDATE lk SET v = v || '!' WHERE id = 1;
 SELECT id, v FROM lk ORDER BY id FOR SHARE;
 COMMIT;
 DROP TABLE lk;
+DROP TABLE dq;

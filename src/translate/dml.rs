@@ -2,8 +2,8 @@
 //! the result columns, and coerce values written into typed columns.
 
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Distinct, Expr, Ident, OnConflictAction, OnInsert, Query,
-    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
+    Assignment, AssignmentTarget, Expr, Ident, OnConflictAction, OnInsert, Query, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
 };
 
 use super::expr::{Typer, coerce_to_column, column_name, object_name};
@@ -69,8 +69,18 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
             })
             .collect()
     });
+    let distinct_on = match &statement {
+        Statement::Query(query) => super::distinct_on::rewrite(
+            query,
+            columns
+                .as_ref()
+                .map(|c: &Vec<OutColumn>| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
+                .as_deref(),
+        )?,
+        _ => None,
+    };
     Ok(SqlPlan {
-        sql: statement.to_string(),
+        sql: distinct_on.unwrap_or_else(|| statement.to_string()),
         after: Vec::new(),
         access,
         tag,
@@ -96,9 +106,6 @@ fn query_projection(query: &mut Query, typer: &Typer<'_>) -> Result<Option<Vec<S
     let Some(select) = first_select(&mut query.body) else {
         return Ok(None);
     };
-    if let Some(Distinct::On(_)) = select.distinct {
-        return Err(Error::unsupported("SELECT DISTINCT ON"));
-    }
     let mut from_tables = Vec::new();
     for twj in &select.from {
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {

@@ -13,6 +13,7 @@
 pub mod capture;
 pub mod copy;
 mod ddl;
+mod distinct_on;
 mod dml;
 mod expr;
 mod introspect;

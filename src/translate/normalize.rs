@@ -202,12 +202,14 @@ pub fn normalize(sql: &str) -> Option<Normalized> {
     let mut by_list: Option<usize> = None;
     // Paren depth of an open type modifier list (`numeric(10,2)`).
     let mut modifier: Option<usize> = None;
+    // Paren depth of `DISTINCT ON (...)`, whose numbers are ordinals too.
+    let mut distinct_on: Option<usize> = None;
     let mut statements = 0;
     let mut pos = 0;
     for token in &tokens {
         let start = pos;
         pos += token_len(token);
-        let keep_number = by_list.is_some() || modifier.is_some();
+        let keep_number = by_list.is_some() || modifier.is_some() || distinct_on.is_some();
         match token {
             Token::Str { raw, prefixed } => {
                 let typed = matches!(prev, Some(Token::Word(w)) if !value_keyword(w));
@@ -234,6 +236,8 @@ pub fn normalize(sql: &str) -> Option<Normalized> {
                 if w == "by" && matches!(prev, Some(Token::Word(p)) if p == "order" || p == "group")
                 {
                     by_list = Some(depth);
+                } else if w == "on" && matches!(prev, Some(Token::Word(p)) if p == "distinct") {
+                    distinct_on = Some(depth);
                 } else if ends_by_list(w) && by_list == Some(depth) {
                     by_list = None;
                 }
@@ -254,6 +258,9 @@ pub fn normalize(sql: &str) -> Option<Normalized> {
                 depth = depth.saturating_sub(1);
                 if modifier == Some(depth) {
                     modifier = None;
+                }
+                if distinct_on == Some(depth) {
+                    distinct_on = None;
                 }
                 if by_list.is_some_and(|d| d > depth) {
                     by_list = None;
@@ -370,6 +377,10 @@ mod tests {
 
     #[test]
     fn syntax_numbers_and_typed_strings_stay() {
+        assert_eq!(
+            shape("SELECT DISTINCT ON (1) a, 3 FROM t ORDER BY 1").unwrap(),
+            "SELECT DISTINCT ON (1) a, $1 FROM t ORDER BY 1"
+        );
         assert_eq!(
             shape("SELECT a, b FROM t WHERE a > 1 GROUP BY 1, 2 ORDER BY 2 DESC, 1 LIMIT 5")
                 .unwrap(),
