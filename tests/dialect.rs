@@ -169,3 +169,68 @@ async fn distinct_on_keeps_the_first_row_of_each_group() {
     );
     assert_eq!(db.query(&statement, &[&10i32]).await.unwrap().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alter_column_type_converts_stored_values() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE t (id serial PRIMARY KEY, n text, amount int);
+         INSERT INTO t (n, amount) VALUES ('12', 3), ('7', 4);
+         ALTER TABLE t ALTER COLUMN n TYPE integer USING n::integer,
+                       ALTER COLUMN amount TYPE numeric(6,2)",
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_one("SELECT sum(n), max(amount)::text FROM t", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, i64>(0),
+        19,
+        "n compares and sums as an integer"
+    );
+    assert_eq!(row.get::<_, String>(1), "4.00");
+    let statement = db.prepare("SELECT n, amount FROM t").await.unwrap();
+    let types: Vec<_> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            tokio_postgres::types::Type::INT4,
+            tokio_postgres::types::Type::NUMERIC
+        ]
+    );
+    let err = db
+        .batch_execute("INSERT INTO t (n) VALUES ('x')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "22P02");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unnest_of_several_arrays_inserts_rows() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE p (id serial PRIMARY KEY, name varchar(20), n int)")
+        .await
+        .unwrap();
+    // Django's bulk_create form.
+    let rows = db
+        .query(
+            "INSERT INTO p (name, n) SELECT * FROM UNNEST(('{\"a b\",c}')::varchar[], \
+             ('{1,2}'::int2[])::integer[]) RETURNING id, name, n",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(i32, String, i32)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(got, [(1, "a b".into(), 1), (2, "c".into(), 2)]);
+}

@@ -17,7 +17,8 @@
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
-    ColumnOption, ColumnOptionDef, CreateTable, Ident, Statement, TableConstraint,
+    ColumnOption, ColumnOptionDef, CreateTable, DataType, Ident, ObjectName, ObjectNamePart,
+    Statement, TableConstraint,
 };
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
@@ -36,6 +37,13 @@ pub enum TableChange {
         default: String,
     },
     DropDefault(String),
+    /// A new declared type (`decl`, SQLite's: affinity and collation) and
+    /// the expression that converts the stored values.
+    SetType {
+        column: String,
+        decl: String,
+        convert: String,
+    },
     AddCheck {
         name: String,
         check: String,
@@ -77,7 +85,19 @@ pub fn apply(conn: &Connection, table: &str, change: &TableChange) -> Result<()>
     if !edit(create, table, change)? {
         return drop_index_constraint(conn, table, change);
     }
-    write_definition(conn, table, &create.to_string())
+    write_definition(conn, table, &create.to_string())?;
+    if let TableChange::SetType {
+        column, convert, ..
+    } = change
+    {
+        // Stored again under the new declaration, so its affinity applies.
+        conn.execute_batch(&format!(
+            "UPDATE {} SET {} = {convert}",
+            ident(table),
+            ident(column)
+        ))?;
+    }
+    Ok(())
 }
 
 /// Checks the rows already in `table` against a constraint being added.
@@ -165,6 +185,20 @@ fn edit(create: &mut CreateTable, table: &str, change: &TableChange) -> Result<b
                 option: ColumnOption::Default(default),
             });
         }
+        TableChange::SetType { column, decl, .. } => {
+            let definition = create
+                .columns
+                .iter_mut()
+                .find(|c| c.name.value.eq_ignore_ascii_case(column))
+                .ok_or_else(|| missing_column(table, column))?;
+            definition.data_type = DataType::Custom(
+                ObjectName(vec![ObjectNamePart::Identifier(Ident::new(decl))]),
+                vec![],
+            );
+            definition
+                .options
+                .retain(|o| !matches!(o.option, ColumnOption::Collation(_)));
+        }
         TableChange::DropDefault(column) => {
             column_options(create, table, column)?
                 .retain(|o| !matches!(o.option, ColumnOption::Default(_)));
@@ -205,12 +239,14 @@ fn column_options<'a>(
         .iter_mut()
         .find(|c| c.name.value.eq_ignore_ascii_case(column))
         .map(|c| &mut c.options)
-        .ok_or_else(|| {
-            Error::new(
-                SqlState::UndefinedColumn,
-                format!("column \"{column}\" of relation \"{table}\" does not exist"),
-            )
-        })
+        .ok_or_else(|| missing_column(table, column))
+}
+
+fn missing_column(table: &str, column: &str) -> Error {
+    Error::new(
+        SqlState::UndefinedColumn,
+        format!("column \"{column}\" of relation \"{table}\" does not exist"),
+    )
 }
 
 fn constraint_name(constraint: &TableConstraint) -> Option<String> {

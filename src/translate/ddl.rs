@@ -9,7 +9,7 @@ use sqlparser::ast::{
     ObjectNamePart, ObjectType, Statement,
 };
 
-use super::expr::{Typer, coerce_literal, column_type, object_name};
+use super::expr::{Typer, cast_call, coerce_literal, coerce_to_column, column_type, object_name};
 use super::{Access, SqlPlan};
 use crate::catalog::{Catalog, Column, Table};
 use crate::error::{Error, Result, SqlState};
@@ -40,6 +40,11 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
             }
             index.using = None;
             index.concurrently = false;
+            // Operator classes (`varchar_pattern_ops`) tune Postgres's btree
+            // for LIKE; SQLite's index serves prefix LIKE on its own terms.
+            for column in &mut index.columns {
+                column.operator_class = None;
+            }
             index.nulls_distinct = None;
             index.with.clear();
             let mut typer = Typer::new(catalog);
@@ -444,6 +449,40 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
                         TableChange::SetDefault {
                             column,
                             default: value.to_string(),
+                        }
+                    }
+                    AlterColumnOperation::SetDataType {
+                        data_type, using, ..
+                    } => {
+                        let new = column_type(&data_type)?;
+                        let current = known.column(&column).expect("looked up above");
+                        if current.primary_key
+                            && ty.ty.is_integer()
+                            && new.ty.sqlite_decl() != "INTEGER"
+                        {
+                            return Err(Error::unsupported(
+                                "changing an integer primary key to a non-integer type",
+                            ));
+                        }
+                        let mut typer = Typer::new(catalog);
+                        typer.add_table(&table, None);
+                        let mut convert = match using {
+                            Some(mut using) => {
+                                typer.rewrite(&mut using)?;
+                                using
+                            }
+                            None => cast_call(
+                                Expr::Identifier(Ident::with_quote('"', column.clone())),
+                                Some(ty),
+                                new,
+                            ),
+                        };
+                        coerce_to_column(&mut typer, &mut convert, new)?;
+                        statements.push(column_record(&table, &column, new));
+                        TableChange::SetType {
+                            column,
+                            decl: new.ty.sqlite_decl().into(),
+                            convert: convert.to_string(),
                         }
                     }
                     other => {

@@ -321,6 +321,13 @@ impl<'a> Typer<'a> {
                 if *kind == CastKind::TryCast || *kind == CastKind::SafeCast {
                     return Err(Error::unsupported("TRY_CAST"));
                 }
+                // Arrays live in their text form (`{a,b}`), which a cast to
+                // an array type keeps (Django's `UNNEST(%s::int[], ...)`).
+                if matches!(data_type, DataType::Array(_)) {
+                    self.infer_param(inner, ColumnType::plain(PgType::Text));
+                    *expr = take(inner);
+                    return Ok(());
+                }
                 let target = column_type(data_type)?;
                 // The parameter takes the base type; the cast applies the
                 // modifier (truncating varchar(n), rounding numeric(p,s)).
@@ -683,7 +690,7 @@ pub(super) fn number(s: &str) -> Expr {
     Expr::Value(Value::Number(s.to_string(), false).into())
 }
 
-fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Expr {
+pub(super) fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Expr {
     let source = source.map(|s| s.ty.name()).unwrap_or("");
     call(
         "lw_cast",

@@ -18,8 +18,9 @@ use sqlparser::parser::Parser;
 use super::expr::object_name;
 use crate::error::{Error, Result};
 
-const FUNCTIONS: [&str; 4] = [
+const FUNCTIONS: [&str; 5] = [
     "generate_series",
+    "unnest",
     "pg_listening_channels",
     "litewire.changes",
     "litewire.messages",
@@ -146,8 +147,26 @@ impl VisitorMut for Rewriter {
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
         name_values_columns(factor);
-        let Some((function, alias, args)) = table_function(factor) else {
-            return ControlFlow::Continue(());
+        // sqlparser parses `UNNEST(...)` in FROM as a factor of its own.
+        let (function, alias, args) = match factor {
+            TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality: false,
+                ..
+            } => (
+                "unnest".to_string(),
+                alias.clone(),
+                array_exprs
+                    .iter()
+                    .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e.clone())))
+                    .collect(),
+            ),
+            _ => match table_function(factor) {
+                Some((function, alias, args)) => (function, alias.clone(), args.to_vec()),
+                None => return ControlFlow::Continue(()),
+            },
         };
         if !FUNCTIONS.contains(&function.as_str()) {
             return ControlFlow::Continue(());
@@ -156,12 +175,12 @@ impl VisitorMut for Rewriter {
             .as_ref()
             .map(|a| a.name.value.clone())
             .unwrap_or_else(|| function.clone());
-        let table_alias = alias.clone().unwrap_or(TableAlias {
+        let table_alias = alias.unwrap_or(TableAlias {
             explicit: true,
             name: Ident::new(function.rsplit('.').next().unwrap_or(&function)),
             columns: vec![],
         });
-        let body = match subquery(&function, args, &column) {
+        let body = match subquery(&function, &args, &column) {
             Ok(body) => body,
             Err(e) => return ControlFlow::Break(e),
         };
@@ -189,6 +208,7 @@ fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query>
     let sql = match (function, args.as_slice()) {
         ("generate_series", [start, stop]) => series(start, stop, "1", &column),
         ("generate_series", [start, stop, step]) => series(start, stop, step, &column),
+        ("unnest", [first, rest @ ..]) => unnest(first, rest, &column),
         ("pg_listening_channels", []) => {
             format!("SELECT value AS {column} FROM json_each(lw_listening_channels())")
         }
@@ -213,6 +233,26 @@ fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query>
         Some(sqlparser::ast::Statement::Query(q)) => Ok(*q),
         _ => Err(Error::internal("set-returning function rewrite")),
     }
+}
+
+/// `unnest(a, b, ...)`: the arrays' elements side by side, one row per
+/// element of the first (Postgres pads shorter arrays with NULLs; a longer
+/// later array is cut to the first's length here).
+fn unnest(first: &str, rest: &[String], column: &Ident) -> String {
+    let elements = |array: &str| format!("json_each(lw_array_json({array}))");
+    let mut columns = vec![format!("lw_a0.value AS {column}")];
+    for (i, array) in rest.iter().enumerate() {
+        let name = Ident::with_quote('"', format!("{}_{}", column.value, i + 1));
+        columns.push(format!(
+            "(SELECT value FROM {} WHERE key = lw_a0.key) AS {name}",
+            elements(array),
+        ));
+    }
+    format!(
+        "SELECT {} FROM {} AS lw_a0 ORDER BY lw_a0.key",
+        columns.join(", "),
+        elements(first)
+    )
 }
 
 /// Integer series as a recursive CTE; a zero step is an error in Postgres.
