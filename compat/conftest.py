@@ -105,9 +105,7 @@ def psql_bin():
 # Checks that litewire does not pass yet, each with the issue that brings it.
 # They still run against litewire, as strict xfails: when one starts passing,
 # the suite fails until it is removed from this list.
-LITEWIRE_GAPS = {
-    "test_same_output_as_postgres[q14]": "arrays (issue 4: dialect breadth)",
-}
+LITEWIRE_GAPS = {}
 
 
 def pytest_collection_modifyitems(config, items):

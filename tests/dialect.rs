@@ -234,3 +234,41 @@ async fn unnest_of_several_arrays_inserts_rows() {
         .collect();
     assert_eq!(got, [(1, "a b".into(), 1), (2, "c".into(), 2)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrays_reach_drivers_as_typed_lists() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE a (id int PRIMARY KEY, tag text, ok boolean);
+         INSERT INTO a VALUES (1, 'x y', true), (2, NULL, false), (3, 'z', true)",
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_one(
+            "SELECT array_agg(tag ORDER BY id), array_agg(ok ORDER BY id), \
+             array_agg(id ORDER BY id DESC), ARRAY['p', 'q'] FROM a",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, Vec<Option<String>>>(0),
+        [Some("x y".to_string()), None, Some("z".into())]
+    );
+    assert_eq!(row.get::<_, Vec<bool>>(1), [true, false, true]);
+    assert_eq!(row.get::<_, Vec<i32>>(2), [3, 2, 1]);
+    assert_eq!(row.get::<_, Vec<String>>(3), ["p", "q"]);
+    // A text[] parameter in binary, matched element by element.
+    let ids = db
+        .query(
+            "SELECT id FROM a WHERE tag = ANY($1) ORDER BY id",
+            &[&vec!["z", "x y"]],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.iter().map(|r| r.get(0)).collect::<Vec<i32>>(), [1, 3]);
+    let err = db.simple_query("SELECT 'nope'::text[]").await.unwrap_err();
+    assert_eq!(code(&err), "22P02");
+}

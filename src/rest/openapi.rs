@@ -45,6 +45,11 @@ fn column_schema(ty: PgType, nullable: bool) -> Json {
         PgType::Int8 => json!({"type": "integer", "format": "int64"}),
         PgType::Float4 | PgType::Float8 | PgType::Numeric => json!({"type": "number"}),
         PgType::Bool => json!({"type": "boolean"}),
+        PgType::TextArray
+        | PgType::BoolArray
+        | PgType::Int2Array
+        | PgType::Int4Array
+        | PgType::Int8Array => json!({"type": "string", "description": "array literal, {a,b}"}),
         PgType::Json | PgType::Jsonb => json!({}),
         PgType::Date => json!({"type": "string", "format": "date"}),
         PgType::Uuid => json!({"type": "string", "format": "uuid"}),

@@ -108,7 +108,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         // Integer elements (catalog int2vector/oidvector columns such as
         // `conkey`) stay numbers so that they join with `attnum` and `oid`.
         Ok(text.map(|t| {
-            let elements = array::elements(&t)
+            let elements = vector_or_array(&t)
                 .into_iter()
                 .map(|e| match e.parse::<i64>() {
                     Ok(n) => serde_json::Value::from(n),
@@ -117,13 +117,32 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             serde_json::Value::Array(elements.collect()).to_string()
         }))
     })?;
-    conn.create_scalar_function("lw_array_text", 1, PURE, |ctx| {
-        let json: Option<String> = ctx.get(0)?;
-        let elements: Vec<serde_json::Value> = json
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_default();
-        Ok(array::text(&elements))
+    // int2vector and oidvector (`indkey`) count from 0, arrays from 1.
+    conn.create_scalar_function("lw_array_lower", 1, PURE, |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        Ok(text.map(|t| i64::from(t.trim_start().starts_with('{'))))
     })?;
+    // A JSON array in an array's text form; with an array type name, the
+    // elements written as that type writes them (`0` -> `f` for `_bool`).
+    for arity in [1, 2] {
+        conn.create_scalar_function("lw_array_text", arity, PURE, move |ctx| {
+            let json: Option<String> = ctx.get(0)?;
+            let elements: Vec<serde_json::Value> = json
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
+            let text = array::text(&elements);
+            let ty = match arity {
+                2 => PgType::from_sql_name(&ctx.get::<String>(1)?),
+                _ => None,
+            };
+            match ty {
+                Some(ty) if ty.element().is_some() => {
+                    array::canonical(ty, &text).map_err(|e| function_error(e.state, e.message))
+                }
+                _ => Ok(text),
+            }
+        })?;
+    }
     conn.create_scalar_function("lw_array_to_string", 2, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
         let sep: Option<String> = ctx.get(1)?;
@@ -308,5 +327,15 @@ fn unqualify(name: &str) -> String {
     match last.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
         Some(quoted) => quoted.replace("\"\"", "\""),
         None => last.to_ascii_lowercase(),
+    }
+}
+
+/// The elements of an array (`{1,2}`) or of a catalog vector (`1 2`, how
+/// int2vector and oidvector print).
+fn vector_or_array(text: &str) -> Vec<String> {
+    if text.trim_start().starts_with('{') {
+        array::elements(text)
+    } else {
+        text.split_whitespace().map(String::from).collect()
     }
 }

@@ -21,18 +21,25 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, TableFactor,
-    UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut,
+    UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut, visit_expressions_mut,
 };
 
 use crate::catalog::{Catalog, Table};
 use crate::error::{Error, Result};
 use crate::types::{ColumnType, PgType, input};
 
+/// The element type `array_agg` leaves for [`Typer::type_arrays`] to name.
+const UNTYPED_ARRAY: &str = "_lw_untyped";
+
 /// Typing context for one statement: the tables it names (by alias or name)
 /// and what has been learned about its parameters.
 pub struct Typer<'a> {
     catalog: &'a Catalog,
     tables: Vec<(String, &'a Table)>,
+    /// Subqueries in FROM (`(SELECT ...) AS alias`): their result columns,
+    /// typed once the subquery is rewritten, so the outer query's columns
+    /// that read them keep their types.
+    derived: Vec<(String, Vec<(String, ColumnType)>)>,
     pub params: Vec<Option<ColumnType>>,
 }
 
@@ -69,6 +76,7 @@ impl<'a> Typer<'a> {
         Typer {
             catalog,
             tables: Vec::new(),
+            derived: Vec::new(),
             params: Vec::new(),
         }
     }
@@ -96,12 +104,55 @@ impl<'a> Typer<'a> {
     /// Rewrites every expression in `node`.
     pub fn rewrite<T: VisitMut>(&mut self, node: &mut T) -> Result<()> {
         match node.visit(self) {
-            ControlFlow::Continue(()) => Ok(()),
-            ControlFlow::Break(e) => Err(e),
+            ControlFlow::Continue(()) => {}
+            ControlFlow::Break(e) => return Err(e),
         }
+        self.type_arrays(node);
+        Ok(())
+    }
+
+    /// Names the array type of each `array_agg` ([`Self::array_agg`]) once
+    /// the whole statement is typed: its argument may read a subquery in
+    /// FROM, which is rewritten (and typed) after the select list.
+    fn type_arrays<T: VisitMut>(&self, node: &mut T) {
+        let _ = visit_expressions_mut(node, |e| {
+            if let Expr::Function(f) = e
+                && object_name(&f.name) == "lw_array_text"
+                && let FunctionArguments::List(list) = &mut f.args
+                && let [
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Function(agg))),
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(ty)),
+                ] = list.args.as_mut_slice()
+                && literal_text(ty).as_deref() == Some(UNTYPED_ARRAY)
+            {
+                let element = function_args(agg)
+                    .first()
+                    .and_then(|a| self.type_of(a))
+                    .map_or(PgType::Text, |t| t.ty);
+                *ty = string(element.array().typname());
+            }
+            ControlFlow::<()>::Continue(())
+        });
     }
 
     fn column(&self, qualifier: Option<&str>, column: &str) -> Option<ColumnType> {
+        self.table_column(qualifier, column)
+            .or_else(|| self.derived_column(qualifier, column))
+    }
+
+    fn derived_column(&self, qualifier: Option<&str>, column: &str) -> Option<ColumnType> {
+        self.derived
+            .iter()
+            .filter(|(alias, _)| qualifier.is_none_or(|q| q.eq_ignore_ascii_case(alias)))
+            .find_map(|(_, columns)| {
+                columns
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(column))
+                    .map(|(_, ty)| *ty)
+            })
+    }
+
+    fn table_column(&self, qualifier: Option<&str>, column: &str) -> Option<ColumnType> {
         match qualifier {
             Some(q) if q.eq_ignore_ascii_case("excluded") => self
                 .tables
@@ -261,8 +312,15 @@ impl<'a> Typer<'a> {
             "lw_now" => plain(PgType::Timestamptz),
             "lw_regex" | "lw_regex_i" => plain(PgType::Bool),
             "lw_current_database" | "lw_current_user" => plain(PgType::Name),
-            "lw_format_type" | "lw_array_to_string" | "lw_array_text" | "lw_unqualify"
-            | "lw_array_get" => plain(PgType::Text),
+            "lw_format_type" | "lw_array_to_string" | "lw_unqualify" | "lw_array_get" => {
+                plain(PgType::Text)
+            }
+            "lw_array_text" => args
+                .get(1)
+                .and_then(|a| literal_text(a))
+                .and_then(|t| PgType::from_sql_name(&t))
+                .or(Some(PgType::TextArray))
+                .map(ColumnType::plain),
             "lw_array_length" => plain(PgType::Int4),
             "lw_uuid" => plain(PgType::Uuid),
             "lw_backend_pid" => plain(PgType::Int4),
@@ -321,11 +379,33 @@ impl<'a> Typer<'a> {
                 if *kind == CastKind::TryCast || *kind == CastKind::SafeCast {
                     return Err(Error::unsupported("TRY_CAST"));
                 }
-                // Arrays live in their text form (`{a,b}`), which a cast to
-                // an array type keeps (Django's `UNNEST(%s::int[], ...)`).
-                if matches!(data_type, DataType::Array(_)) {
-                    self.infer_param(inner, ColumnType::plain(PgType::Text));
-                    *expr = take(inner);
+                // Arrays live in their text form (`{a,b}`): a cast to `text[]`
+                // (or varchar[], name[]) types it, a cast to another array
+                // type keeps the text (Django's `UNNEST(%s::int[], ...)`).
+                if let DataType::Array(element) = data_type {
+                    let textual = match element {
+                        sqlparser::ast::ArrayElemTypeDef::AngleBracket(t)
+                        | sqlparser::ast::ArrayElemTypeDef::SquareBracket(t, _)
+                        | sqlparser::ast::ArrayElemTypeDef::Parenthesis(t) => {
+                            column_type(t).is_ok_and(|t| t.ty.is_textual())
+                        }
+                        sqlparser::ast::ArrayElemTypeDef::None => false,
+                    };
+                    let target = ColumnType::plain(PgType::TextArray);
+                    self.infer_param(
+                        inner,
+                        if textual {
+                            target
+                        } else {
+                            ColumnType::plain(PgType::Text)
+                        },
+                    );
+                    let source = self.type_of(inner);
+                    *expr = if textual {
+                        cast_call(take(inner), source, target)
+                    } else {
+                        take(inner)
+                    };
                     return Ok(());
                 }
                 let target = column_type(data_type)?;
@@ -398,7 +478,22 @@ impl<'a> Typer<'a> {
                 }
             }
             Expr::AtTimeZone { .. } => return Err(Error::unsupported("AT TIME ZONE")),
-            Expr::Array(_) => return Err(Error::unsupported("ARRAY constructor")),
+            Expr::Array(array) => {
+                // `ARRAY[a, b]`: the array's text form, typed by its elements.
+                let element = array
+                    .elem
+                    .iter()
+                    .find_map(|e| self.type_of(e).filter(|t| t.ty != PgType::Unknown))
+                    .map_or(PgType::Text, |t| t.ty);
+                let elements = std::mem::take(&mut array.elem);
+                *expr = call(
+                    "lw_array_text",
+                    vec![
+                        call("json_array", elements),
+                        string(element.array().typname()),
+                    ],
+                );
+            }
             Expr::AnyOp { .. } | Expr::AllOp { .. } => {
                 return Err(Error::unsupported("ANY/ALL over arrays"));
             }
@@ -495,10 +590,32 @@ impl<'a> Typer<'a> {
         }
     }
 
+    /// `array_agg(x)`: the array in its text form (`{a,b}`), typed as an
+    /// array of x's type, keeping the aggregate's DISTINCT, ORDER BY and FILTER.
+    fn array_agg(&self, f: &Function) -> Expr {
+        let mut aggregate = f.clone();
+        aggregate.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(
+            "json_group_array",
+        ))]);
+        call(
+            "lw_array_text",
+            vec![Expr::Function(aggregate), string(UNTYPED_ARRAY)],
+        )
+    }
+
     fn function(&mut self, f: &mut Function) -> Result<Option<Expr>> {
         let name = object_name(&f.name);
         if let Some(rewritten) = super::json::function(self, &name, f)? {
             return Ok(Some(rewritten));
+        }
+        if name == "array_agg" {
+            return Ok(Some(self.array_agg(f)));
+        }
+        if name == "lw_array_json" {
+            // `= ANY($1)`: the array comes in its text form, `{1,2}`.
+            for arg in function_args(f) {
+                self.infer_param(arg, ColumnType::plain(PgType::TextArray));
+            }
         }
         let args = function_args(f);
         let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
@@ -534,6 +651,9 @@ impl<'a> Typer<'a> {
             "sum" if arg_type(0) == Some(PgType::Numeric) => "lw_num_sum",
             "avg" if !arg_type(0).is_some_and(|t| t.is_float()) => "lw_num_avg",
             "string_agg" => "group_concat",
+            // Booleans are 0/1: all true is the minimum, any true the maximum.
+            "bool_and" | "every" => "min",
+            "bool_or" => "max",
             "char_length" | "character_length" => "length",
             "greatest" => "max",
             "least" => "min",
@@ -589,6 +709,38 @@ impl VisitorMut for Typer<'_> {
                 };
             }
         }
+        ControlFlow::Continue(())
+    }
+
+    /// Records a rewritten subquery's typed result columns under its alias.
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
+        use sqlparser::ast::{SelectItem, SetExpr};
+        let TableFactor::Derived {
+            subquery,
+            alias: Some(alias),
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        // Its own FROM is typed by now: its arrays can be named.
+        self.type_arrays(subquery.as_mut());
+        let SetExpr::Select(select) = subquery.body.as_ref() else {
+            return ControlFlow::Continue(());
+        };
+        let columns = select
+            .projection
+            .iter()
+            .filter_map(|item| {
+                let (name, expr) = match item {
+                    SelectItem::UnnamedExpr(e) => (column_name(e), e),
+                    SelectItem::ExprWithAlias { expr, alias } => (super::ident_text(alias), expr),
+                    _ => return None,
+                };
+                Some((name, self.type_of(expr)?))
+            })
+            .collect();
+        self.derived.push((super::ident_text(&alias.name), columns));
         ControlFlow::Continue(())
     }
 

@@ -198,13 +198,13 @@ fn unnest_in_projection(select: &mut Select) -> Result<()> {
         };
         let Expr::Function(f) = expr else { continue };
         let name = object_name(&f.name);
-        let column = match name.strip_prefix("pg_catalog.").unwrap_or(&name) {
-            "unnest" => "value",
-            "generate_subscripts" => "key + 1",
-            _ => continue,
-        };
         let Some(argument) = function_args(f).first().map(|a| a.to_string()) else {
             continue;
+        };
+        let column = match name.strip_prefix("pg_catalog.").unwrap_or(&name) {
+            "unnest" => "value".to_string(),
+            "generate_subscripts" => format!("key + lw_array_lower({argument})"),
+            _ => continue,
         };
         if array.get_or_insert_with(|| argument.clone()) != &argument {
             return Err(Error::unsupported(
@@ -263,10 +263,6 @@ fn any(left: &Expr, op: &BinaryOperator, right: &Expr, all: bool) -> Result<Opti
             list: array.elem.clone(),
             negated,
         }));
-    }
-    if matches!(right, Expr::Value(_)) {
-        // `ANY ($1)`: array parameters are not modelled yet.
-        return Ok(None);
     }
     let not = if negated { "NOT " } else { "" };
     parse(&format!(
@@ -331,10 +327,6 @@ fn regex(left: &Expr, op: &BinaryOperator, right: &Expr) -> Result<Option<Expr>>
 fn cast(inner: &Expr, data_type: &DataType) -> Result<Option<Expr>> {
     let target = data_type.to_string().to_ascii_lowercase();
     let target = target.strip_prefix("pg_catalog.").unwrap_or(&target);
-    if target.ends_with("[]") {
-        // Catalog arrays are served in their text form already.
-        return Ok(Some(inner.clone()));
-    }
     let kind = match target {
         "regclass" => "class",
         "regtype" => "type",
@@ -387,15 +379,6 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
     };
     if name == "array" {
         return array_subquery(f);
-    }
-    if name == "array_agg" {
-        // Arrays are served in their text form (`{a,b}`), as the catalog's are;
-        // the aggregate keeps its DISTINCT, ORDER BY and FILTER.
-        let mut aggregate = f.clone();
-        aggregate.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(
-            "json_group_array",
-        ))]);
-        return Ok(Some(call("lw_array_text", vec![Expr::Function(aggregate)])));
     }
     let args: Vec<String> = function_args(f).iter().map(|a| a.to_string()).collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| "NULL".into());

@@ -93,43 +93,11 @@ fn parse_array(text: &str) -> Result<Vec<Json>> {
             _ => Err(bad_params(text)),
         };
     }
-    let inner = text
-        .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .ok_or_else(|| bad_params(text))?;
-    let mut items = Vec::new();
-    let mut chars = inner.chars().peekable();
-    while chars.peek().is_some() {
-        let mut item = String::new();
-        let quoted = chars.peek() == Some(&'"');
-        if quoted {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => item.extend(chars.next()),
-                    '"' => break,
-                    c => item.push(c),
-                }
-            }
-        }
-        for c in chars.by_ref() {
-            if c == ',' {
-                break;
-            }
-            item.push(c);
-        }
-        let item = if quoted {
-            item
-        } else {
-            item.trim().to_string()
-        };
-        items.push(if !quoted && item.eq_ignore_ascii_case("null") {
-            Json::Null
-        } else {
-            Json::String(item)
-        });
-    }
-    Ok(items)
+    Ok(crate::types::array::parse(text)
+        .map_err(|_| bad_params(text))?
+        .into_iter()
+        .map(|item| item.map_or(Json::Null, Json::String))
+        .collect())
 }
 
 fn args(arguments: &FunctionArguments) -> Result<Vec<&Expr>> {

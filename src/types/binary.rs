@@ -76,6 +76,11 @@ pub fn write_binary(ty: PgType, value: ValueRef<'_>, out: &mut BytesMut) -> Resu
         }
         PgType::Interval => return Err(Error::unsupported("binary format for interval")),
         PgType::Void => {}
+        PgType::TextArray
+        | PgType::BoolArray
+        | PgType::Int2Array
+        | PgType::Int4Array
+        | PgType::Int8Array => super::array::write_binary(ty, &text_of(value), out)?,
         PgType::Text
         | PgType::Varchar
         | PgType::Bpchar
@@ -139,6 +144,11 @@ pub fn read_binary(ty: PgType, bytes: &[u8]) -> Result<Value, Error> {
         }
         PgType::Interval => return Err(Error::unsupported("binary format for interval")),
         PgType::Void => Value::Null,
+        PgType::TextArray
+        | PgType::BoolArray
+        | PgType::Int2Array
+        | PgType::Int4Array
+        | PgType::Int8Array => Value::Text(super::array::read_binary(ty, bytes)?),
         PgType::Text
         | PgType::Varchar
         | PgType::Bpchar

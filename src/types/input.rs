@@ -120,6 +120,11 @@ pub fn from_text(ct: ColumnType, text: &str) -> Result<Value, Error> {
             Value::Text(text.to_string())
         }
         PgType::Bytea => Value::Blob(parse_bytea(text)?),
+        PgType::TextArray
+        | PgType::BoolArray
+        | PgType::Int2Array
+        | PgType::Int4Array
+        | PgType::Int8Array => Value::Text(super::array::canonical(ty, text)?),
         PgType::Date => Value::Text(datetime::format_date(datetime::parse_date(text)?)),
         PgType::Time => Value::Text(datetime::format_time(datetime::parse_time(text)?)),
         PgType::Timestamp => {

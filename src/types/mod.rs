@@ -45,6 +45,13 @@ pub enum PgType {
     Unknown,
     /// What `pg_notify()` returns: an empty value.
     Void,
+    /// Arrays, kept in their text form (`{a,"b c",NULL}`): what `array_agg`
+    /// and the catalog's arrays return, so drivers get lists.
+    TextArray,
+    BoolArray,
+    Int2Array,
+    Int4Array,
+    Int8Array,
 }
 
 /// How a type's values live in SQLite.
@@ -84,6 +91,11 @@ impl PgType {
             Uuid => 2950,
             Jsonb => 3802,
             Void => 2278,
+            TextArray => 1009,
+            BoolArray => 1000,
+            Int2Array => 1005,
+            Int4Array => 1007,
+            Int8Array => 1016,
         }
     }
 
@@ -113,12 +125,17 @@ impl PgType {
             2950 => Uuid,
             3802 => Jsonb,
             2278 => Void,
+            1009 => TextArray,
+            1000 => BoolArray,
+            1005 => Int2Array,
+            1007 => Int4Array,
+            1016 => Int8Array,
             _ => return None,
         })
     }
 
     /// Every type, in `pg_type` order (the catalog lists them).
-    pub const ALL: [PgType; 23] = {
+    pub const ALL: [PgType; 28] = {
         use PgType::*;
         [
             Bool,
@@ -144,6 +161,11 @@ impl PgType {
             Uuid,
             Jsonb,
             Void,
+            TextArray,
+            BoolArray,
+            Int2Array,
+            Int4Array,
+            Int8Array,
         ]
     };
 
@@ -174,6 +196,7 @@ impl PgType {
             Uuid => ('U', 2951),
             Jsonb => ('U', 3807),
             Void => ('P', 0),
+            TextArray | BoolArray | Int2Array | Int4Array | Int8Array => ('A', 0),
         }
     }
 
@@ -189,6 +212,7 @@ impl PgType {
             Name => 64,
             Unknown => -2,
             Numeric | Text | Varchar | Bpchar | Bytea | Json | Jsonb => -1,
+            TextArray | BoolArray | Int2Array | Int4Array | Int8Array => -1,
         }
     }
 
@@ -219,6 +243,11 @@ impl PgType {
             Oid => "oid",
             Unknown => "unknown",
             Void => "void",
+            TextArray => "text[]",
+            BoolArray => "boolean[]",
+            Int2Array => "smallint[]",
+            Int4Array => "integer[]",
+            Int8Array => "bigint[]",
         }
     }
 
@@ -249,6 +278,11 @@ impl PgType {
             Oid => "oid",
             Unknown => "unknown",
             Void => "void",
+            TextArray => "_text",
+            BoolArray => "_bool",
+            Int2Array => "_int2",
+            Int4Array => "_int4",
+            Int8Array => "_int8",
         }
     }
 
@@ -260,6 +294,7 @@ impl PgType {
             Bytea => Storage::Blob,
             Numeric | Text | Varchar | Bpchar | Name | Date | Time | Timestamp | Timestamptz
             | Interval | Uuid | Json | Jsonb | Unknown | Void => Storage::Text,
+            TextArray | BoolArray | Int2Array | Int4Array | Int8Array => Storage::Text,
         }
     }
 
@@ -275,6 +310,32 @@ impl PgType {
                 Storage::Text => "TEXT",
                 Storage::Blob => "BLOB",
             },
+        }
+    }
+
+    /// The element type of an array type.
+    pub fn element(self) -> Option<PgType> {
+        use PgType::*;
+        Some(match self {
+            TextArray => Text,
+            BoolArray => Bool,
+            Int2Array => Int2,
+            Int4Array => Int4,
+            Int8Array => Int8,
+            _ => return None,
+        })
+    }
+
+    /// The array type of elements of this type (text for the ones litewire
+    /// has no array type of: their text form is kept).
+    pub fn array(self) -> PgType {
+        use PgType::*;
+        match self {
+            Bool => BoolArray,
+            Int2 => Int2Array,
+            Int4 => Int4Array,
+            Int8 | Oid => Int8Array,
+            _ => TextArray,
         }
     }
 
@@ -325,6 +386,11 @@ impl PgType {
             "jsonb" => Jsonb,
             "oid" | "regclass" | "regtype" | "regproc" => Oid,
             "void" => Void,
+            "text[]" | "_text" | "name[]" | "_name" | "varchar[]" | "_varchar" => TextArray,
+            "bool[]" | "boolean[]" | "_bool" => BoolArray,
+            "int2[]" | "smallint[]" | "_int2" => Int2Array,
+            "int4[]" | "int[]" | "integer[]" | "_int4" => Int4Array,
+            "int8[]" | "bigint[]" | "_int8" => Int8Array,
             _ => return None,
         })
     }
