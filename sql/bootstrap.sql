@@ -21,3 +21,10 @@ BEGIN
   SELECT lw_notify(NEW.channel, NEW.payload);
   DELETE FROM _lw_outbox WHERE rowid = NEW.rowid;
 END;
+
+-- The Postgres text of each view created through litewire (its SQLite view
+-- runs the translated query), for pg_views and pg_get_viewdef.
+CREATE TABLE IF NOT EXISTS _lw_views (
+  name       TEXT PRIMARY KEY,
+  definition TEXT NOT NULL
+) WITHOUT ROWID;

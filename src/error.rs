@@ -62,6 +62,8 @@ sqlstates! {
     DependentObjectsStillExist => "2BP01",
     InvalidSchemaName => "3F000",
     DuplicateTable => "42P07",
+    WrongObjectType => "42809",
+    InvalidTableDefinition => "42P16",
     DuplicateObject => "42710",
     DuplicateColumn => "42701",
     DuplicatePreparedStatement => "42P05",

@@ -8,7 +8,7 @@
 
 pub mod relations;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::types::ColumnType;
 
@@ -80,6 +80,9 @@ pub struct Catalog {
     /// Trigger functions by name: their PL/pgSQL source (`_lw_functions`).
     functions: HashMap<String, String>,
     triggers: Vec<TriggerDef>,
+    /// Which of `tables` are views (lowercased names), so writes into them
+    /// and DROP of the wrong kind are refused the Postgres way.
+    views: HashSet<String>,
 }
 
 impl Catalog {
@@ -91,7 +94,20 @@ impl Catalog {
                 .collect(),
             functions: HashMap::new(),
             triggers: Vec::new(),
+            views: HashSet::new(),
         }
+    }
+
+    /// This catalog with the named relations marked as views.
+    pub fn with_views(mut self, views: impl IntoIterator<Item = String>) -> Self {
+        self.views = views.into_iter().map(|v| v.to_ascii_lowercase()).collect();
+        self
+    }
+
+    /// Whether `name` (optionally `public.`-qualified) is a view.
+    pub fn is_view(&self, name: &str) -> bool {
+        let name = name.strip_prefix("public.").unwrap_or(name);
+        self.views.contains(&name.to_ascii_lowercase())
     }
 
     /// This catalog with the stored trigger functions and triggers.

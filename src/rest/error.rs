@@ -80,7 +80,9 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidSavepointSpecification
         | ProtocolViolation
         | FeatureNotSupported
-        | ObjectNotInPrerequisiteState => StatusCode::BAD_REQUEST,
+        | ObjectNotInPrerequisiteState
+        | WrongObjectType
+        | InvalidTableDefinition => StatusCode::BAD_REQUEST,
         UndefinedTable => StatusCode::NOT_FOUND,
         InsufficientPrivilege => StatusCode::FORBIDDEN,
         InvalidAuthorizationSpecification | InvalidPassword => StatusCode::UNAUTHORIZED,

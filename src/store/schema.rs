@@ -90,7 +90,11 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
         tables.push(Table { name, columns });
     }
     tables.push(presence_table());
-    let catalog = Catalog::new(tables);
+    let mut views = conn.prepare_cached(user_names!("'view'"))?;
+    let views: Vec<String> = views
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let catalog = Catalog::new(tables).with_views(views);
     let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;
     let functions: Vec<(String, String)> = functions
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -15,11 +15,11 @@ use crate::catalog::{Catalog, Column, Table};
 use crate::error::{Error, Result};
 use crate::types::{ColumnType, PgType};
 
-fn sql_string(s: &str) -> String {
+pub(super) fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn schema_plan(sql: String, after: Vec<String>, tag: &'static str) -> SqlPlan {
+pub(super) fn schema_plan(sql: String, after: Vec<String>, tag: &'static str) -> SqlPlan {
     SqlPlan {
         sql,
         after,
@@ -82,6 +82,12 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
                         "DELETE FROM _lw_triggers WHERE table_name = {}",
                         sql_string(&name)
                     ));
+                }
+                if object_type == ObjectType::View {
+                    for bookkeeping in ["_lw_columns WHERE table_name", "_lw_views WHERE name"] {
+                        statements
+                            .push(format!("DELETE FROM {bookkeeping} = {}", sql_string(&name)));
+                    }
                 }
             }
             let first = statements.remove(0);
@@ -302,7 +308,7 @@ pub fn truncate(truncate: sqlparser::ast::Truncate) -> Result<SqlPlan> {
     })
 }
 
-fn quoted(name: &str) -> String {
+pub(super) fn quoted(name: &str) -> String {
     let name = name.strip_prefix("public.").unwrap_or(name);
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -449,7 +455,7 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
     Ok(schema_plan(first, statements, "ALTER TABLE"))
 }
 
-fn column_record(table: &str, column: &str, ty: ColumnType) -> String {
+pub(super) fn column_record(table: &str, column: &str, ty: ColumnType) -> String {
     format!(
         "INSERT OR REPLACE INTO _lw_columns (table_name, column_name, type) VALUES ({}, {}, {})",
         sql_string(table),

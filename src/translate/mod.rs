@@ -14,6 +14,7 @@ pub mod capture;
 pub mod copy;
 mod ddl;
 mod dml;
+mod drops;
 mod expr;
 mod introspect;
 mod litewire_schema;
@@ -25,6 +26,7 @@ pub mod normalize;
 mod plpgsql;
 mod srf;
 pub mod triggers;
+mod views;
 
 use std::sync::Arc;
 
@@ -338,10 +340,11 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::Insert(_)
         | Statement::Update(_)
         | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog, params)?)),
-        Statement::CreateTable(_)
-        | Statement::CreateIndex(_)
-        | Statement::Drop { .. }
-        | Statement::AlterTable(_) => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
+        Statement::CreateView(view) => Plan::Sql(Arc::new(views::create(view, catalog)?)),
+        Statement::Drop { .. } => drops::plan(statement, catalog)?,
+        Statement::CreateTable(_) | Statement::CreateIndex(_) | Statement::AlterTable(_) => {
+            Plan::Sql(Arc::new(ddl::plan(statement, catalog)?))
+        }
         Statement::CreateFunction(_)
         | Statement::CreateTrigger(_)
         | Statement::DropTrigger(_)
