@@ -28,3 +28,18 @@ CREATE TABLE IF NOT EXISTS _lw_views (
   name       TEXT PRIMARY KEY,
   definition TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Sequences made with CREATE SEQUENCE: their definition and the state
+-- nextval/setval left (store::sequences). The oid is 2^30 + rowid.
+CREATE TABLE IF NOT EXISTS _lw_sequences (
+  name       TEXT NOT NULL UNIQUE,
+  type       TEXT NOT NULL,
+  start      INTEGER NOT NULL,
+  increment  INTEGER NOT NULL,
+  minvalue   INTEGER NOT NULL,
+  maxvalue   INTEGER NOT NULL,
+  cache      INTEGER NOT NULL,
+  cycle      INTEGER NOT NULL,
+  last_value INTEGER NOT NULL,
+  is_called  INTEGER NOT NULL
+);

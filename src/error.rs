@@ -38,6 +38,7 @@ sqlstates! {
     NullValueNotAllowed => "22004",
     InvalidTextRepresentation => "22P02",
     NumericValueOutOfRange => "22003",
+    SequenceGeneratorLimitExceeded => "2200H",
     DivisionByZero => "22012",
     StringDataRightTruncation => "22001",
     InvalidDatetimeFormat => "22007",

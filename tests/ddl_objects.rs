@@ -12,6 +12,11 @@ fn types(row: &tokio_postgres::Row) -> Vec<Type> {
     row.columns().iter().map(|c| c.type_().clone()).collect()
 }
 
+/// The SQLSTATE a statement fails with.
+async fn sqlstate(db: &tokio_postgres::Client, sql: &str) -> String {
+    code(&db.batch_execute(sql).await.unwrap_err())
+}
+
 const ITEMS: &str = "CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2));
 INSERT INTO items (name, price) VALUES ('pen', 1.50), ('ink', 12.00), ('pad', 3.25);";
 
@@ -64,41 +69,31 @@ async fn view_ddl_errors_match_postgres() {
     db.batch_execute("CREATE VIEW v AS SELECT id, name FROM items")
         .await
         .unwrap();
-    let err = |sql: &'static str| {
-        let db = &db;
-        async move { code(&db.batch_execute(sql).await.unwrap_err()) }
-    };
-    assert_eq!(err("CREATE VIEW v AS SELECT 1").await, "42P07");
-    assert_eq!(err("CREATE VIEW items AS SELECT 1").await, "42P07");
-    assert_eq!(
-        err("CREATE OR REPLACE VIEW v AS SELECT id FROM items").await,
-        "42P16"
-    );
-    assert_eq!(
-        err("CREATE OR REPLACE VIEW v AS SELECT id, price FROM items").await,
-        "42P16"
-    );
-    assert_eq!(
-        err("CREATE OR REPLACE VIEW v AS SELECT name, id FROM items").await,
-        "42P16"
-    );
-    assert_eq!(
-        err("CREATE OR REPLACE VIEW items AS SELECT 1").await,
-        "42809"
-    );
-    assert_eq!(err("CREATE VIEW w (a, b) AS SELECT 1").await, "42601");
-    assert_eq!(err("DROP VIEW items").await, "42809");
-    assert_eq!(err("DROP TABLE v").await, "42809");
-    assert_eq!(err("DROP VIEW nope").await, "42P01");
-    assert_eq!(err("DROP TABLE nope").await, "42P01");
-    // Postgres writes through simple views; litewire refuses, naming the view.
-    assert_eq!(
-        err("INSERT INTO v (id, name) VALUES (9, 'x')").await,
-        "0A000"
-    );
-    assert_eq!(err("UPDATE v SET name = 'x'").await, "0A000");
-    assert_eq!(err("DELETE FROM v").await, "0A000");
-
+    for (sql, state) in [
+        ("CREATE VIEW v AS SELECT 1", "42P07"),
+        ("CREATE VIEW items AS SELECT 1", "42P07"),
+        ("CREATE OR REPLACE VIEW v AS SELECT id FROM items", "42P16"),
+        (
+            "CREATE OR REPLACE VIEW v AS SELECT id, price FROM items",
+            "42P16",
+        ),
+        (
+            "CREATE OR REPLACE VIEW v AS SELECT name, id FROM items",
+            "42P16",
+        ),
+        ("CREATE OR REPLACE VIEW items AS SELECT 1", "42809"),
+        ("CREATE VIEW w (a, b) AS SELECT 1", "42601"),
+        ("DROP VIEW items", "42809"),
+        ("DROP TABLE v", "42809"),
+        ("DROP VIEW nope", "42P01"),
+        ("DROP TABLE nope", "42P01"),
+        // Postgres writes through simple views; litewire refuses, naming the view.
+        ("INSERT INTO v (id, name) VALUES (9, 'x')", "0A000"),
+        ("UPDATE v SET name = 'x'", "0A000"),
+        ("DELETE FROM v", "0A000"),
+    ] {
+        assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
+    }
     // Adding columns at the end is a valid replacement.
     db.batch_execute("CREATE OR REPLACE VIEW v AS SELECT id, name, price FROM items")
         .await
@@ -111,7 +106,7 @@ async fn view_ddl_errors_match_postgres() {
     db.batch_execute("DROP VIEW IF EXISTS nope; DROP VIEW v; DROP VIEW IF EXISTS v")
         .await
         .unwrap();
-    assert_eq!(err("SELECT * FROM v").await, "42P01");
+    assert_eq!(sqlstate(&db, "SELECT * FROM v").await, "42P01");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,4 +138,136 @@ async fn views_are_in_the_catalog() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
+}
+
+/// `SELECT <sql>` as one bigint.
+async fn int8(db: &tokio_postgres::Client, sql: &str) -> i64 {
+    db.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequences_hand_out_values_the_postgres_way() {
+    let server = start().await;
+    let db = connect(&server).await;
+    let other = connect(&server).await;
+    db.batch_execute("CREATE SEQUENCE s START WITH 100 INCREMENT BY 10 CACHE 20")
+        .await
+        .unwrap();
+    let err = db.query_one("SELECT lastval()", &[]).await.unwrap_err();
+    assert_eq!(code(&err), "55000");
+    let err = db.query_one("SELECT currval('s')", &[]).await.unwrap_err();
+    assert_eq!(code(&err), "55000");
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "currval of sequence \"s\" is not yet defined in this session"
+    );
+    let row = db.query_one("SELECT nextval('s')", &[]).await.unwrap();
+    assert_eq!(types(&row), [Type::INT8]);
+    assert_eq!(row.get::<_, i64>(0), 100);
+    assert_eq!(int8(&db, "SELECT nextval('s'::regclass)").await, 110);
+    // Another session advances the same sequence but has its own currval.
+    assert_eq!(int8(&other, "SELECT nextval('s')").await, 120);
+    assert_eq!(int8(&db, "SELECT currval('s')").await, 110);
+    assert_eq!(int8(&other, "SELECT lastval()").await, 120);
+
+    // A value taken in a rolled-back transaction is not handed out again.
+    db.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(int8(&db, "SELECT nextval('s')").await, 130);
+    db.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(int8(&db, "SELECT nextval('s')").await, 140);
+
+    assert_eq!(int8(&db, "SELECT setval('s', 500)").await, 500);
+    assert_eq!(int8(&db, "SELECT nextval('s')").await, 510);
+    assert_eq!(int8(&db, "SELECT setval('s', 7, false)").await, 7);
+    assert_eq!(int8(&db, "SELECT nextval('s')").await, 7);
+    db.batch_execute("ALTER SEQUENCE s RESTART WITH 1000")
+        .await
+        .unwrap();
+    assert_eq!(int8(&db, "SELECT nextval('s')").await, 1000);
+    db.batch_execute("ALTER SEQUENCE s RESTART").await.unwrap();
+    assert_eq!(int8(&db, "SELECT nextval('s')").await, 100);
+    // Parameters and the extended protocol.
+    let row = db
+        .query_one("SELECT nextval($1::text)", &[&"s"])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 110);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_defaults_bounds_and_errors() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE SEQUENCE t_ids INCREMENT 5 START 10 MAXVALUE 20")
+        .await
+        .unwrap();
+    db.batch_execute(
+        "CREATE TABLE tickets (id integer PRIMARY KEY DEFAULT nextval('t_ids'::regclass), note text)",
+    )
+    .await
+    .unwrap();
+    let rows = db
+        .query(
+            "INSERT INTO tickets (note) VALUES ('a'), ('b') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, [10, 15]);
+    let default: String = db
+        .query_one(
+            "SELECT column_default::text FROM information_schema.columns \
+             WHERE table_name = 'tickets' AND column_name = 'id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(default, "nextval('t_ids'::regclass)");
+    assert_eq!(int8(&db, "SELECT nextval('t_ids')").await, 20);
+    assert_eq!(int8(&db, "SELECT lastval()").await, 20);
+    for (sql, state) in [
+        ("SELECT nextval('t_ids')", "2200H"),
+        ("INSERT INTO tickets (note) VALUES ('c')", "2200H"),
+        ("SELECT setval('t_ids', 21)", "22003"),
+        ("SELECT nextval('nope')", "42P01"),
+        ("SELECT currval('nope')", "42P01"),
+        ("CREATE SEQUENCE t_ids", "42P07"),
+        ("CREATE SEQUENCE tickets", "42P07"),
+        ("CREATE SEQUENCE bad INCREMENT 0", "22023"),
+        ("CREATE SEQUENCE bad START 0", "22023"),
+        ("CREATE SEQUENCE bad MINVALUE 3 MAXVALUE 2", "22023"),
+        ("CREATE SEQUENCE bad AS text", "22023"),
+        ("ALTER SEQUENCE nope RESTART", "42P01"),
+        ("DROP SEQUENCE tickets", "42809"),
+        ("DROP TABLE t_ids", "42809"),
+        ("DROP SEQUENCE nope", "42P01"),
+    ] {
+        assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
+    }
+    let row = db
+        .query_one(
+            "SELECT c.relkind::text, s.seqstart, s.seqincrement, s.seqmax, s.seqtypid::int8 \
+             FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid WHERE c.relname = 't_ids'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "S");
+    assert_eq!(
+        (
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+            row.get::<_, i64>(3)
+        ),
+        (10, 5, 20)
+    );
+    assert_eq!(row.get::<_, i64>(4), 20);
+    db.batch_execute("DROP TABLE tickets").await.unwrap();
+    db.batch_execute("DROP SEQUENCE t_ids").await.unwrap();
+    db.batch_execute("DROP SEQUENCE IF EXISTS t_ids")
+        .await
+        .unwrap();
+    assert_eq!(sqlstate(&db, "SELECT nextval('t_ids')").await, "42P01");
 }

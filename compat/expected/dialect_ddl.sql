@@ -1,4 +1,7 @@
--- DDL objects beyond tables: views.
+-- DDL objects beyond tables: views, sequences.
+DROP TABLE IF EXISTS ddl_tickets;
+DROP SEQUENCE IF EXISTS ddl_seq;
+DROP SEQUENCE IF EXISTS ddl_small;
 DROP VIEW IF EXISTS ddl_expensive;
 DROP VIEW IF EXISTS ddl_labels;
 DROP TABLE IF EXISTS ddl_items;
@@ -32,4 +35,49 @@ SELECT * FROM ddl_labels ORDER BY id;
 
 DROP VIEW ddl_expensive, ddl_labels;
 DROP VIEW IF EXISTS ddl_labels;
+
+-- Sequences
+CREATE SEQUENCE ddl_seq START WITH 100 INCREMENT BY 10 NO MINVALUE NO MAXVALUE CACHE 5;
+SELECT currval('ddl_seq');
+SELECT nextval('ddl_seq'), nextval('ddl_seq');
+SELECT currval('ddl_seq'), lastval();
+BEGIN;
+SELECT nextval('ddl_seq');
+ROLLBACK;
+SELECT nextval('ddl_seq');
+SELECT setval('ddl_seq', 500), nextval('ddl_seq');
+SELECT setval('ddl_seq', 7, false), nextval('ddl_seq');
+ALTER SEQUENCE ddl_seq RESTART WITH 1000;
+SELECT nextval('ddl_seq');
+ALTER SEQUENCE ddl_seq RESTART;
+SELECT nextval('ddl_seq');
+CREATE SEQUENCE ddl_small AS smallint INCREMENT -1 MINVALUE -2 MAXVALUE 5;
+SELECT nextval('ddl_small'), nextval('ddl_small'), nextval('ddl_small');
+SELECT nextval('ddl_small'), nextval('ddl_small'), nextval('ddl_small'), nextval('ddl_small');
+SELECT nextval('ddl_small');
+SELECT nextval('ddl_small');
+SELECT setval('ddl_small', 9);
+CREATE TABLE ddl_tickets (id bigint PRIMARY KEY DEFAULT nextval('ddl_seq'::regclass), note text);
+INSERT INTO ddl_tickets (note) VALUES ('a'), ('b') RETURNING id, note;
+\d ddl_tickets
+\ds ddl*
+\d ddl_seq
+SELECT seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle
+  FROM pg_sequence WHERE seqrelid = 'ddl_small'::regclass;
+SELECT relname, relkind FROM pg_class WHERE relname LIKE 'ddl%seq' ORDER BY relname;
+
+-- Errors
+CREATE SEQUENCE ddl_seq;
+CREATE SEQUENCE ddl_bad INCREMENT 0;
+CREATE SEQUENCE ddl_bad START 0;
+CREATE SEQUENCE ddl_bad MINVALUE 5 MAXVALUE 5;
+SELECT nextval('ddl_nope');
+SELECT currval('ddl_nope');
+DROP SEQUENCE ddl_items;
+DROP TABLE ddl_seq;
+DROP SEQUENCE ddl_nope;
+
+DROP TABLE ddl_tickets;
+DROP SEQUENCE ddl_seq, ddl_small;
+DROP SEQUENCE IF EXISTS ddl_seq;
 DROP TABLE ddl_items;

@@ -83,6 +83,8 @@ pub struct Catalog {
     /// Which of `tables` are views (lowercased names), so writes into them
     /// and DROP of the wrong kind are refused the Postgres way.
     views: HashSet<String>,
+    /// Sequences made with CREATE SEQUENCE (`_lw_sequences`), lowercased.
+    sequences: HashSet<String>,
 }
 
 impl Catalog {
@@ -95,6 +97,7 @@ impl Catalog {
             functions: HashMap::new(),
             triggers: Vec::new(),
             views: HashSet::new(),
+            sequences: HashSet::new(),
         }
     }
 
@@ -102,6 +105,21 @@ impl Catalog {
     pub fn with_views(mut self, views: impl IntoIterator<Item = String>) -> Self {
         self.views = views.into_iter().map(|v| v.to_ascii_lowercase()).collect();
         self
+    }
+
+    /// This catalog with the named sequences.
+    pub fn with_sequences(mut self, sequences: impl IntoIterator<Item = String>) -> Self {
+        self.sequences = sequences
+            .into_iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Whether `name` (optionally `public.`-qualified) is a sequence.
+    pub fn is_sequence(&self, name: &str) -> bool {
+        let name = name.strip_prefix("public.").unwrap_or(name);
+        self.sequences.contains(&name.to_ascii_lowercase())
     }
 
     /// Whether `name` (optionally `public.`-qualified) is a view.

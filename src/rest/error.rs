@@ -56,6 +56,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidParameterValue
         | NullValueNotAllowed
         | NumericValueOutOfRange
+        | SequenceGeneratorLimitExceeded
         | DivisionByZero
         | StringDataRightTruncation
         | InvalidDatetimeFormat

@@ -284,6 +284,9 @@ fn pg_default(default: &str, ty: Option<ColumnType>) -> String {
         "lw_uuid()" => return "gen_random_uuid()".into(),
         _ => {}
     }
+    if let Some(name) = sequence_default(expr) {
+        return format!("nextval('{name}'::regclass)");
+    }
     let Some(ty) = ty else {
         return expr.to_string();
     };
@@ -302,8 +305,15 @@ fn pg_default(default: &str, ty: Option<ColumnType>) -> String {
     }
 }
 
+/// The sequence of a `DEFAULT nextval('s')` (`lw_nextval('s')`, perhaps cast
+/// to the column's type).
+fn sequence_default(expr: &str) -> Option<&str> {
+    let (_, rest) = expr.split_once("lw_nextval('")?;
+    rest.split_once("')").map(|(name, _)| name)
+}
+
 /// `public.orders` or `"Orders"` as the bare relation name.
-fn unqualify(name: &str) -> String {
+pub(super) fn unqualify(name: &str) -> String {
     let last = name.rsplit('.').next().unwrap_or(name);
     match last.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
         Some(quoted) => quoted.replace("\"\"", "\""),

@@ -51,6 +51,13 @@ pub(crate) fn type_from_decl(decl: &str) -> ColumnType {
     ColumnType::plain(ty)
 }
 
+/// The first column of every row of `sql`, as text.
+fn texts(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(sql)?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
 /// Reads the user schema into a [`Catalog`].
 pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     let mut names = conn.prepare_cached(user_names!("'table', 'view'"))?;
@@ -90,11 +97,9 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
         tables.push(Table { name, columns });
     }
     tables.push(presence_table());
-    let mut views = conn.prepare_cached(user_names!("'view'"))?;
-    let views: Vec<String> = views
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let catalog = Catalog::new(tables).with_views(views);
+    let catalog = Catalog::new(tables)
+        .with_views(texts(conn, user_names!("'view'"))?)
+        .with_sequences(texts(conn, "SELECT name FROM _lw_sequences")?);
     let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;
     let functions: Vec<(String, String)> = functions
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

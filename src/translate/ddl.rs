@@ -191,10 +191,17 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
                 option.name = Some(Ident::new(format!("{table_name}_{}_check", column.name)));
             }
         }
-        let decl = if auto {
-            "INTEGER"
-        } else {
-            column.ty.ty.sqlite_decl()
+        let has_default = def
+            .options
+            .iter()
+            .any(|o| matches!(o.option, ColumnOption::Default(_)));
+        let decl = match column.ty.ty.sqlite_decl() {
+            _ if auto => "INTEGER",
+            // SQLite fills an `INTEGER PRIMARY KEY` (the rowid) itself, never
+            // from its DEFAULT (`nextval('s')`); `INT` has the same affinity
+            // without being the rowid.
+            "INTEGER" if has_default && primary_key => "INT",
+            decl => decl,
         };
         def.data_type = DataType::Custom(
             ObjectName(vec![ObjectNamePart::Identifier(Ident::new(decl))]),

@@ -55,6 +55,12 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
     typer.rewrite(&mut statement)?;
     coerce_writes(&mut statement, catalog, &mut typer)?;
     super::litewire_schema::expand(&mut statement);
+    let sql = statement.to_string();
+    let access = if super::sequences::advances(&sql) {
+        Access::Write
+    } else {
+        access
+    };
     let columns = names.map(|names| {
         let exprs = projection_exprs(&statement);
         names
@@ -67,7 +73,7 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
             .collect()
     });
     Ok(SqlPlan {
-        sql: statement.to_string(),
+        sql,
         after: Vec::new(),
         access,
         tag,

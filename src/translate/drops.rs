@@ -1,4 +1,4 @@
-//! `DROP TABLE | VIEW | INDEX ...`: the checks Postgres makes before dropping
+//! `DROP TABLE | VIEW | SEQUENCE | INDEX ...`: the checks Postgres makes before dropping
 //! (the object exists, and is of the kind named), with its messages, then the
 //! kind's own translation. SQLite would drop a view through `DROP TABLE` no
 //! more than Postgres does, but it words the errors its own way and sends no
@@ -27,6 +27,13 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
         if let Some(skipped) = kind.check(&names, *if_exists, catalog)? {
             return Ok(skipped);
         }
+        if kind == Relation::Sequence {
+            let present: Vec<String> = names
+                .into_iter()
+                .filter(|n| catalog.is_sequence(n))
+                .collect();
+            return Ok(Plan::Sql(Arc::new(super::sequences::drop(&present))));
+        }
     }
     Ok(Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)))
 }
@@ -41,6 +48,7 @@ fn unqualified(name: &sqlparser::ast::ObjectName) -> String {
 enum Relation {
     Table,
     View,
+    Sequence,
 }
 
 impl Relation {
@@ -48,6 +56,7 @@ impl Relation {
         match object_type {
             ObjectType::Table => Some(Relation::Table),
             ObjectType::View => Some(Relation::View),
+            ObjectType::Sequence => Some(Relation::Sequence),
             _ => None,
         }
     }
@@ -56,6 +65,7 @@ impl Relation {
         match self {
             Relation::Table => "table",
             Relation::View => "view",
+            Relation::Sequence => "sequence",
         }
     }
 
@@ -63,6 +73,21 @@ impl Relation {
         match self {
             Relation::Table => "DROP TABLE",
             Relation::View => "DROP VIEW",
+            Relation::Sequence => "DROP SEQUENCE",
+        }
+    }
+
+    /// The kind of relation `name` is, if it exists.
+    fn find(name: &str, catalog: &Catalog) -> Option<Relation> {
+        if catalog.is_sequence(name) {
+            Some(Relation::Sequence)
+        } else if catalog.is_view(name) {
+            Some(Relation::View)
+        } else {
+            catalog
+                .table(name)
+                .filter(|_| catalog_relation(name).is_none())
+                .map(|_| Relation::Table)
         }
     }
 
@@ -71,17 +96,9 @@ impl Relation {
     fn check(self, names: &[String], if_exists: bool, catalog: &Catalog) -> Result<Option<Plan>> {
         let mut missing = Vec::new();
         for name in names {
-            let found = catalog
-                .table(name)
-                .filter(|_| catalog_relation(name).is_none());
-            match found {
+            match Relation::find(name, catalog) {
                 None => missing.push(name),
-                Some(_) => {
-                    let actual = if catalog.is_view(name) {
-                        Relation::View
-                    } else {
-                        Relation::Table
-                    };
+                Some(actual) => {
                     if actual != self {
                         return Err(Error::new(
                             SqlState::WrongObjectType,

@@ -247,6 +247,7 @@ impl<'a> Typer<'a> {
             "lw_array_length" => plain(PgType::Int4),
             "lw_uuid" => plain(PgType::Uuid),
             "lw_backend_pid" => plain(PgType::Int4),
+            "lw_nextval" | "lw_currval" | "lw_setval" | "lw_lastval" => plain(PgType::Int8),
             "lw_notify" => plain(PgType::Void),
             "lw_publish_batch" => plain(PgType::Int8),
             "lw_json_get" | "json_object" => plain(PgType::Jsonb),
@@ -481,6 +482,10 @@ impl<'a> Typer<'a> {
             }
             "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),
             "pg_backend_pid" => return Ok(Some(call("lw_backend_pid", vec![]))),
+            "nextval" => "lw_nextval",
+            "currval" => "lw_currval",
+            "setval" => "lw_setval",
+            "lastval" => "lw_lastval",
             "litewire.publish_batch" => {
                 for arg in function_args(f) {
                     self.infer_param(arg, ColumnType::plain(PgType::Text));
@@ -532,6 +537,13 @@ impl VisitorMut for Typer<'_> {
         };
         for expr in limit.into_iter().chain(offset).cloned().collect::<Vec<_>>() {
             self.infer_param(&expr, ColumnType::plain(PgType::Int8));
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        if let Expr::Function(f) = expr {
+            super::sequences::name_argument(f);
         }
         ControlFlow::Continue(())
     }

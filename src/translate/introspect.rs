@@ -405,6 +405,7 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
     };
     let sql = match name.as_str() {
         "format_type" => format!("lw_format_type({a}, {b})"),
+        "quote_ident" => format!("lw_quote_ident({a})"),
         "pg_get_expr" => format!("({a})"),
         "pg_get_constraintdef" => lookup("constraintdef", &a),
         "pg_get_indexdef" if args.len() == 1 => lookup("indexdef", &a),

@@ -24,6 +24,7 @@ pub use expr::object_name;
 pub use litewire_schema::{PRESENCE, derived_table};
 pub mod normalize;
 mod plpgsql;
+mod sequences;
 mod srf;
 pub mod triggers;
 mod views;
@@ -220,6 +221,11 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     if first_word.eq_ignore_ascii_case("vacuum") && !sql.trim().trim_end_matches(';').contains(';')
     {
         return Ok(vec![Plan::Accepted("VACUUM")]);
+    }
+    if (first_word.eq_ignore_ascii_case("create") || first_word.eq_ignore_ascii_case("alter"))
+        && let Some(plan) = sequences::plan(sql, catalog)?
+    {
+        return Ok(vec![plan]);
     }
     if first_word.eq_ignore_ascii_case("copy")
         && let Some(query) = copy::subscribe(sql)
