@@ -43,3 +43,12 @@ CREATE TABLE IF NOT EXISTS _lw_sequences (
   last_value INTEGER NOT NULL,
   is_called  INTEGER NOT NULL
 );
+
+-- COMMENT ON TABLE / COLUMN: descriptions by relation and column name
+-- ('' for the relation), served as pg_description.
+CREATE TABLE IF NOT EXISTS _lw_comments (
+  table_name  TEXT NOT NULL,
+  column_name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  PRIMARY KEY (table_name, column_name)
+) WITHOUT ROWID;

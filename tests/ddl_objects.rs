@@ -271,3 +271,65 @@ async fn sequence_defaults_bounds_and_errors() {
         .unwrap();
     assert_eq!(sqlstate(&db, "SELECT nextval('t_ids')").await, "42P01");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_are_descriptions() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE ct (id int PRIMARY KEY, name text); CREATE VIEW cv AS SELECT name FROM ct;
+         COMMENT ON TABLE ct IS 'the table'; COMMENT ON COLUMN ct.name IS 'a name';
+         COMMENT ON COLUMN public.ct.id IS 'key'; COMMENT ON COLUMN cv.name IS 'view col'",
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_one(
+            "SELECT obj_description('ct'::regclass, 'pg_class'), obj_description('ct'::regclass), \
+             col_description('ct'::regclass, 2), col_description('ct'::regclass, 1), \
+             col_description('cv'::regclass, 1)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(types(&row), vec![Type::TEXT; 5]);
+    let texts: Vec<String> = (0..5).map(|i| row.get(i)).collect();
+    assert_eq!(
+        texts,
+        ["the table", "the table", "a name", "key", "view col"]
+    );
+
+    // NULL or '' removes a comment; dropping the relation removes its comments.
+    db.batch_execute("COMMENT ON COLUMN ct.id IS NULL; COMMENT ON TABLE ct IS ''")
+        .await
+        .unwrap();
+    let rows = db
+        .query(
+            "SELECT objsubid, description FROM pg_description WHERE objoid = 'ct'::regclass \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let left: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(left, [(2, "a name".to_string())]);
+    for (sql, state) in [
+        ("COMMENT ON TABLE cv IS 'x'", "42809"),
+        ("COMMENT ON TABLE nope IS 'x'", "42P01"),
+        ("COMMENT ON COLUMN ct.nope IS 'x'", "42703"),
+        ("COMMENT ON COLUMN name IS 'x'", "42601"),
+    ] {
+        assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
+    }
+    db.batch_execute("DROP VIEW cv; DROP TABLE ct; CREATE TABLE ct (id int, name text)")
+        .await
+        .unwrap();
+    assert_eq!(
+        int8(
+            &db,
+            "SELECT count(*) FROM pg_description WHERE objoid = 'ct'::regclass"
+        )
+        .await,
+        0
+    );
+}

@@ -1,4 +1,4 @@
--- DDL objects beyond tables: views, sequences.
+-- DDL objects beyond tables: views, sequences, comments.
 DROP TABLE IF EXISTS ddl_tickets;
 DROP SEQUENCE IF EXISTS ddl_seq;
 DROP SEQUENCE IF EXISTS ddl_small;
@@ -32,6 +32,24 @@ DROP TABLE ddl_labels;
 DROP VIEW ddl_nope;
 CREATE OR REPLACE VIEW ddl_labels (n, p) AS SELECT name, price, id FROM ddl_items;
 SELECT * FROM ddl_labels ORDER BY id;
+
+-- Comments
+COMMENT ON TABLE ddl_items IS 'things for sale';
+COMMENT ON COLUMN ddl_items.price IS 'in euros';
+COMMENT ON COLUMN public.ddl_items.name IS 'what it is';
+COMMENT ON COLUMN ddl_labels.n IS 'label';
+SELECT obj_description('ddl_items'::regclass, 'pg_class') AS t,
+       col_description('ddl_items'::regclass, 3) AS price,
+       col_description('ddl_items'::regclass, 2) AS name,
+       col_description('ddl_labels'::regclass, 1) AS label;
+COMMENT ON COLUMN ddl_items.name IS NULL;
+COMMENT ON TABLE ddl_items IS '';
+SELECT objsubid, description FROM pg_description
+  WHERE objoid = 'ddl_items'::regclass ORDER BY objsubid;
+COMMENT ON TABLE ddl_labels IS 'x';
+COMMENT ON TABLE ddl_nope IS 'x';
+COMMENT ON COLUMN ddl_items.nope IS 'x';
+COMMENT ON COLUMN price IS 'x';
 
 DROP VIEW ddl_expensive, ddl_labels;
 DROP VIEW IF EXISTS ddl_labels;

@@ -194,8 +194,7 @@ pub const RELATIONS: &[Relation] = &[
     ),
     relation!(
         "pg_description",
-        "objoid oid, classoid oid, objsubid int4, description text",
-        empty
+        "objoid oid, classoid oid, objsubid int4, description text"
     ),
     relation!(
         "pg_shdescription",

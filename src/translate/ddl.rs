@@ -83,6 +83,12 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
                         sql_string(&name)
                     ));
                 }
+                if matches!(object_type, ObjectType::Table | ObjectType::View) {
+                    statements.push(format!(
+                        "DELETE FROM _lw_comments WHERE table_name = {}",
+                        sql_string(&name)
+                    ));
+                }
                 if object_type == ObjectType::View {
                     for bookkeeping in ["_lw_columns WHERE table_name", "_lw_views WHERE name"] {
                         statements
@@ -424,7 +430,7 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
             } => {
                 let new = object_name(&new);
                 statements.push(format!("ALTER TABLE {name} RENAME TO {}", quoted(&new)));
-                for bookkeeping in ["_lw_columns", "_lw_triggers"] {
+                for bookkeeping in ["_lw_columns", "_lw_triggers", "_lw_comments"] {
                     statements.push(format!(
                         "UPDATE {bookkeeping} SET table_name = {} WHERE table_name = {}",
                         sql_string(&new),

@@ -447,10 +447,9 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         | "has_sequence_privilege"
         | "has_function_privilege" => "true".into(),
         "pg_relation_is_publishable" => "false".into(),
-        "obj_description"
-        | "col_description"
-        | "shobj_description"
-        | "pg_get_statisticsobjdef_columns" => "CAST(NULL AS TEXT)".into(),
+        "obj_description" => description(&a, "0"),
+        "col_description" => description(&a, &b),
+        "shobj_description" | "pg_get_statisticsobjdef_columns" => "CAST(NULL AS TEXT)".into(),
         "pg_encoding_to_char" => "'UTF8'".into(),
         "current_database" => "lw_current_database()".into(),
         "current_user" | "session_user" | "user" | "current_role" => "lw_current_user()".into(),
@@ -462,6 +461,11 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         _ => return Ok(None),
     };
     parse(&sql).map(Some)
+}
+
+/// The `pg_description` of object `oid`'s part `subid` (0: the object).
+fn description(oid: &str, subid: &str) -> String {
+    format!("(SELECT description FROM pg_description WHERE objoid = {oid} AND objsubid = {subid})")
 }
 
 /// `ARRAY(SELECT x ...)`: the array's text form, `{a,b}`.

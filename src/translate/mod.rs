@@ -11,6 +11,7 @@
 //! translate faithfully is refused with 0A000 naming the construct.
 
 pub mod capture;
+mod comments;
 pub mod copy;
 mod ddl;
 mod dml;
@@ -348,6 +349,17 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog, params)?)),
         Statement::CreateView(view) => Plan::Sql(Arc::new(views::create(view, catalog)?)),
         Statement::Drop { .. } => drops::plan(statement, catalog)?,
+        Statement::Comment {
+            object_type,
+            object_name,
+            comment,
+            if_exists: false,
+        } => Plan::Sql(Arc::new(comments::plan(
+            object_type,
+            &object_name,
+            comment,
+            catalog,
+        )?)),
         Statement::CreateTable(_) | Statement::CreateIndex(_) | Statement::AlterTable(_) => {
             Plan::Sql(Arc::new(ddl::plan(statement, catalog)?))
         }
