@@ -333,3 +333,44 @@ async fn comments_are_descriptions() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_keep_what_they_read_unless_cascade() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE t (a int); CREATE TABLE u (b int);
+         CREATE VIEW v AS SELECT a FROM t; CREATE VIEW v2 AS SELECT a, b FROM v, u",
+    )
+    .await
+    .unwrap();
+    let err = db.batch_execute("DROP TABLE t").await.unwrap_err();
+    let err = err.as_db_error().unwrap();
+    assert_eq!(err.code().code(), "2BP01");
+    assert_eq!(
+        err.message(),
+        "cannot drop table t because other objects depend on it"
+    );
+    assert_eq!(
+        err.detail(),
+        Some("view v depends on table t\nview v2 depends on view v")
+    );
+    for (sql, state) in [("DROP VIEW v", "2BP01"), ("DROP TABLE u, t", "2BP01")] {
+        assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
+    }
+    // Dropping a view together with the views reading it needs no CASCADE.
+    db.batch_execute("BEGIN; DROP VIEW v2, v; ROLLBACK")
+        .await
+        .unwrap();
+    db.batch_execute("DROP TABLE t CASCADE").await.unwrap();
+    let rows = db
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let left: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(left, ["u"]);
+}

@@ -30,6 +30,7 @@ CREATE OR REPLACE VIEW ddl_items AS SELECT 1;
 DROP VIEW ddl_items;
 DROP TABLE ddl_labels;
 DROP VIEW ddl_nope;
+DROP TABLE ddl_items;
 CREATE OR REPLACE VIEW ddl_labels (n, p) AS SELECT name, price, id FROM ddl_items;
 SELECT * FROM ddl_labels ORDER BY id;
 

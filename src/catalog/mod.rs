@@ -8,7 +8,7 @@
 
 pub mod relations;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::types::ColumnType;
 
@@ -80,9 +80,10 @@ pub struct Catalog {
     /// Trigger functions by name: their PL/pgSQL source (`_lw_functions`).
     functions: HashMap<String, String>,
     triggers: Vec<TriggerDef>,
-    /// Which of `tables` are views (lowercased names), so writes into them
-    /// and DROP of the wrong kind are refused the Postgres way.
-    views: HashSet<String>,
+    /// Which of `tables` are views, with the relations each reads (all
+    /// lowercased), so writes into views, DROP of the wrong kind and DROP of
+    /// what a view reads are refused the Postgres way.
+    views: HashMap<String, Vec<String>>,
     /// Sequences made with CREATE SEQUENCE (`_lw_sequences`), lowercased.
     sequences: HashSet<String>,
 }
@@ -96,15 +97,44 @@ impl Catalog {
                 .collect(),
             functions: HashMap::new(),
             triggers: Vec::new(),
-            views: HashSet::new(),
+            views: HashMap::new(),
             sequences: HashSet::new(),
         }
     }
 
-    /// This catalog with the named relations marked as views.
-    pub fn with_views(mut self, views: impl IntoIterator<Item = String>) -> Self {
-        self.views = views.into_iter().map(|v| v.to_ascii_lowercase()).collect();
+    /// This catalog with the named relations marked as views, each with the
+    /// relations it reads.
+    pub fn with_views(mut self, views: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        self.views = views
+            .into_iter()
+            .map(|(v, sources)| (v.to_ascii_lowercase(), sources))
+            .collect();
         self
+    }
+
+    /// The views that read `names`, directly or through other views, each
+    /// with the relation it was found to read, in discovery order (excluding
+    /// `names` themselves).
+    pub fn dependent_views(&self, names: &[String]) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut queue: VecDeque<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        while let Some(name) = queue.pop_front() {
+            let mut readers: Vec<&String> = self
+                .views
+                .iter()
+                .filter(|(_, sources)| sources.contains(&name))
+                .map(|(view, _)| view)
+                .collect();
+            readers.sort();
+            for view in readers {
+                let known = names.contains(view) || found.iter().any(|(v, _)| v == view);
+                if !known {
+                    found.push((view.clone(), name.clone()));
+                    queue.push_back(view.clone());
+                }
+            }
+        }
+        found
     }
 
     /// This catalog with the named sequences.
@@ -125,7 +155,7 @@ impl Catalog {
     /// Whether `name` (optionally `public.`-qualified) is a view.
     pub fn is_view(&self, name: &str) -> bool {
         let name = name.strip_prefix("public.").unwrap_or(name);
-        self.views.contains(&name.to_ascii_lowercase())
+        self.views.contains_key(&name.to_ascii_lowercase())
     }
 
     /// This catalog with the stored trigger functions and triggers.

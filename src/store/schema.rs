@@ -58,6 +58,23 @@ fn texts(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
         .collect()
 }
 
+/// The user's views, each with the relations its SQLite definition reads.
+fn views(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+    let mut views = conn.prepare_cached(concat!(
+        "SELECT name, sql FROM sqlite_schema WHERE name IN (",
+        user_names!("'view'"),
+        ")"
+    ))?;
+    views
+        .query_map([], |r| {
+            let name: String = r.get(0)?;
+            let sql: String = r.get(1)?;
+            let sources = crate::translate::view_sources(&name, &sql);
+            Ok((name, sources))
+        })?
+        .collect()
+}
+
 /// Reads the user schema into a [`Catalog`].
 pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     let mut names = conn.prepare_cached(user_names!("'table', 'view'"))?;
@@ -98,7 +115,7 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     }
     tables.push(presence_table());
     let catalog = Catalog::new(tables)
-        .with_views(texts(conn, user_names!("'view'"))?)
+        .with_views(views(conn)?)
         .with_sequences(texts(conn, "SELECT name FROM _lw_sequences")?);
     let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;
     let functions: Vec<(String, String)> = functions

@@ -1,14 +1,15 @@
-//! `DROP TABLE | VIEW | SEQUENCE | INDEX ...`: the checks Postgres makes before dropping
-//! (the object exists, and is of the kind named), with its messages, then the
-//! kind's own translation. SQLite would drop a view through `DROP TABLE` no
+//! `DROP TABLE | VIEW | SEQUENCE | INDEX ...`: the checks Postgres makes
+//! before dropping (the object exists, is of the kind named, and no view
+//! reads it unless CASCADE, which drops those views too), with its messages,
+//! then the kind's own translation. SQLite would drop a view through `DROP TABLE` no
 //! more than Postgres does, but it words the errors its own way and sends no
 //! NOTICE for `IF EXISTS` of nothing.
 
 use std::sync::Arc;
 
-use sqlparser::ast::{ObjectType, Statement};
+use sqlparser::ast::{Ident, ObjectName, ObjectType, Statement};
 
-use super::{Plan, ddl, object_name};
+use super::{Plan, SqlPlan, ddl, object_name};
 use crate::catalog::{Catalog, catalog_relation};
 use crate::error::{Error, Result, SqlState};
 
@@ -17,6 +18,7 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
         object_type,
         if_exists,
         names,
+        cascade,
         ..
     } = &statement
     else {
@@ -34,8 +36,70 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
                 .collect();
             return Ok(Plan::Sql(Arc::new(super::sequences::drop(&present))));
         }
+        let dependents = catalog.dependent_views(&names);
+        if !dependents.is_empty() {
+            if !cascade {
+                return Err(depended_on(kind, &names, &dependents, catalog));
+            }
+            return Ok(Plan::Sql(Arc::new(with_dependents(
+                statement, dependents, catalog,
+            )?)));
+        }
     }
     Ok(Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)))
+}
+
+/// 2BP01, naming each view and what it reads, as Postgres's detail does.
+fn depended_on(
+    kind: Relation,
+    names: &[String],
+    dependents: &[(String, String)],
+    catalog: &Catalog,
+) -> Error {
+    let message = match names {
+        [name] => format!(
+            "cannot drop {} {name} because other objects depend on it",
+            kind.word()
+        ),
+        _ => "cannot drop desired object(s) because other objects depend on them".into(),
+    };
+    let detail: Vec<String> = dependents
+        .iter()
+        .map(|(view, source)| {
+            let source_kind = Relation::find(source, catalog).unwrap_or(Relation::Table);
+            format!("view {view} depends on {} {source}", source_kind.word())
+        })
+        .collect();
+    Error::new(SqlState::DependentObjectsStillExist, message)
+        .with_detail(detail.join("\n"))
+        .with_hint("Use DROP ... CASCADE to drop the dependent objects too.")
+}
+
+/// `DROP ... CASCADE`: the views that read what is dropped go first.
+fn with_dependents(
+    statement: Statement,
+    dependents: Vec<(String, String)>,
+    catalog: &Catalog,
+) -> Result<SqlPlan> {
+    let views = Statement::Drop {
+        object_type: ObjectType::View,
+        if_exists: false,
+        names: dependents
+            .into_iter()
+            .map(|(view, _)| ObjectName::from(vec![Ident::with_quote('"', view)]))
+            .collect(),
+        cascade: false,
+        restrict: false,
+        purge: false,
+        temporary: false,
+        table: None,
+    };
+    let mut plan = ddl::plan(views, catalog)?;
+    let target = ddl::plan(statement, catalog)?;
+    plan.after.push(target.sql);
+    plan.after.extend(target.after);
+    plan.tag = target.tag;
+    Ok(plan)
 }
 
 fn unqualified(name: &sqlparser::ast::ObjectName) -> String {

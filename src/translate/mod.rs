@@ -23,6 +23,7 @@ pub mod live;
 
 pub use expr::object_name;
 pub use litewire_schema::{PRESENCE, derived_table};
+pub use views::sources as view_sources;
 pub mod normalize;
 mod plpgsql;
 mod sequences;

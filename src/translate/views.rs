@@ -9,7 +9,11 @@
 //! again in the same transaction, after the checks Postgres makes (the new
 //! query may only add columns at the end).
 
-use sqlparser::ast::{CreateTableOptions, CreateView, Query, Statement};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{CreateTableOptions, CreateView, Query, Statement, visit_relations};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
 
 use super::ddl::{column_record, quoted, schema_plan, sql_string};
 use super::{OutColumn, SqlPlan};
@@ -160,6 +164,23 @@ fn records(name: &str, columns: Option<&[(String, ColumnType)]>, query: &Query) 
         sql_string(&format!(" {query};"))
     ));
     statements
+}
+
+/// The relations (lowercased) that view `name`'s SQLite definition reads.
+pub fn sources(name: &str, sql: &str) -> Vec<String> {
+    let Ok(statements) = Parser::parse_sql(&SQLiteDialect {}, sql) else {
+        return Vec::new();
+    };
+    let own = name.to_ascii_lowercase();
+    let mut sources: Vec<String> = Vec::new();
+    let _ = visit_relations(&statements, |relation| {
+        let source = super::object_name(relation).to_ascii_lowercase();
+        if source != own && !sources.contains(&source) {
+            sources.push(source);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    sources
 }
 
 /// A write into a view: Postgres updates simple views through to their
