@@ -59,6 +59,7 @@ sqlstates! {
     UndefinedColumn => "42703",
     UndefinedFunction => "42883",
     UndefinedObject => "42704",
+    UndefinedParameter => "42P02",
     DuplicateFunction => "42723",
     DependentObjectsStillExist => "2BP01",
     InvalidSchemaName => "3F000",

@@ -67,6 +67,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | UndefinedColumn
         | UndefinedFunction
         | UndefinedObject
+        | UndefinedParameter
         | DuplicateColumn
         | SyntaxError
         | DatatypeMismatch

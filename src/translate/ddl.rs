@@ -19,6 +19,14 @@ pub(super) fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// 42P07: tables, views and sequences share one namespace, as in Postgres.
+pub(super) fn duplicate_relation(name: &str) -> Error {
+    Error::new(
+        crate::error::SqlState::DuplicateTable,
+        format!("relation \"{name}\" already exists"),
+    )
+}
+
 pub(super) fn schema_plan(sql: String, after: Vec<String>, tag: &'static str) -> SqlPlan {
     SqlPlan {
         sql,
@@ -142,8 +150,12 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         '"',
         table_name.clone(),
     ))]);
-    if create.if_not_exists && catalog.table(&table_name).is_some() {
+    let is_sequence = catalog.is_sequence(&table_name);
+    if create.if_not_exists && (is_sequence || catalog.table(&table_name).is_some()) {
         return Ok(schema_plan(create.to_string(), Vec::new(), "CREATE TABLE"));
+    }
+    if is_sequence {
+        return Err(duplicate_relation(&table_name));
     }
 
     inline_primary_key(&mut create);

@@ -17,7 +17,7 @@ use sqlparser::ast::{Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgum
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use super::ddl::{schema_plan, sql_string};
+use super::ddl::{duplicate_relation, schema_plan, sql_string};
 use super::{Plan, SqlPlan, object_name};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
@@ -109,10 +109,7 @@ fn create(words: &mut Words, catalog: &Catalog) -> Result<SqlPlan> {
                 "CREATE SEQUENCE",
             ));
         }
-        return Err(Error::new(
-            SqlState::DuplicateTable,
-            format!("relation \"{name}\" already exists"),
-        ));
+        return Err(duplicate_relation(&name));
     }
     let d = definition(options)?;
     let insert = format!(

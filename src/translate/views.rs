@@ -15,7 +15,7 @@ use sqlparser::ast::{CreateTableOptions, CreateView, Query, Statement, visit_rel
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
-use super::ddl::{column_record, quoted, schema_plan, sql_string};
+use super::ddl::{column_record, duplicate_relation, quoted, schema_plan, sql_string};
 use super::{OutColumn, SqlPlan};
 use crate::catalog::{Catalog, Table};
 use crate::error::{Error, Result, SqlState};
@@ -30,6 +30,9 @@ pub fn create(view: CreateView, catalog: &Catalog) -> Result<SqlPlan> {
     }
     let name = super::object_name(&view.name);
     let name = name.strip_prefix("public.").unwrap_or(&name).to_string();
+    if catalog.is_sequence(&name) {
+        return Err(duplicate_relation(&name));
+    }
     let existing = catalog
         .table(&name)
         .filter(|_| crate::catalog::catalog_relation(&name).is_none());
@@ -42,10 +45,7 @@ pub fn create(view: CreateView, catalog: &Catalog) -> Result<SqlPlan> {
             ));
         }
         if !view.or_replace {
-            return Err(Error::new(
-                SqlState::DuplicateTable,
-                format!("relation \"{name}\" already exists"),
-            ));
+            return Err(duplicate_relation(&name));
         }
         if !catalog.is_view(&name) {
             return Err(Error::new(
@@ -60,6 +60,12 @@ pub fn create(view: CreateView, catalog: &Catalog) -> Result<SqlPlan> {
         .map(|c| super::ident_text(&c.name))
         .collect();
     let query = super::dml::plan(Statement::Query(view.query.clone()), catalog, &[])?;
+    if !query.params.is_empty() {
+        return Err(Error::new(
+            SqlState::UndefinedParameter,
+            "there is no parameter $1",
+        ));
+    }
     let columns = query
         .columns
         .as_deref()
