@@ -52,3 +52,13 @@ CREATE TABLE IF NOT EXISTS _lw_comments (
   description TEXT NOT NULL,
   PRIMARY KEY (table_name, column_name)
 ) WITHOUT ROWID;
+
+-- CREATE TYPE ... AS ENUM: one row per label, in declaration order
+-- (sortorder); the type's oid is chosen by the translator.
+CREATE TABLE IF NOT EXISTS _lw_enums (
+  type_oid  INTEGER NOT NULL,
+  type_name TEXT NOT NULL,
+  label     TEXT NOT NULL,
+  sortorder REAL NOT NULL,
+  UNIQUE (type_name, label)
+);

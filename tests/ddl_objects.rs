@@ -17,6 +17,45 @@ async fn sqlstate(db: &tokio_postgres::Client, sql: &str) -> String {
     code(&db.batch_execute(sql).await.unwrap_err())
 }
 
+/// The type oids a query's RowDescription announces, read off the raw
+/// protocol: a driver would look an enum's oid up with catalog queries of
+/// its own first (tokio-postgres's needs `"char"` catalog columns, which
+/// litewire serves as text).
+async fn described_oids(server: &litewire::Server, sql: &str) -> Vec<u32> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(server.pg_addr)
+        .await
+        .unwrap();
+    let mut startup = 196_608u32.to_be_bytes().to_vec();
+    startup.extend(b"user\0postgres\0database\0postgres\0\0");
+    let mut query = b"Q".to_vec();
+    query.extend(((sql.len() + 5) as u32).to_be_bytes());
+    query.extend(sql.as_bytes());
+    query.push(0);
+    let mut message = ((startup.len() + 4) as u32).to_be_bytes().to_vec();
+    message.extend(startup);
+    message.extend(query);
+    socket.write_all(&message).await.unwrap();
+    loop {
+        let tag = socket.read_u8().await.unwrap();
+        let len = socket.read_u32().await.unwrap() as usize;
+        let mut body = vec![0; len - 4];
+        socket.read_exact(&mut body).await.unwrap();
+        if tag != b'T' {
+            continue;
+        }
+        let count = u16::from_be_bytes([body[0], body[1]]) as usize;
+        let mut at = 2;
+        let mut oids = Vec::with_capacity(count);
+        for _ in 0..count {
+            at += body[at..].iter().position(|b| *b == 0).unwrap() + 1 + 6;
+            oids.push(u32::from_be_bytes(body[at..at + 4].try_into().unwrap()));
+            at += 12;
+        }
+        return oids;
+    }
+}
+
 const ITEMS: &str = "CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric(10,2));
 INSERT INTO items (name, price) VALUES ('pen', 1.50), ('ink', 12.00), ('pad', 3.25);";
 
@@ -376,4 +415,90 @@ async fn views_keep_what_they_read_unless_cascade() {
         .unwrap();
     let left: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(left, ["u"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enums_check_sort_and_describe_like_postgres() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+         CREATE TABLE person (name text, m mood);
+         INSERT INTO person VALUES ('a', 'happy'), ('b', 'sad'), ('c', 'ok'), ('d', NULL)",
+    )
+    .await
+    .unwrap();
+    // The result column has the enum's type oid, as pg_type and pg_enum show it.
+    let oid: u32 = db
+        .query_one(
+            "SELECT oid FROM pg_type WHERE typname = 'mood' AND typtype = 'e'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        described_oids(&server, "SELECT name, m FROM person").await,
+        [25, oid]
+    );
+    let labels = db
+        .query(
+            "SELECT enumlabel::text FROM pg_enum WHERE enumtypid = $1 ORDER BY enumsortorder",
+            &[&oid],
+        )
+        .await
+        .unwrap();
+    let labels: Vec<String> = labels.iter().map(|r| r.get(0)).collect();
+    assert_eq!(labels, ["sad", "ok", "happy"]);
+
+    let names = |sql: &'static str| {
+        let db = &db;
+        async move {
+            let rows = db.simple_query(sql).await.unwrap();
+            rows.iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => {
+                        Some(r.get(0).unwrap_or("").to_string())
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(
+        names("SELECT name FROM person ORDER BY m, name").await,
+        ["b", "c", "a", "d"]
+    );
+    assert_eq!(
+        names("SELECT name FROM person ORDER BY m DESC").await,
+        ["d", "a", "c", "b"]
+    );
+    assert_eq!(
+        names("SELECT name FROM person WHERE m > 'sad' ORDER BY name").await,
+        ["a", "c"]
+    );
+    assert_eq!(names("SELECT 'ok'::mood").await, ["ok"]);
+    let err = db
+        .batch_execute("INSERT INTO person VALUES ('e', 'bad')")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "22P02");
+    assert_eq!(
+        err.as_db_error().unwrap().message(),
+        "invalid input value for enum mood: \"bad\""
+    );
+    for (sql, state) in [
+        ("UPDATE person SET m = 'meh'", "22P02"),
+        ("SELECT name FROM person WHERE m = 'bad'", "22P02"),
+        ("SELECT 'bad'::mood", "22P02"),
+        ("CREATE TYPE mood AS ENUM ('x')", "42710"),
+        ("DROP TYPE mood", "2BP01"),
+        ("DROP TYPE nope", "42704"),
+    ] {
+        assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
+    }
+    db.batch_execute("DROP TYPE IF EXISTS nope; DROP TABLE person; DROP TYPE mood")
+        .await
+        .unwrap();
+    assert_eq!(int8(&db, "SELECT count(*) FROM pg_enum").await, 0);
 }

@@ -1,4 +1,6 @@
--- DDL objects beyond tables: views, sequences, comments.
+-- DDL objects beyond tables: views, sequences, comments, enums.
+DROP TABLE IF EXISTS ddl_person;
+DROP TYPE IF EXISTS ddl_mood;
 DROP TABLE IF EXISTS ddl_tickets;
 DROP SEQUENCE IF EXISTS ddl_seq;
 DROP SEQUENCE IF EXISTS ddl_small;
@@ -100,3 +102,27 @@ DROP TABLE ddl_tickets;
 DROP SEQUENCE ddl_seq, ddl_small;
 DROP SEQUENCE IF EXISTS ddl_seq;
 DROP TABLE ddl_items;
+
+-- Enums
+CREATE TYPE ddl_mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE ddl_person (name text, m ddl_mood);
+INSERT INTO ddl_person VALUES ('a', 'happy'), ('b', 'sad'), ('c', 'ok'), ('d', NULL);
+INSERT INTO ddl_person VALUES ('e', 'bad');
+SELECT name, m FROM ddl_person ORDER BY m, name;
+SELECT name, m FROM ddl_person ORDER BY m DESC, name;
+SELECT name FROM ddl_person WHERE m > 'sad' ORDER BY name;
+SELECT name FROM ddl_person WHERE m = 'bad';
+SELECT 'ok'::ddl_mood AS ok;
+SELECT 'bad'::ddl_mood;
+UPDATE ddl_person SET m = 'meh' WHERE name = 'a';
+SELECT name, m FROM ddl_person ORDER BY name \gdesc
+\d ddl_person
+SELECT t.typname, t.typtype, e.enumlabel, e.enumsortorder
+  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+  WHERE t.typname = 'ddl_mood' ORDER BY e.enumsortorder;
+CREATE TYPE ddl_mood AS ENUM ('x');
+DROP TYPE ddl_mood;
+DROP TYPE ddl_nope;
+DROP TABLE ddl_person;
+DROP TYPE ddl_mood;
+DROP TYPE IF EXISTS ddl_mood;

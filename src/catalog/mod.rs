@@ -86,6 +86,15 @@ pub struct Catalog {
     views: HashMap<String, Vec<String>>,
     /// Sequences made with CREATE SEQUENCE (`_lw_sequences`), lowercased.
     sequences: HashSet<String>,
+    /// Enum types by name (`_lw_enums`).
+    enums: HashMap<String, EnumType>,
+}
+
+/// A `CREATE TYPE ... AS ENUM` type: its oid and labels in declaration order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumType {
+    pub oid: u32,
+    pub labels: Vec<String>,
 }
 
 impl Catalog {
@@ -99,6 +108,7 @@ impl Catalog {
             triggers: Vec::new(),
             views: HashMap::new(),
             sequences: HashSet::new(),
+            enums: HashMap::new(),
         }
     }
 
@@ -144,6 +154,22 @@ impl Catalog {
             .map(|s| s.to_ascii_lowercase())
             .collect();
         self
+    }
+
+    /// This catalog with the enum types.
+    pub fn with_enums(mut self, enums: impl IntoIterator<Item = (String, EnumType)>) -> Self {
+        self.enums = enums.into_iter().collect();
+        self
+    }
+
+    /// An enum type by name (optionally `public.`-qualified).
+    pub fn enum_type(&self, name: &str) -> Option<&EnumType> {
+        self.enums.get(name.strip_prefix("public.").unwrap_or(name))
+    }
+
+    /// Every enum type, by name.
+    pub fn enums(&self) -> impl Iterator<Item = (&String, &EnumType)> {
+        self.enums.iter()
     }
 
     /// Whether `name` (optionally `public.`-qualified) is a sequence.

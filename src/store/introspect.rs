@@ -199,11 +199,11 @@ fn type_fact(t: ColumnType, attr: &str) -> Value {
         TypeModifier::Numeric { precision, scale } => {
             (None, Some(precision as i64), Some(scale as i64))
         }
-        TypeModifier::None => (None, None, None),
+        TypeModifier::None | TypeModifier::Enum(_) => (None, None, None),
     };
     let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
     match attr {
-        "oid" => int(t.ty.oid() as i64),
+        "oid" => int(t.oid() as i64),
         "len" => int(t.ty.size() as i64),
         "typmod" => int(t.typmod() as i64),
         "data_type" => text(t.ty.name()),

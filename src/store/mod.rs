@@ -8,6 +8,7 @@
 //! on pooled connections and never wait for the writer (WAL snapshots).
 //! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
 
+mod enums;
 pub mod exec;
 mod functions;
 mod introspect;
@@ -119,6 +120,7 @@ fn open_conn(
     let context = StatementContext::default();
     functions::register(&sqlite, context.clone(), presence.clone())?;
     introspect::register(&sqlite)?;
+    enums::register(&sqlite)?;
     sequences::register(&sqlite, context.clone(), sequences.clone())?;
     // The pg_catalog views are this connection's own (TEMP), so they are
     // created before a reader turns read-only.

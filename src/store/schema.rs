@@ -6,7 +6,7 @@
 
 use rusqlite::Connection;
 
-use crate::catalog::{Catalog, Column, Table, TriggerDef};
+use crate::catalog::{Catalog, Column, EnumType, Table, TriggerDef};
 use crate::translate::{capture, triggers};
 use crate::types::{ColumnType, PgType};
 
@@ -56,6 +56,30 @@ fn texts(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
     conn.prepare_cached(sql)?
         .query_map([], |r| r.get(0))?
         .collect()
+}
+
+/// The enum types with their labels in declaration order.
+fn enums(conn: &Connection) -> rusqlite::Result<Vec<(String, EnumType)>> {
+    let mut rows = conn.prepare_cached(
+        "SELECT type_name, type_oid, label FROM _lw_enums ORDER BY type_name, sortorder",
+    )?;
+    let rows: Vec<(String, u32, String)> = rows
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut enums: Vec<(String, EnumType)> = Vec::new();
+    for (name, oid, label) in rows {
+        match enums.last_mut() {
+            Some((last, e)) if *last == name => e.labels.push(label),
+            _ => enums.push((
+                name,
+                EnumType {
+                    oid,
+                    labels: vec![label],
+                },
+            )),
+        }
+    }
+    Ok(enums)
 }
 
 /// The user's views, each with the relations its SQLite definition reads.
@@ -116,7 +140,8 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     tables.push(presence_table());
     let catalog = Catalog::new(tables)
         .with_views(views(conn)?)
-        .with_sequences(texts(conn, "SELECT name FROM _lw_sequences")?);
+        .with_sequences(texts(conn, "SELECT name FROM _lw_sequences")?)
+        .with_enums(enums(conn)?);
     let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;
     let functions: Vec<(String, String)> = functions
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

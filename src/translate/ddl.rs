@@ -163,7 +163,8 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
     for def in &create.columns {
         columns.push(Column {
             name: super::ident_text(&def.name),
-            ty: column_type(&def.data_type)?,
+            ty: super::enums::named(&def.data_type, catalog)
+                .map_or_else(|| column_type(&def.data_type), Ok)?,
             not_null: false,
             primary_key: false,
         });

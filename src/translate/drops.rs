@@ -24,6 +24,10 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
     else {
         unreachable!("drops::plan is called for DROP only")
     };
+    if *object_type == ObjectType::Type {
+        let names: Vec<String> = names.iter().map(unqualified).collect();
+        return super::enums::drop(&names, *if_exists, catalog);
+    }
     if let Some(kind) = Relation::of(*object_type) {
         let names: Vec<String> = names.iter().map(unqualified).collect();
         if let Some(skipped) = kind.check(&names, *if_exists, catalog)? {

@@ -247,6 +247,12 @@ impl<'a> Typer<'a> {
             "lw_array_length" => plain(PgType::Int4),
             "lw_uuid" => plain(PgType::Uuid),
             "lw_backend_pid" => plain(PgType::Int4),
+            "lw_enum_in" => args
+                .get(1)?
+                .to_string()
+                .parse()
+                .ok()
+                .map(ColumnType::enumerated),
             "lw_nextval" | "lw_currval" | "lw_setval" | "lw_lastval" => plain(PgType::Int8),
             "lw_notify" => plain(PgType::Void),
             "lw_publish_batch" => plain(PgType::Int8),
@@ -303,6 +309,10 @@ impl<'a> Typer<'a> {
                 if *kind == CastKind::TryCast || *kind == CastKind::SafeCast {
                     return Err(Error::unsupported("TRY_CAST"));
                 }
+                if let Some(oid) = super::enums::oid(super::enums::named(data_type, self.catalog)) {
+                    *expr = super::enums::checked(take(inner), oid);
+                    return Ok(());
+                }
                 let target = column_type(data_type)?;
                 // The parameter takes the base type; the cast applies the
                 // modifier (truncating varchar(n), rounding numeric(p,s)).
@@ -316,6 +326,12 @@ impl<'a> Typer<'a> {
                 *expr = cast_call(literal, None, target);
             }
             Expr::BinaryOp { left, op, right } => {
+                let enum_oid = super::enums::oid(self.type_of(left))
+                    .or_else(|| super::enums::oid(self.type_of(right)));
+                if let Some(oid) = enum_oid.filter(|_| is_comparison(op)) {
+                    **left = super::enums::ordinal(take(left), oid);
+                    **right = super::enums::ordinal(take(right), oid);
+                }
                 if let Some(rewritten) = self.binary(left, op, right)? {
                     *expr = rewritten;
                 }
@@ -541,6 +557,11 @@ impl VisitorMut for Typer<'_> {
         ControlFlow::Continue(())
     }
 
+    fn post_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
+        super::enums::order_by(query, |e| self.type_of(e));
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         if let Expr::Function(f) = expr {
             super::sequences::name_argument(f);
@@ -554,6 +575,11 @@ impl VisitorMut for Typer<'_> {
             Err(e) => ControlFlow::Break(e),
         }
     }
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    use BinaryOperator::*;
+    matches!(op, Eq | NotEq | Lt | LtEq | Gt | GtEq)
 }
 
 /// The type of an arithmetic result, by Postgres's promotion rules.
@@ -614,6 +640,10 @@ fn literal_text(expr: &Expr) -> Option<String> {
     }
 }
 
+fn take_expr(expr: &mut Expr) -> Expr {
+    std::mem::replace(expr, Expr::Value(Value::Null.into()))
+}
+
 fn take(expr: &mut Box<Expr>) -> Expr {
     std::mem::replace(&mut **expr, Expr::Value(Value::Null.into()))
 }
@@ -658,6 +688,11 @@ fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Exp
 /// literals are converted now, parameters are typed, anything else goes through
 /// `lw_in` at run time unless it already has the column's type.
 pub fn coerce_to_column(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
+    if let Some(oid) = super::enums::oid(Some(ty)) {
+        typer.infer_param(expr, ColumnType::plain(PgType::Text));
+        *expr = super::enums::checked(take_expr(expr), oid);
+        return Ok(());
+    }
     if let Expr::Value(ValueWithSpan {
         value: Value::Placeholder(_),
         ..

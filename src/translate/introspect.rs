@@ -404,7 +404,11 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         format!("(SELECT lw_name FROM lw_lookup WHERE lw_kind = '{kind}' AND lw_oid = {oid})")
     };
     let sql = match name.as_str() {
-        "format_type" => format!("lw_format_type({a}, {b})"),
+        // Enum types are the user's: their names are in pg_type only.
+        "format_type" => format!(
+            "coalesce((SELECT typname FROM pg_type WHERE oid = {a} AND typtype = 'e'), \
+             lw_format_type({a}, {b}))"
+        ),
         "quote_ident" => format!("lw_quote_ident({a})"),
         "pg_get_expr" => format!("({a})"),
         "pg_get_constraintdef" => lookup("constraintdef", &a),

@@ -16,6 +16,7 @@ pub mod copy;
 mod ddl;
 mod dml;
 mod drops;
+mod enums;
 mod expr;
 mod introspect;
 mod litewire_schema;
@@ -350,6 +351,10 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog, params)?)),
         Statement::CreateView(view) => Plan::Sql(Arc::new(views::create(view, catalog)?)),
         Statement::Drop { .. } => drops::plan(statement, catalog)?,
+        Statement::CreateType {
+            name,
+            representation,
+        } => Plan::Sql(Arc::new(enums::create(&name, representation, catalog)?)),
         Statement::Comment {
             object_type,
             object_name,
