@@ -497,6 +497,40 @@ async fn enums_check_sort_and_describe_like_postgres() {
     ] {
         assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
     }
+    db.batch_execute(
+        "ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok'; ALTER TYPE mood ADD VALUE 'first' BEFORE 'sad';
+         ALTER TYPE mood ADD VALUE 'ecstatic'; UPDATE person SET m = 'meh' WHERE name = 'd'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        names("SELECT m FROM person WHERE m < 'happy' ORDER BY m").await,
+        ["sad", "meh", "ok"]
+    );
+    let orders = db
+        .query(
+            "SELECT enumlabel::text, enumsortorder FROM pg_enum ORDER BY enumsortorder",
+            &[],
+        )
+        .await
+        .unwrap();
+    let orders: Vec<(String, f32)> = orders.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let expected = [
+        ("first", 0.0),
+        ("sad", 1.0),
+        ("meh", 1.5),
+        ("ok", 2.0),
+        ("happy", 3.0),
+        ("ecstatic", 4.0),
+    ];
+    assert_eq!(orders, expected.map(|(l, o)| (l.to_string(), o)));
+    for (sql, state) in [
+        ("ALTER TYPE mood ADD VALUE 'ok'", "42710"),
+        ("ALTER TYPE mood ADD VALUE 'x' AFTER 'nope'", "22023"),
+        ("ALTER TYPE nope ADD VALUE 'x'", "42704"),
+    ] {
+        assert_eq!(sqlstate(&db, sql).await, state, "{sql}");
+    }
     db.batch_execute("DROP TYPE IF EXISTS nope; DROP TABLE person; DROP TYPE mood")
         .await
         .unwrap();

@@ -120,6 +120,16 @@ SELECT name, m FROM ddl_person ORDER BY name \gdesc
 SELECT t.typname, t.typtype, e.enumlabel, e.enumsortorder
   FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
   WHERE t.typname = 'ddl_mood' ORDER BY e.enumsortorder;
+ALTER TYPE ddl_mood ADD VALUE 'meh' BEFORE 'ok';
+ALTER TYPE ddl_mood ADD VALUE 'ecstatic';
+ALTER TYPE ddl_mood ADD VALUE 'first' BEFORE 'sad';
+UPDATE ddl_person SET m = 'meh' WHERE name = 'd';
+SELECT name, m FROM ddl_person WHERE m < 'happy' ORDER BY m;
+SELECT enumlabel, enumsortorder FROM pg_enum
+  WHERE enumtypid = 'ddl_mood'::regtype ORDER BY enumsortorder;
+ALTER TYPE ddl_mood ADD VALUE 'ok';
+ALTER TYPE ddl_mood ADD VALUE 'x' AFTER 'nope';
+ALTER TYPE ddl_nope ADD VALUE 'x';
 CREATE TYPE ddl_mood AS ENUM ('x');
 DROP TYPE ddl_mood;
 DROP TYPE ddl_nope;

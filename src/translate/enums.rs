@@ -5,7 +5,8 @@
 //! ORDER BY go by declaration order (`lw_enum_ord`), as in Postgres.
 
 use sqlparser::ast::{
-    DataType, Expr, ObjectName, OrderByKind, Query, UserDefinedTypeRepresentation,
+    AlterType, AlterTypeAddValue, AlterTypeAddValuePosition, AlterTypeOperation, DataType, Expr,
+    ObjectName, OrderByKind, Query, UserDefinedTypeRepresentation,
 };
 
 use super::ddl::{schema_plan, sql_string};
@@ -60,6 +61,74 @@ pub fn create(
         Vec::new(),
         "CREATE TYPE",
     ))
+}
+
+/// `ALTER TYPE e ADD VALUE [IF NOT EXISTS] 'v' [BEFORE | AFTER 'w']`: the new
+/// label sorts halfway between its neighbours, or one past the end, as
+/// Postgres numbers it.
+pub fn alter(alter: AlterType, catalog: &Catalog) -> Result<Plan> {
+    let AlterTypeOperation::AddValue(AlterTypeAddValue {
+        if_not_exists,
+        value,
+        position,
+    }) = alter.operation
+    else {
+        return Err(Error::unsupported("ALTER TYPE other than ADD VALUE"));
+    };
+    let name = object_name(&alter.name);
+    let name = name.strip_prefix("public.").unwrap_or(&name);
+    let e = catalog.enum_type(name).ok_or_else(|| {
+        Error::new(
+            SqlState::UndefinedObject,
+            format!("type \"{name}\" does not exist"),
+        )
+    })?;
+    let label = value.value;
+    if e.labels.contains(&label) {
+        let exists = format!("enum label \"{label}\" already exists");
+        if if_not_exists {
+            return Ok(Plan::Skipped {
+                tag: "ALTER TYPE",
+                notice: format!("{exists}, skipping"),
+            });
+        }
+        return Err(Error::new(SqlState::DuplicateObject, exists));
+    }
+    let oid = e.oid;
+    let of = |label: &str| {
+        format!(
+            "(SELECT sortorder FROM _lw_enums WHERE type_oid = {oid} AND label = {})",
+            sql_string(label)
+        )
+    };
+    let neighbour = |label: &str, pick: &str, compare: &str, step: &str| -> Result<String> {
+        if !e.labels.iter().any(|l| l == label) {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                format!("\"{label}\" is not an existing enum label"),
+            ));
+        }
+        let at = of(label);
+        Ok(format!(
+            "coalesce(((SELECT {pick}(sortorder) FROM _lw_enums WHERE type_oid = {oid} \
+             AND sortorder {compare} {at}) + {at}) / 2, {at} {step} 1)"
+        ))
+    };
+    let order = match position {
+        None => format!("(SELECT max(sortorder) + 1 FROM _lw_enums WHERE type_oid = {oid})"),
+        Some(AlterTypeAddValuePosition::Before(w)) => neighbour(&w.value, "max", "<", "-")?,
+        Some(AlterTypeAddValuePosition::After(w)) => neighbour(&w.value, "min", ">", "+")?,
+    };
+    Ok(Plan::Sql(std::sync::Arc::new(schema_plan(
+        format!(
+            "INSERT INTO _lw_enums (type_oid, type_name, label, sortorder) VALUES \
+             ({oid}, {}, {}, {order})",
+            sql_string(name),
+            sql_string(&label)
+        ),
+        Vec::new(),
+        "ALTER TYPE",
+    ))))
 }
 
 /// The type of a column or cast target that names an enum.

@@ -355,6 +355,7 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             name,
             representation,
         } => Plan::Sql(Arc::new(enums::create(&name, representation, catalog)?)),
+        Statement::AlterType(alter) => enums::alter(alter, catalog)?,
         Statement::Comment {
             object_type,
             object_name,
