@@ -492,6 +492,7 @@ async fn enums_check_sort_and_describe_like_postgres() {
         ("SELECT name FROM person WHERE m = 'bad'", "22P02"),
         ("SELECT 'bad'::mood", "22P02"),
         ("CREATE TYPE mood AS ENUM ('x')", "42710"),
+        ("CREATE TABLE bad (m mood DEFAULT 'meh')", "22P02"),
         ("DROP TYPE mood", "2BP01"),
         ("DROP TYPE nope", "42704"),
     ] {

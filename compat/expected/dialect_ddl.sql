@@ -131,6 +131,7 @@ ALTER TYPE ddl_mood ADD VALUE 'ok';
 ALTER TYPE ddl_mood ADD VALUE 'x' AFTER 'nope';
 ALTER TYPE ddl_nope ADD VALUE 'x';
 CREATE TYPE ddl_mood AS ENUM ('x');
+CREATE TABLE ddl_bad (m ddl_mood DEFAULT 'bad');
 DROP TYPE ddl_mood;
 DROP TYPE ddl_nope;
 DROP TABLE ddl_person;

@@ -294,6 +294,9 @@ fn inline_primary_key(create: &mut CreateTable) {
 /// rule for non-constant defaults such as `lw_now()`).
 fn default_expr(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
     typer.rewrite(expr)?;
+    if let Some(oid) = super::enums::oid(Some(ty)) {
+        super::enums::validate(expr, oid, typer.catalog())?;
+    }
     if coerce_literal(expr, ty)? {
         return Ok(());
     }

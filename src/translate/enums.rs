@@ -150,13 +150,38 @@ pub fn oid(ty: Option<ColumnType>) -> Option<u32> {
     }
 }
 
+/// A label written as a literal must be one of enum `oid`'s (22P02 at once,
+/// as Postgres finds it parsing, even when no row is read); other values are
+/// checked as the statement runs.
+pub fn validate(value: &Expr, oid: u32, catalog: &Catalog) -> Result<()> {
+    let Expr::Value(v) = value else {
+        return Ok(());
+    };
+    let sqlparser::ast::Value::SingleQuotedString(label) = &v.value else {
+        return Ok(());
+    };
+    match catalog.enums().find(|(_, e)| e.oid == oid) {
+        Some((name, e)) if !e.labels.contains(label) => Err(Error::new(
+            SqlState::InvalidTextRepresentation,
+            format!("invalid input value for enum {name}: \"{label}\""),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `value` checked as a label of enum `oid`.
-pub fn checked(value: Expr, oid: u32) -> Expr {
-    call("lw_enum_in", vec![value, number(oid)])
+pub fn checked(value: Expr, oid: u32, catalog: &Catalog) -> Result<Expr> {
+    validate(&value, oid, catalog)?;
+    Ok(call("lw_enum_in", vec![value, number(oid)]))
 }
 
 /// `value`'s position in enum `oid`, which compares in declaration order.
-pub fn ordinal(value: Expr, oid: u32) -> Expr {
+pub fn ordinal(value: Expr, oid: u32, catalog: &Catalog) -> Result<Expr> {
+    validate(&value, oid, catalog)?;
+    Ok(position(value, oid))
+}
+
+fn position(value: Expr, oid: u32) -> Expr {
     call("lw_enum_ord", vec![value, number(oid)])
 }
 
@@ -176,7 +201,7 @@ pub fn order_by(query: &mut Query, type_of: impl Fn(&Expr) -> Option<ColumnType>
     for item in exprs {
         if let Some(oid) = oid(type_of(&item.expr)) {
             let inner = std::mem::replace(&mut item.expr, Expr::value(sqlparser::ast::Value::Null));
-            item.expr = ordinal(inner, oid);
+            item.expr = position(inner, oid);
             let descending = item.options.asc == Some(false);
             item.options.nulls_first.get_or_insert(descending);
         }

@@ -73,6 +73,10 @@ impl<'a> Typer<'a> {
         }
     }
 
+    pub fn catalog(&self) -> &'a Catalog {
+        self.catalog
+    }
+
     pub fn add_table(&mut self, name: &str, alias: Option<String>) {
         if let Some(table) = self.catalog.table(name) {
             let key = alias.unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name).to_string());
@@ -310,7 +314,7 @@ impl<'a> Typer<'a> {
                     return Err(Error::unsupported("TRY_CAST"));
                 }
                 if let Some(oid) = super::enums::oid(super::enums::named(data_type, self.catalog)) {
-                    *expr = super::enums::checked(take(inner), oid);
+                    *expr = super::enums::checked(take(inner), oid, self.catalog)?;
                     return Ok(());
                 }
                 let target = column_type(data_type)?;
@@ -329,8 +333,8 @@ impl<'a> Typer<'a> {
                 let enum_oid = super::enums::oid(self.type_of(left))
                     .or_else(|| super::enums::oid(self.type_of(right)));
                 if let Some(oid) = enum_oid.filter(|_| is_comparison(op)) {
-                    **left = super::enums::ordinal(take(left), oid);
-                    **right = super::enums::ordinal(take(right), oid);
+                    **left = super::enums::ordinal(take(left), oid, self.catalog)?;
+                    **right = super::enums::ordinal(take(right), oid, self.catalog)?;
                 }
                 if let Some(rewritten) = self.binary(left, op, right)? {
                     *expr = rewritten;
@@ -690,7 +694,7 @@ fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Exp
 pub fn coerce_to_column(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
     if let Some(oid) = super::enums::oid(Some(ty)) {
         typer.infer_param(expr, ColumnType::plain(PgType::Text));
-        *expr = super::enums::checked(take_expr(expr), oid);
+        *expr = super::enums::checked(take_expr(expr), oid, typer.catalog)?;
         return Ok(());
     }
     if let Expr::Value(ValueWithSpan {
