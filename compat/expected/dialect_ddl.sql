@@ -117,6 +117,8 @@ SELECT 'bad'::ddl_mood;
 UPDATE ddl_person SET m = 'meh' WHERE name = 'a';
 SELECT name, m FROM ddl_person ORDER BY name \gdesc
 \d ddl_person
+SELECT column_name, data_type, udt_schema, udt_name FROM information_schema.columns
+  WHERE table_name = 'ddl_person' ORDER BY ordinal_position;
 SELECT t.typname, t.typtype, e.enumlabel, e.enumsortorder
   FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
   WHERE t.typname = 'ddl_mood' ORDER BY e.enumsortorder;

@@ -206,6 +206,7 @@ fn type_fact(t: ColumnType, attr: &str) -> Value {
         "oid" => int(t.oid() as i64),
         "len" => int(t.ty.size() as i64),
         "typmod" => int(t.typmod() as i64),
+        "data_type" if matches!(t.modifier, TypeModifier::Enum(_)) => text("USER-DEFINED"),
         "data_type" => text(t.ty.name()),
         "udt_name" => text(t.ty.typname()),
         "character_maximum_length" => opt(length),
