@@ -74,11 +74,13 @@ pub fn register(
 ) -> rusqlite::Result<()> {
     let (ctx_next, mem_next) = (context.clone(), memory.clone());
     conn.create_scalar_function("lw_nextval", 1, VOLATILE, move |ctx| {
+        // SAFETY: the connection is only used on this thread, during this call.
         let conn = unsafe { ctx.get_connection()? };
         nextval(&conn, &load(&conn, ctx)?, ctx_next.pid(), &mem_next)
     })?;
     let (ctx_cur, mem_cur) = (context.clone(), memory.clone());
     conn.create_scalar_function("lw_currval", 1, VOLATILE, move |ctx| {
+        // SAFETY: the connection is only used on this thread, during this call.
         let conn = unsafe { ctx.get_connection()? };
         let sequence = load(&conn, ctx)?;
         let state = mem_cur.state();
@@ -106,6 +108,7 @@ pub fn register(
     for arity in [2, 3] {
         let (ctx_set, mem_set) = (context.clone(), memory.clone());
         conn.create_scalar_function("lw_setval", arity, VOLATILE, move |ctx| {
+            // SAFETY: the connection is only used on this thread, during this call.
             let conn = unsafe { ctx.get_connection()? };
             let sequence = load(&conn, ctx)?;
             let value: i64 = ctx.get(1)?;

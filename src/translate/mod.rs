@@ -7,8 +7,10 @@
 //! The work is split by concept: `expr` rewrites and types expressions (casts,
 //! numeric arithmetic, JSON operators, literals typed by context), `dml` coerces
 //! values written into typed columns and expands `*`, `ddl` turns Postgres column
-//! types into SQLite declarations plus `_lw_columns` records. Anything we cannot
-//! translate faithfully is refused with 0A000 naming the construct.
+//! types into SQLite declarations plus `_lw_columns` records; `views`,
+//! `sequences`, `enums` and `comments` keep the DDL objects SQLite lacks in
+//! litewire's own tables, and `drops` checks a DROP the Postgres way. Anything
+//! we cannot translate faithfully is refused with 0A000 naming the construct.
 
 pub mod capture;
 mod comments;
