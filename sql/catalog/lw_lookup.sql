@@ -10,8 +10,8 @@ UNION ALL SELECT 'indexdef', indexrelid, 0, NULL, lw_def FROM pg_index
 UNION ALL SELECT 'indexcol', a.attrelid, a.attnum, NULL, a.attname
   FROM pg_attribute a JOIN lw_indexes x ON x.oid = a.attrelid
 UNION ALL SELECT 'triggerdef', oid, 0, NULL, lw_def FROM pg_trigger
-UNION ALL SELECT 'viewdef', oid, 0, NULL, substr(sql, instr(upper(sql), ' AS ') + 4)
-  FROM lw_relations WHERE kind = 'v'
+UNION ALL SELECT 'viewdef', c.oid, 0, NULL, v.definition
+  FROM pg_views v JOIN pg_class c ON c.relname = v.viewname
 UNION ALL SELECT 'serial', a.attrelid, a.attnum, r.name || '.' || a.attname,
                  'public.' || r.name || '_' || a.attname || '_seq'
   FROM lw_attributes a JOIN lw_relations r ON r.oid = a.attrelid WHERE a.rowid_pk

@@ -18,4 +18,7 @@ FROM (
   UNION ALL
   SELECT a.attrelid + 2, t.name || '_' || a.attname || '_seq', 'S', 0, 3, 0, 0
   FROM lw_attributes a JOIN lw_relations t ON t.oid = a.attrelid WHERE a.rowid_pk
+  UNION ALL
+  -- CREATE SEQUENCE's (store::sequences::OID_BASE + rowid).
+  SELECT 1073741824 + s.rowid, s.name, 'S', 0, 3, 0, 0 FROM main._lw_sequences s
 ) r

@@ -8,7 +8,7 @@
 
 pub mod relations;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::types::ColumnType;
 
@@ -80,6 +80,21 @@ pub struct Catalog {
     /// Trigger functions by name: their PL/pgSQL source (`_lw_functions`).
     functions: HashMap<String, String>,
     triggers: Vec<TriggerDef>,
+    /// Which of `tables` are views, with the relations each reads (all
+    /// lowercased), so writes into views, DROP of the wrong kind and DROP of
+    /// what a view reads are refused the Postgres way.
+    views: HashMap<String, Vec<String>>,
+    /// Sequences made with CREATE SEQUENCE (`_lw_sequences`), lowercased.
+    sequences: HashSet<String>,
+    /// Enum types by name (`_lw_enums`).
+    enums: HashMap<String, EnumType>,
+}
+
+/// A `CREATE TYPE ... AS ENUM` type: its oid and labels in declaration order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumType {
+    pub oid: u32,
+    pub labels: Vec<String>,
 }
 
 impl Catalog {
@@ -91,7 +106,82 @@ impl Catalog {
                 .collect(),
             functions: HashMap::new(),
             triggers: Vec::new(),
+            views: HashMap::new(),
+            sequences: HashSet::new(),
+            enums: HashMap::new(),
         }
+    }
+
+    /// This catalog with the named relations marked as views, each with the
+    /// relations it reads.
+    pub fn with_views(mut self, views: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        self.views = views
+            .into_iter()
+            .map(|(v, sources)| (v.to_ascii_lowercase(), sources))
+            .collect();
+        self
+    }
+
+    /// The views that read `names`, directly or through other views, each
+    /// with the relation it was found to read, in discovery order (excluding
+    /// `names` themselves).
+    pub fn dependent_views(&self, names: &[String]) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut queue: VecDeque<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        while let Some(name) = queue.pop_front() {
+            let mut readers: Vec<&String> = self
+                .views
+                .iter()
+                .filter(|(_, sources)| sources.contains(&name))
+                .map(|(view, _)| view)
+                .collect();
+            readers.sort();
+            for view in readers {
+                let known = names.contains(view) || found.iter().any(|(v, _)| v == view);
+                if !known {
+                    found.push((view.clone(), name.clone()));
+                    queue.push_back(view.clone());
+                }
+            }
+        }
+        found
+    }
+
+    /// This catalog with the named sequences.
+    pub fn with_sequences(mut self, sequences: impl IntoIterator<Item = String>) -> Self {
+        self.sequences = sequences
+            .into_iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// This catalog with the enum types.
+    pub fn with_enums(mut self, enums: impl IntoIterator<Item = (String, EnumType)>) -> Self {
+        self.enums = enums.into_iter().collect();
+        self
+    }
+
+    /// An enum type by name (optionally `public.`-qualified).
+    pub fn enum_type(&self, name: &str) -> Option<&EnumType> {
+        self.enums.get(name.strip_prefix("public.").unwrap_or(name))
+    }
+
+    /// Every enum type, by name.
+    pub fn enums(&self) -> impl Iterator<Item = (&String, &EnumType)> {
+        self.enums.iter()
+    }
+
+    /// Whether `name` (optionally `public.`-qualified) is a sequence.
+    pub fn is_sequence(&self, name: &str) -> bool {
+        let name = name.strip_prefix("public.").unwrap_or(name);
+        self.sequences.contains(&name.to_ascii_lowercase())
+    }
+
+    /// Whether `name` (optionally `public.`-qualified) is a view.
+    pub fn is_view(&self, name: &str) -> bool {
+        let name = name.strip_prefix("public.").unwrap_or(name);
+        self.views.contains_key(&name.to_ascii_lowercase())
     }
 
     /// This catalog with the stored trigger functions and triggers.

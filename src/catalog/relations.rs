@@ -194,8 +194,7 @@ pub const RELATIONS: &[Relation] = &[
     ),
     relation!(
         "pg_description",
-        "objoid oid, classoid oid, objsubid int4, description text",
-        empty
+        "objoid oid, classoid oid, objsubid int4, description text"
     ),
     relation!(
         "pg_shdescription",
@@ -204,7 +203,12 @@ pub const RELATIONS: &[Relation] = &[
     ),
     relation!(
         "pg_enum",
-        "oid oid, enumtypid oid, enumsortorder float4, enumlabel name",
+        "oid oid, enumtypid oid, enumsortorder float4, enumlabel name"
+    ),
+    relation!(
+        "pg_range",
+        "rngtypid oid, rngsubtype oid, rngmultitypid oid, rngcollation oid, rngsubopc oid, \
+         rngcanonical text, rngsubdiff text",
         empty
     ),
     relation!(
@@ -353,7 +357,7 @@ impl Relation {
             .map(|(n, _)| format!("\"{n}\""))
             .collect();
         let body = match (self.name, self.body) {
-            ("pg_type", _) => pg_type_rows(),
+            ("pg_type", _) => format!("{} UNION ALL {ENUM_TYPES}", pg_type_rows()),
             (_, Some(body)) => body.to_string(),
             (_, None) => format!("SELECT {} WHERE 0", vec!["NULL"; names.len()].join(", ")),
         };
@@ -399,6 +403,11 @@ pub fn tables() -> &'static [Table] {
             .collect()
     })
 }
+
+/// `pg_type` rows of the `CREATE TYPE ... AS ENUM` types.
+const ENUM_TYPES: &str = "SELECT DISTINCT type_oid, type_name, 2200, 10, 4, 1, 'e', 'E', 0, 1, \
+     ',', 0, '-', 0, 0, 'enum_in', 'enum_out', 'enum_recv', 'enum_send', '-', '-', '-', 'i', \
+     'p', 0, 0, -1, 0, 0, NULL, NULL, NULL FROM main._lw_enums";
 
 /// `pg_type`: one row per type litewire serves, and its array type.
 fn pg_type_rows() -> String {

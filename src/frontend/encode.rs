@@ -27,7 +27,7 @@ pub fn row_description(columns: &[Described], formats: &[i16]) -> RowDescription
                     c.name.clone(),
                     0,
                     0,
-                    c.ty.oid(),
+                    c.oid,
                     c.ty.size(),
                     c.typmod,
                     format_for(formats, i),

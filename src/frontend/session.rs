@@ -35,6 +35,20 @@ pub struct Described {
     pub name: String,
     pub ty: PgType,
     pub typmod: i32,
+    /// The type's oid: `ty`'s, or an enum's (whose values are `ty` text).
+    pub oid: u32,
+}
+
+impl Described {
+    /// A column of a built-in type without modifier.
+    pub fn plain(name: impl Into<String>, ty: PgType) -> Described {
+        Described {
+            name: name.into(),
+            ty,
+            typmod: -1,
+            oid: ty.oid(),
+        }
+    }
 }
 
 /// A transaction block. The writer guard, when held, is the SQLite write
@@ -495,11 +509,7 @@ impl Session {
                 format!("unrecognized configuration parameter \"{name}\""),
             )
         })?;
-        let columns = Arc::new(vec![Described {
-            name: key.to_string(),
-            ty: PgType::Text,
-            typmod: -1,
-        }]);
+        let columns = Arc::new(vec![Described::plain(key, PgType::Text)]);
         Ok(Outcome::Rows {
             columns,
             rows: vec![vec![Value::Text(value)]],
@@ -768,11 +778,10 @@ impl Session {
         let sql = match plan {
             Plan::Sql(sql) if returns_rows(sql) => sql,
             Plan::Show(name) => {
-                return Ok(Some(Arc::new(vec![Described {
-                    name: name.clone(),
-                    ty: PgType::Text,
-                    typmod: -1,
-                }])));
+                return Ok(Some(Arc::new(vec![Described::plain(
+                    name.clone(),
+                    PgType::Text,
+                )])));
             }
             Plan::Subscribe { .. } => return Ok(Some(Arc::new(live::subscribe_columns()))),
             Plan::ListenDurable { .. } => return Ok(Some(Arc::new(durable::listen_columns()))),
@@ -845,6 +854,7 @@ impl Session {
                 name,
                 ty: ct.ty,
                 typmod: ct.typmod(),
+                oid: ct.oid(),
             })
             .collect()
     }
@@ -901,11 +911,7 @@ async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
 
 /// EXPLAIN's one result column, as Postgres names it.
 fn explain_columns() -> Vec<Described> {
-    vec![Described {
-        name: "QUERY PLAN".into(),
-        ty: PgType::Text,
-        typmod: -1,
-    }]
+    vec![Described::plain("QUERY PLAN", PgType::Text)]
 }
 
 fn returns_rows(plan: &SqlPlan) -> bool {

@@ -56,6 +56,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidParameterValue
         | NullValueNotAllowed
         | NumericValueOutOfRange
+        | SequenceGeneratorLimitExceeded
         | DivisionByZero
         | StringDataRightTruncation
         | InvalidDatetimeFormat
@@ -66,6 +67,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | UndefinedColumn
         | UndefinedFunction
         | UndefinedObject
+        | UndefinedParameter
         | DuplicateColumn
         | SyntaxError
         | DatatypeMismatch
@@ -80,7 +82,9 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidSavepointSpecification
         | ProtocolViolation
         | FeatureNotSupported
-        | ObjectNotInPrerequisiteState => StatusCode::BAD_REQUEST,
+        | ObjectNotInPrerequisiteState
+        | WrongObjectType
+        | InvalidTableDefinition => StatusCode::BAD_REQUEST,
         UndefinedTable => StatusCode::NOT_FOUND,
         InsufficientPrivilege => StatusCode::FORBIDDEN,
         InvalidAuthorizationSpecification | InvalidPassword => StatusCode::UNAUTHORIZED,

@@ -76,6 +76,11 @@ impl StatementContext {
         std::mem::take(&mut self.state().alterations)
     }
 
+    /// The backend pid of the statement's session.
+    pub fn pid(&self) -> i32 {
+        self.state().pid
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.state().now.unwrap_or_else(Utc::now)
     }

@@ -218,13 +218,14 @@ fn type_fact(t: ColumnType, attr: &str) -> Value {
         TypeModifier::Numeric { precision, scale } => {
             (None, Some(precision as i64), Some(scale as i64))
         }
-        TypeModifier::None => (None, None, None),
+        TypeModifier::None | TypeModifier::Enum(_) => (None, None, None),
     };
     let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
     match attr {
-        "oid" => int(t.ty.oid() as i64),
+        "oid" => int(t.oid() as i64),
         "len" => int(t.ty.size() as i64),
         "typmod" => int(t.typmod() as i64),
+        "data_type" if matches!(t.modifier, TypeModifier::Enum(_)) => text("USER-DEFINED"),
         "data_type" => text(t.ty.name()),
         "udt_name" => text(t.ty.typname()),
         "character_maximum_length" => opt(length),
@@ -303,6 +304,9 @@ fn pg_default(default: &str, ty: Option<ColumnType>) -> String {
         "lw_uuid()" => return "gen_random_uuid()".into(),
         _ => {}
     }
+    if let Some(name) = sequence_default(expr) {
+        return format!("nextval('{name}'::regclass)");
+    }
     let Some(ty) = ty else {
         return expr.to_string();
     };
@@ -321,8 +325,15 @@ fn pg_default(default: &str, ty: Option<ColumnType>) -> String {
     }
 }
 
+/// The sequence of a `DEFAULT nextval('s')` (`lw_nextval('s')`, perhaps cast
+/// to the column's type).
+fn sequence_default(expr: &str) -> Option<&str> {
+    let (_, rest) = expr.split_once("lw_nextval('")?;
+    rest.split_once("')").map(|(name, _)| name)
+}
+
 /// `public.orders` or `"Orders"` as the bare relation name.
-fn unqualify(name: &str) -> String {
+pub(super) fn unqualify(name: &str) -> String {
     let last = name.rsplit('.').next().unwrap_or(name);
     match last.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
         Some(quoted) => quoted.replace("\"\"", "\""),

@@ -9,10 +9,12 @@
 //! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
 
 pub mod alter;
+mod enums;
 pub mod exec;
 mod functions;
 mod introspect;
 pub mod schema;
+mod sequences;
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -101,6 +103,7 @@ fn open_conn(
     synchronous: &str,
     writer: bool,
     presence: &PresenceSource,
+    sequences: &sequences::Memory,
 ) -> Result<Conn> {
     let sqlite = Connection::open_with_flags(
         path,
@@ -118,6 +121,8 @@ fn open_conn(
     let context = StatementContext::default();
     functions::register(&sqlite, context.clone(), presence.clone())?;
     introspect::register(&sqlite)?;
+    enums::register(&sqlite)?;
+    sequences::register(&sqlite, context.clone(), sequences.clone())?;
     // The pg_catalog views are this connection's own (TEMP), so they are
     // created before a reader turns read-only.
     sqlite.execute_batch(crate::catalog::relations::views_sql())?;
@@ -136,7 +141,15 @@ impl Store {
     /// Opens (creating if needed) the database and installs litewire's tables.
     pub fn open(config: &StoreConfig) -> Result<Store> {
         let presence = PresenceSource::default();
-        let writer = open_conn(&config.path, config.synchronous, true, &presence)?;
+        // Shared by all connections: what nextval handed out is never taken back.
+        let sequences = sequences::Memory::default();
+        let writer = open_conn(
+            &config.path,
+            config.synchronous,
+            true,
+            &presence,
+            &sequences,
+        )?;
         writer.sqlite.execute_batch(schema::BOOTSTRAP)?;
         let catalog = schema::load_catalog(&writer.sqlite)?;
         // Tables that exist in a file made elsewhere get captured too.
@@ -144,7 +157,15 @@ impl Store {
             Ok(schema::sync_capture(&conn.sqlite, &catalog)?)
         })?;
         let readers = (0..config.readers.max(1))
-            .map(|_| open_conn(&config.path, config.synchronous, false, &presence))
+            .map(|_| {
+                open_conn(
+                    &config.path,
+                    config.synchronous,
+                    false,
+                    &presence,
+                    &sequences,
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         let permits = Arc::new(Semaphore::new(readers.len()));
         Ok(Store {

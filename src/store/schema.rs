@@ -6,7 +6,7 @@
 
 use rusqlite::Connection;
 
-use crate::catalog::{Catalog, Column, Table, TriggerDef};
+use crate::catalog::{Catalog, Column, EnumType, Table, TriggerDef};
 use crate::translate::{capture, triggers};
 use crate::types::{ColumnType, PgType};
 
@@ -51,6 +51,54 @@ pub(crate) fn type_from_decl(decl: &str) -> ColumnType {
     ColumnType::plain(ty)
 }
 
+/// The first column of every row of `sql`, as text.
+fn texts(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(sql)?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// The enum types with their labels in declaration order.
+fn enums(conn: &Connection) -> rusqlite::Result<Vec<(String, EnumType)>> {
+    let mut rows = conn.prepare_cached(
+        "SELECT type_name, type_oid, label FROM _lw_enums ORDER BY type_name, sortorder",
+    )?;
+    let rows: Vec<(String, u32, String)> = rows
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut enums: Vec<(String, EnumType)> = Vec::new();
+    for (name, oid, label) in rows {
+        match enums.last_mut() {
+            Some((last, e)) if *last == name => e.labels.push(label),
+            _ => enums.push((
+                name,
+                EnumType {
+                    oid,
+                    labels: vec![label],
+                },
+            )),
+        }
+    }
+    Ok(enums)
+}
+
+/// The user's views, each with the relations its SQLite definition reads.
+fn views(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+    let mut views = conn.prepare_cached(concat!(
+        "SELECT name, sql FROM sqlite_schema WHERE name IN (",
+        user_names!("'view'"),
+        ")"
+    ))?;
+    views
+        .query_map([], |r| {
+            let name: String = r.get(0)?;
+            let sql: String = r.get(1)?;
+            let sources = crate::translate::view_sources(&name, &sql);
+            Ok((name, sources))
+        })?
+        .collect()
+}
+
 /// Reads the user schema into a [`Catalog`].
 pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     let mut names = conn.prepare_cached(user_names!("'table', 'view'"))?;
@@ -90,7 +138,10 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
         tables.push(Table { name, columns });
     }
     tables.push(presence_table());
-    let catalog = Catalog::new(tables);
+    let catalog = Catalog::new(tables)
+        .with_views(views(conn)?)
+        .with_sequences(texts(conn, "SELECT name FROM _lw_sequences")?)
+        .with_enums(enums(conn)?);
     let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;
     let functions: Vec<(String, String)> = functions
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -16,11 +16,19 @@ use crate::error::{Error, Result, SqlState};
 use crate::store::alter::TableChange;
 use crate::types::{ColumnType, PgType};
 
-fn sql_string(s: &str) -> String {
+pub(super) fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn schema_plan(sql: String, after: Vec<String>, tag: &'static str) -> SqlPlan {
+/// 42P07: tables, views and sequences share one namespace, as in Postgres.
+pub(super) fn duplicate_relation(name: &str) -> Error {
+    Error::new(
+        crate::error::SqlState::DuplicateTable,
+        format!("relation \"{name}\" already exists"),
+    )
+}
+
+pub(super) fn schema_plan(sql: String, after: Vec<String>, tag: &'static str) -> SqlPlan {
     SqlPlan {
         sql,
         after,
@@ -89,6 +97,18 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
                         sql_string(&name)
                     ));
                 }
+                if matches!(object_type, ObjectType::Table | ObjectType::View) {
+                    statements.push(format!(
+                        "DELETE FROM _lw_comments WHERE table_name = {}",
+                        sql_string(&name)
+                    ));
+                }
+                if object_type == ObjectType::View {
+                    for bookkeeping in ["_lw_columns WHERE table_name", "_lw_views WHERE name"] {
+                        statements
+                            .push(format!("DELETE FROM {bookkeeping} = {}", sql_string(&name)));
+                    }
+                }
             }
             let first = statements.remove(0);
             Ok(schema_plan(first, statements, tag))
@@ -136,8 +156,12 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         '"',
         table_name.clone(),
     ))]);
-    if create.if_not_exists && catalog.table(&table_name).is_some() {
+    let is_sequence = catalog.is_sequence(&table_name);
+    if create.if_not_exists && (is_sequence || catalog.table(&table_name).is_some()) {
         return Ok(schema_plan(create.to_string(), Vec::new(), "CREATE TABLE"));
+    }
+    if is_sequence {
+        return Err(duplicate_relation(&table_name));
     }
 
     inline_primary_key(&mut create);
@@ -145,7 +169,8 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
     for def in &create.columns {
         columns.push(Column {
             name: super::ident_text(&def.name),
-            ty: column_type(&def.data_type)?,
+            ty: super::enums::named(&def.data_type, catalog)
+                .map_or_else(|| column_type(&def.data_type), Ok)?,
             not_null: false,
             primary_key: false,
         });
@@ -191,10 +216,17 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
                 option.name = Some(Ident::new(format!("{table_name}_{}_check", column.name)));
             }
         }
-        let decl = if auto {
-            "INTEGER"
-        } else {
-            column.ty.ty.sqlite_decl()
+        let has_default = def
+            .options
+            .iter()
+            .any(|o| matches!(o.option, ColumnOption::Default(_)));
+        let decl = match column.ty.ty.sqlite_decl() {
+            _ if auto => "INTEGER",
+            // SQLite fills an `INTEGER PRIMARY KEY` (the rowid) itself, never
+            // from its DEFAULT (`nextval('s')`); `INT` has the same affinity
+            // without being the rowid.
+            "INTEGER" if has_default && primary_key => "INT",
+            decl => decl,
         };
         def.data_type = DataType::Custom(
             ObjectName(vec![ObjectNamePart::Identifier(Ident::new(decl))]),
@@ -268,6 +300,9 @@ fn inline_primary_key(create: &mut CreateTable) {
 /// rule for non-constant defaults such as `lw_now()`).
 fn default_expr(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
     typer.rewrite(expr)?;
+    if let Some(oid) = super::enums::oid(Some(ty)) {
+        super::enums::validate(expr, oid, typer.catalog())?;
+    }
     if coerce_literal(expr, ty)? {
         return Ok(());
     }
@@ -308,7 +343,7 @@ pub fn truncate(truncate: sqlparser::ast::Truncate) -> Result<SqlPlan> {
     })
 }
 
-fn quoted(name: &str) -> String {
+pub(super) fn quoted(name: &str) -> String {
     let name = name.strip_prefix("public.").unwrap_or(name);
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -419,7 +454,7 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
             } => {
                 let new = object_name(&new);
                 statements.push(format!("ALTER TABLE {name} RENAME TO {}", quoted(&new)));
-                for bookkeeping in ["_lw_columns", "_lw_triggers"] {
+                for bookkeeping in ["_lw_columns", "_lw_triggers", "_lw_comments"] {
                     statements.push(format!(
                         "UPDATE {bookkeeping} SET table_name = {} WHERE table_name = {}",
                         sql_string(&new),
@@ -639,7 +674,7 @@ fn foreign_key(
     })
 }
 
-fn column_record(table: &str, column: &str, ty: ColumnType) -> String {
+pub(super) fn column_record(table: &str, column: &str, ty: ColumnType) -> String {
     format!(
         "INSERT OR REPLACE INTO _lw_columns (table_name, column_name, type) VALUES ({}, {}, {})",
         sql_string(table),

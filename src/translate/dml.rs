@@ -37,19 +37,27 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
                 return Err(Error::unsupported("INSERT into a table function"));
             };
             let table = object_name(name);
+            super::views::refuse_write("insert into", &table, catalog)?;
             let names = returning(&mut insert.returning, catalog.table(&table), &typer);
             ("INSERT", Access::Write, names)
         }
         Statement::Update(update) => {
             let table = match &update.table.relation {
-                TableFactor::Table { name, .. } => catalog.table(&object_name(name)),
+                TableFactor::Table { name, .. } => {
+                    super::views::refuse_write("update", &object_name(name), catalog)?;
+                    catalog.table(&object_name(name))
+                }
                 _ => None,
             };
             let names = returning(&mut update.returning, table, &typer);
             ("UPDATE", Access::Write, names)
         }
         Statement::Delete(delete) => {
-            let table = delete_target(delete).and_then(|t| catalog.table(&t));
+            let target = delete_target(delete);
+            if let Some(target) = &target {
+                super::views::refuse_write("delete from", target, catalog)?;
+            }
+            let table = target.and_then(|t| catalog.table(&t));
             let names = returning(&mut delete.returning, table, &typer);
             ("DELETE", Access::Write, names)
         }
@@ -58,6 +66,12 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
     typer.rewrite(&mut statement)?;
     coerce_writes(&mut statement, catalog, &mut typer)?;
     super::litewire_schema::expand(&mut statement);
+    let sql = statement.to_string();
+    let access = if super::sequences::advances(&sql) {
+        Access::Write
+    } else {
+        access
+    };
     let columns = names.map(|names| {
         let exprs = projection_exprs(&statement);
         names
@@ -80,7 +94,7 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
         _ => None,
     };
     Ok(SqlPlan {
-        sql: distinct_on.unwrap_or_else(|| statement.to_string()),
+        sql: distinct_on.unwrap_or(sql),
         after: Vec::new(),
         access,
         tag,

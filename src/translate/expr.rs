@@ -81,6 +81,10 @@ impl<'a> Typer<'a> {
         }
     }
 
+    pub fn catalog(&self) -> &'a Catalog {
+        self.catalog
+    }
+
     pub fn add_table(&mut self, name: &str, alias: Option<String>) {
         if let Some(table) = self.catalog.table(name) {
             let key = alias.unwrap_or_else(|| name.rsplit('.').next().unwrap_or(name).to_string());
@@ -324,6 +328,13 @@ impl<'a> Typer<'a> {
             "lw_array_length" => plain(PgType::Int4),
             "lw_uuid" => plain(PgType::Uuid),
             "lw_backend_pid" => plain(PgType::Int4),
+            "lw_enum_in" => args
+                .get(1)?
+                .to_string()
+                .parse()
+                .ok()
+                .map(ColumnType::enumerated),
+            "lw_nextval" | "lw_currval" | "lw_setval" | "lw_lastval" => plain(PgType::Int8),
             "lw_notify" => plain(PgType::Void),
             "lw_publish_batch" => plain(PgType::Int8),
             "lw_json_get" => plain(PgType::Jsonb),
@@ -379,6 +390,10 @@ impl<'a> Typer<'a> {
                 if *kind == CastKind::TryCast || *kind == CastKind::SafeCast {
                     return Err(Error::unsupported("TRY_CAST"));
                 }
+                if let Some(oid) = super::enums::oid(super::enums::named(data_type, self.catalog)) {
+                    *expr = super::enums::checked(take(inner), oid, self.catalog)?;
+                    return Ok(());
+                }
                 // Arrays live in their text form (`{a,b}`): a cast to `text[]`
                 // (or varchar[], name[]) types it, a cast to another array
                 // type keeps the text (Django's `UNNEST(%s::int[], ...)`).
@@ -421,6 +436,12 @@ impl<'a> Typer<'a> {
                 *expr = cast_call(literal, None, target);
             }
             Expr::BinaryOp { left, op, right } => {
+                let enum_oid = super::enums::oid(self.type_of(left))
+                    .or_else(|| super::enums::oid(self.type_of(right)));
+                if let Some(oid) = enum_oid.filter(|_| is_comparison(op)) {
+                    **left = super::enums::ordinal(take(left), oid, self.catalog)?;
+                    **right = super::enums::ordinal(take(right), oid, self.catalog)?;
+                }
                 if let Some(rewritten) = self.binary(left, op, right)? {
                     *expr = rewritten;
                 }
@@ -629,6 +650,10 @@ impl<'a> Typer<'a> {
             }
             "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),
             "pg_backend_pid" => return Ok(Some(call("lw_backend_pid", vec![]))),
+            "nextval" => "lw_nextval",
+            "currval" => "lw_currval",
+            "setval" => "lw_setval",
+            "lastval" => "lw_lastval",
             "litewire.publish_batch" => {
                 for arg in function_args(f) {
                     self.infer_param(arg, ColumnType::plain(PgType::Text));
@@ -690,6 +715,7 @@ impl VisitorMut for Typer<'_> {
     /// jsonb's order (`lw_jsonb`).
     fn post_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
         use sqlparser::ast::OrderByKind;
+        super::enums::order_by(query, |e| self.type_of(e));
         let Some(OrderByKind::Expressions(items)) = query.order_by.as_mut().map(|o| &mut o.kind)
         else {
             return ControlFlow::Continue(());
@@ -708,6 +734,13 @@ impl VisitorMut for Typer<'_> {
                     collation: ObjectName(vec![ObjectNamePart::Identifier(Ident::new("lw_jsonb"))]),
                 };
             }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        if let Expr::Function(f) = expr {
+            super::sequences::name_argument(f);
         }
         ControlFlow::Continue(())
     }
@@ -750,6 +783,11 @@ impl VisitorMut for Typer<'_> {
             Err(e) => ControlFlow::Break(e),
         }
     }
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    use BinaryOperator::*;
+    matches!(op, Eq | NotEq | Lt | LtEq | Gt | GtEq)
 }
 
 /// The type of an arithmetic result, by Postgres's promotion rules.
@@ -810,6 +848,10 @@ fn literal_text(expr: &Expr) -> Option<String> {
     }
 }
 
+fn take_expr(expr: &mut Expr) -> Expr {
+    std::mem::replace(expr, Expr::Value(Value::Null.into()))
+}
+
 pub(super) fn take(expr: &mut Box<Expr>) -> Expr {
     std::mem::replace(&mut **expr, Expr::Value(Value::Null.into()))
 }
@@ -854,6 +896,11 @@ pub(super) fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnT
 /// literals are converted now, parameters are typed, anything else goes through
 /// `lw_in` at run time unless it already has the column's type.
 pub fn coerce_to_column(typer: &mut Typer<'_>, expr: &mut Expr, ty: ColumnType) -> Result<()> {
+    if let Some(oid) = super::enums::oid(Some(ty)) {
+        typer.infer_param(expr, ColumnType::plain(PgType::Text));
+        *expr = super::enums::checked(take_expr(expr), oid, typer.catalog)?;
+        return Ok(());
+    }
     if let Expr::Value(ValueWithSpan {
         value: Value::Placeholder(_),
         ..

@@ -387,7 +387,12 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         format!("(SELECT lw_name FROM lw_lookup WHERE lw_kind = '{kind}' AND lw_oid = {oid})")
     };
     let sql = match name.as_str() {
-        "format_type" => format!("lw_format_type({a}, {b})"),
+        // Enum types are the user's: their names are in pg_type only.
+        "format_type" => format!(
+            "coalesce((SELECT typname FROM pg_type WHERE oid = {a} AND typtype = 'e'), \
+             lw_format_type({a}, {b}))"
+        ),
+        "quote_ident" => format!("lw_quote_ident({a})"),
         "pg_get_expr" => format!("({a})"),
         "pg_get_constraintdef" => lookup("constraintdef", &a),
         "pg_get_indexdef" if args.len() == 1 => lookup("indexdef", &a),
@@ -429,10 +434,9 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         | "has_sequence_privilege"
         | "has_function_privilege" => "true".into(),
         "pg_relation_is_publishable" => "false".into(),
-        "obj_description"
-        | "col_description"
-        | "shobj_description"
-        | "pg_get_statisticsobjdef_columns" => "CAST(NULL AS TEXT)".into(),
+        "obj_description" => description(&a, "0"),
+        "col_description" => description(&a, &b),
+        "shobj_description" | "pg_get_statisticsobjdef_columns" => "CAST(NULL AS TEXT)".into(),
         "pg_encoding_to_char" => "'UTF8'".into(),
         "current_database" => "lw_current_database()".into(),
         "current_user" | "session_user" | "user" | "current_role" => "lw_current_user()".into(),
@@ -444,6 +448,11 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         _ => return Ok(None),
     };
     parse(&sql).map(Some)
+}
+
+/// The `pg_description` of object `oid`'s part `subid` (0: the object).
+fn description(oid: &str, subid: &str) -> String {
+    format!("(SELECT description FROM pg_description WHERE objoid = {oid} AND objsubid = {subid})")
 }
 
 /// `ARRAY(SELECT x ...)`: the array's text form, `{a,b}`.

@@ -7,14 +7,19 @@
 //! The work is split by concept: `expr` rewrites and types expressions (casts,
 //! numeric arithmetic, JSON operators, literals typed by context), `dml` coerces
 //! values written into typed columns and expands `*`, `ddl` turns Postgres column
-//! types into SQLite declarations plus `_lw_columns` records. Anything we cannot
-//! translate faithfully is refused with 0A000 naming the construct.
+//! types into SQLite declarations plus `_lw_columns` records; `views`,
+//! `sequences`, `enums` and `comments` keep the DDL objects SQLite lacks in
+//! litewire's own tables, and `drops` checks a DROP the Postgres way. Anything
+//! we cannot translate faithfully is refused with 0A000 naming the construct.
 
 pub mod capture;
+mod comments;
 pub mod copy;
 mod ddl;
 mod distinct_on;
 mod dml;
+mod drops;
+mod enums;
 mod expr;
 mod introspect;
 mod json;
@@ -23,10 +28,13 @@ pub mod live;
 
 pub use expr::object_name;
 pub use litewire_schema::{PRESENCE, derived_table};
+pub use views::sources as view_sources;
 pub mod normalize;
 mod plpgsql;
+mod sequences;
 mod srf;
 pub mod triggers;
+mod views;
 
 use std::sync::Arc;
 
@@ -231,6 +239,11 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     if first_word.eq_ignore_ascii_case("lock") {
         return Ok(vec![lock(sql)?]);
     }
+    if (first_word.eq_ignore_ascii_case("create") || first_word.eq_ignore_ascii_case("alter"))
+        && let Some(plan) = sequences::plan(sql, catalog)?
+    {
+        return Ok(vec![plan]);
+    }
     if first_word.eq_ignore_ascii_case("copy")
         && let Some(query) = copy::subscribe(sql)
     {
@@ -350,10 +363,27 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::Insert(_)
         | Statement::Update(_)
         | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog, params)?)),
-        Statement::CreateTable(_)
-        | Statement::CreateIndex(_)
-        | Statement::Drop { .. }
-        | Statement::AlterTable(_) => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
+        Statement::CreateView(view) => Plan::Sql(Arc::new(views::create(view, catalog)?)),
+        Statement::Drop { .. } => drops::plan(statement, catalog)?,
+        Statement::CreateType {
+            name,
+            representation,
+        } => Plan::Sql(Arc::new(enums::create(&name, representation, catalog)?)),
+        Statement::AlterType(alter) => enums::alter(alter, catalog)?,
+        Statement::Comment {
+            object_type,
+            object_name,
+            comment,
+            if_exists: false,
+        } => Plan::Sql(Arc::new(comments::plan(
+            object_type,
+            &object_name,
+            comment,
+            catalog,
+        )?)),
+        Statement::CreateTable(_) | Statement::CreateIndex(_) | Statement::AlterTable(_) => {
+            Plan::Sql(Arc::new(ddl::plan(statement, catalog)?))
+        }
         Statement::CreateFunction(_)
         | Statement::CreateTrigger(_)
         | Statement::DropTrigger(_)

@@ -414,6 +414,9 @@ pub enum TypeModifier {
         precision: u32,
         scale: u32,
     },
+    /// A `CREATE TYPE ... AS ENUM` type, by its oid: stored and served as its
+    /// label's text, described with the enum's oid.
+    Enum(u32),
 }
 
 impl ColumnType {
@@ -424,10 +427,28 @@ impl ColumnType {
         }
     }
 
+    /// An enum type's columns: text, labelled with the enum's oid.
+    pub fn enumerated(oid: u32) -> Self {
+        ColumnType {
+            ty: PgType::Text,
+            modifier: TypeModifier::Enum(oid),
+        }
+    }
+
+    /// The oid sent in RowDescription: the enum's for an enum.
+    pub fn oid(self) -> u32 {
+        match self.modifier {
+            TypeModifier::Enum(oid) => oid,
+            _ => self.ty.oid(),
+        }
+    }
+
     /// The type as `format_type` prints it, e.g. `numeric(10,2)`; this is also
-    /// the text stored in `_lw_columns`.
+    /// the text stored in `_lw_columns` (`enum(<oid>)` for an enum, whose name
+    /// only the catalog knows).
     pub fn to_sql(self) -> String {
         match self.modifier {
+            TypeModifier::Enum(oid) => format!("enum({oid})"),
             TypeModifier::None => self.ty.name().to_string(),
             TypeModifier::Length(n) => format!("{}({n})", self.ty.name()),
             TypeModifier::Numeric { precision, scale } => {
@@ -443,6 +464,9 @@ impl ColumnType {
             Some(open) => (&text[..open], Some(text[open + 1..].trim_end_matches(')'))),
             None => (text, None),
         };
+        if base.eq_ignore_ascii_case("enum") {
+            return args?.trim().parse().ok().map(ColumnType::enumerated);
+        }
         let ty = PgType::from_sql_name(base)?;
         let modifier = match args {
             None => TypeModifier::None,
@@ -471,7 +495,7 @@ impl ColumnType {
     /// `atttypmod` as Postgres reports it in RowDescription (-1 when none).
     pub fn typmod(self) -> i32 {
         match self.modifier {
-            TypeModifier::None => -1,
+            TypeModifier::None | TypeModifier::Enum(_) => -1,
             TypeModifier::Length(n) => n as i32 + 4,
             TypeModifier::Numeric { precision, scale } => (((precision << 16) | scale) + 4) as i32,
         }

@@ -65,11 +65,7 @@ impl LiveCursor {
     }
 
     fn described(&self) -> Vec<Described> {
-        let column = |name: &str, ty| Described {
-            name: name.into(),
-            ty,
-            typmod: -1,
-        };
+        let column = Described::plain;
         let mut columns = vec![
             column("mz_timestamp", PgType::Int8),
             column("mz_diff", PgType::Int8),

@@ -26,11 +26,7 @@ pub(super) struct Consumer {
 }
 
 fn column(name: &str, ty: PgType) -> Vec<Described> {
-    vec![Described {
-        name: name.into(),
-        ty,
-        typmod: -1,
-    }]
+    vec![Described::plain(name, ty)]
 }
 
 /// The result column of `litewire.listen_durable` (messages replayed).

@@ -99,20 +99,12 @@ pub fn subscribe_columns() -> Vec<Described> {
         ("row", PgType::Jsonb),
     ]
     .into_iter()
-    .map(|(name, ty)| Described {
-        name: name.into(),
-        ty,
-        typmod: -1,
-    })
+    .map(|(name, ty)| Described::plain(name, ty))
     .collect()
 }
 
 pub fn unsubscribe_columns() -> Vec<Described> {
-    vec![Described {
-        name: "unsubscribe".into(),
-        ty: PgType::Bool,
-        typmod: -1,
-    }]
+    vec![Described::plain("unsubscribe", PgType::Bool)]
 }
 
 impl Session {
