@@ -72,7 +72,7 @@ impl StatementContext {
     }
 }
 
-fn to_sqlite(err: Error) -> rusqlite::Error {
+pub(super) fn to_sqlite(err: Error) -> rusqlite::Error {
     function_error(err.state, err.message)
 }
 
@@ -95,7 +95,8 @@ fn decimal_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<Option<Decimal
     })
 }
 
-const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+pub(super) const PURE: FunctionFlags =
+    FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
 const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
 
 /// Registers everything on `conn`.
@@ -171,6 +172,7 @@ pub fn register(
     })?;
     register_numeric(conn)?;
     register_json(conn)?;
+    super::datetime_functions::register(conn)?;
     Ok(())
 }
 

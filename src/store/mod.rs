@@ -8,6 +8,7 @@
 //! on pooled connections and never wait for the writer (WAL snapshots).
 //! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
 
+mod datetime_functions;
 pub mod exec;
 mod functions;
 mod introspect;

@@ -13,6 +13,7 @@
 //! - a string literal compared with a typed expression takes that type (as an
 //!   `unknown` literal does in Postgres) and is canonicalized at translate time.
 //! - `ILIKE` -> `lower(a) LIKE lower(b)` (LIKE is case-sensitive, as in Postgres).
+//! - date/time operators and functions: see `datetime`.
 //! - `now()`, `CURRENT_TIMESTAMP` -> `lw_now()`; `gen_random_uuid()` -> `lw_uuid()`;
 //!   `sum`/`avg` over numeric -> exact `lw_num_sum`/`lw_num_avg`.
 
@@ -269,7 +270,7 @@ impl<'a> Typer<'a> {
             "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" => args
                 .iter()
                 .find_map(|a| self.type_of(a).filter(|t| t.ty != PgType::Unknown)),
-            _ => None,
+            _ => super::datetime::function_type(&name, &args),
         }
     }
 
@@ -371,13 +372,26 @@ impl<'a> Typer<'a> {
                     *expr = rewritten;
                 }
             }
-            Expr::AtTimeZone { .. } => return Err(Error::unsupported("AT TIME ZONE")),
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => *expr = super::datetime::at_time_zone(self, timestamp, time_zone)?,
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr: inner,
+            } => {
+                if let Some(negated) = super::datetime::negate(self, inner) {
+                    *expr = negated;
+                }
+            }
             Expr::Array(_) => return Err(Error::unsupported("ARRAY constructor")),
             Expr::AnyOp { .. } | Expr::AllOp { .. } => {
                 return Err(Error::unsupported("ANY/ALL over arrays"));
             }
-            Expr::Extract { .. } => return Err(Error::unsupported("EXTRACT")),
-            Expr::Interval(_) => return Err(Error::unsupported("interval literals")),
+            Expr::Extract {
+                field, expr: inner, ..
+            } => *expr = super::datetime::extract(self, field, inner)?,
+            Expr::Interval(interval) => *expr = super::datetime::interval_literal(interval)?,
             _ => {}
         }
         Ok(())
@@ -411,6 +425,9 @@ impl<'a> Typer<'a> {
                     self.infer_param(right, t);
                     coerce_literal(right, t)?;
                 }
+                if let Some(cmp) = super::datetime::interval_comparison(self, left, op, right) {
+                    return Ok(Some(cmp));
+                }
                 let numeric = |t: Option<ColumnType>| t.is_some_and(|t| t.ty == PgType::Numeric);
                 let collated = |e: &Expr, t: Option<ColumnType>| {
                     numeric(t) && matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
@@ -426,6 +443,9 @@ impl<'a> Typer<'a> {
                 Ok(None)
             }
             Plus | Minus | Multiply | Divide | Modulo => {
+                if let Some(e) = super::datetime::arithmetic(self, left, op, right)? {
+                    return Ok(Some(e));
+                }
                 let (lt, rt) = (self.type_of(left), self.type_of(right));
                 for (side, other) in [(&mut *left, rt), (&mut *right, lt)] {
                     if let Some(t) = other.filter(|t| t.ty != PgType::Unknown) {
@@ -469,6 +489,9 @@ impl<'a> Typer<'a> {
 
     fn function(&mut self, f: &mut Function) -> Result<Option<Expr>> {
         let name = object_name(&f.name);
+        if let Some(e) = super::datetime::function(self, &name, f)? {
+            return Ok(Some(e));
+        }
         let args = function_args(f);
         let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
         let renamed = match name.as_str() {
@@ -592,7 +615,7 @@ pub fn function_args(f: &Function) -> Vec<&Expr> {
     }
 }
 
-fn literal_text(expr: &Expr) -> Option<String> {
+pub(super) fn literal_text(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Value(ValueWithSpan {
             value: Value::SingleQuotedString(s),
@@ -634,7 +657,7 @@ fn number(s: &str) -> Expr {
     Expr::Value(Value::Number(s.to_string(), false).into())
 }
 
-fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Expr {
+pub(super) fn cast_call(inner: Expr, source: Option<ColumnType>, target: ColumnType) -> Expr {
     let source = source.map(|s| s.ty.name()).unwrap_or("");
     call(
         "lw_cast",
@@ -741,6 +764,9 @@ pub fn column_name(expr: &Expr) -> String {
         },
         Expr::Nested(e) => column_name(e),
         Expr::Case { .. } => "case".into(),
+        Expr::Extract { .. } => "extract".into(),
+        Expr::Interval(_) => "interval".into(),
+        Expr::AtTimeZone { .. } => "timezone".into(),
         Expr::Exists { .. } => "exists".into(),
         Expr::Value(ValueWithSpan {
             value: Value::Boolean(_),

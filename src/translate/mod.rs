@@ -12,6 +12,7 @@
 
 pub mod capture;
 pub mod copy;
+mod datetime;
 mod ddl;
 mod dml;
 mod expr;

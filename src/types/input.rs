@@ -128,7 +128,7 @@ pub fn from_text(ct: ColumnType, text: &str) -> Result<Value, Error> {
         PgType::Timestamptz => Value::Text(datetime::format_timestamptz(
             datetime::parse_timestamptz(text)?,
         )),
-        PgType::Interval => Value::Text(text.trim().to_string()),
+        PgType::Interval => Value::Text(super::interval::Interval::parse(text)?.to_string()),
         PgType::Uuid => Value::Text(
             uuid::Uuid::parse_str(text.trim())
                 .map_err(|_| invalid(ty, text))?

@@ -9,8 +9,11 @@
 //! The text form sent to clients is then, for most types, the stored text itself.
 
 pub mod binary;
+pub mod date_part;
 pub mod datetime;
+pub mod datetime_math;
 pub mod input;
+pub mod interval;
 pub mod json;
 pub mod json_value;
 pub mod numeric;
@@ -263,11 +266,13 @@ impl PgType {
     }
 
     /// The SQLite column type declared for this Postgres type. It fixes the column's
-    /// affinity (so `'12.50'` stays text in a numeric column) and, for `numeric`,
-    /// the collation that makes comparisons and ORDER BY numeric.
+    /// affinity (so `'12.50'` stays text in a numeric column) and, for `numeric`
+    /// and `interval`, the collation that makes comparisons and ORDER BY follow
+    /// the value rather than its text.
     pub fn sqlite_decl(self) -> &'static str {
         match self {
             PgType::Numeric => "TEXT COLLATE lw_numeric",
+            PgType::Interval => "TEXT COLLATE lw_interval",
             _ => match self.storage() {
                 Storage::Integer => "INTEGER",
                 Storage::Real => "REAL",

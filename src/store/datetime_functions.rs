@@ -1,0 +1,158 @@
+//! The runtime half of the date/time dialect: the translator rewrites
+//! date/time operators, `extract`, `date_part`, `date_trunc`, `age` and
+//! `AT TIME ZONE` into these, passing each operand's Postgres type as text
+//! (`lw_dt_op('+', x, 'date', y, 'interval')`) since SQLite values carry none.
+
+use rusqlite::Connection;
+use rusqlite::functions::Context;
+use rusqlite::types::{Value, ValueRef};
+
+use super::functions::{PURE, to_sqlite};
+use crate::error::Error;
+use crate::types::date_part::{self, Part};
+use crate::types::datetime_math::{self, Op};
+use crate::types::interval::{self, Interval};
+use crate::types::{PgType, datetime};
+
+fn type_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<PgType> {
+    let name: String = ctx.get(idx)?;
+    PgType::from_sql_name(&name)
+        .ok_or_else(|| to_sqlite(Error::internal(format!("unknown type {name}"))))
+}
+
+/// The text of argument `idx`, None for NULL.
+fn text_arg(ctx: &Context<'_>, idx: usize) -> Option<String> {
+    match ctx.get_raw(idx) {
+        ValueRef::Null => None,
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+    }
+}
+
+/// `extract`/`date_part` of `value` of type `ty`.
+fn part(unit: &str, value: &str, ty: PgType, for_extract: bool) -> Result<Part, Error> {
+    match ty {
+        PgType::Interval => date_part::interval_part(unit, Interval::parse(value)?),
+        // `date_part(text, date)` does not exist: the date becomes a timestamp.
+        PgType::Date if for_extract => date_part::date_extract(unit, datetime::parse_date(value)?),
+        PgType::Timestamp | PgType::Date => {
+            date_part::timestamp_part(unit, datetime::parse_timestamp(value)?, PgType::Timestamp)
+        }
+        _ => date_part::timestamp_part(
+            unit,
+            datetime::parse_timestamptz(value)?.naive_utc(),
+            PgType::Timestamptz,
+        ),
+    }
+}
+
+fn truncate(unit: &str, value: &str, ty: PgType) -> Result<String, Error> {
+    Ok(match ty {
+        PgType::Interval => {
+            date_part::truncate_interval(unit, Interval::parse(value)?)?.to_string()
+        }
+        PgType::Timestamp => datetime::format_timestamp(date_part::truncate_timestamp(
+            unit,
+            datetime::parse_timestamp(value)?,
+            ty,
+        )?),
+        _ => datetime::format_timestamptz(
+            date_part::truncate_timestamp(
+                unit,
+                datetime::parse_timestamptz(value)?.naive_utc(),
+                PgType::Timestamptz,
+            )?
+            .and_utc(),
+        ),
+    })
+}
+
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_collation("lw_interval", interval::compare_text)?;
+    conn.create_scalar_function("lw_dt_op", 5, PURE, |ctx| {
+        let symbol: String = ctx.get(0)?;
+        let op = Op::from_symbol(&symbol)
+            .ok_or_else(|| to_sqlite(Error::internal(format!("operator {symbol}"))))?;
+        datetime_math::apply(
+            op,
+            type_arg(ctx, 2)?,
+            ctx.get_raw(1),
+            type_arg(ctx, 4)?,
+            ctx.get_raw(3),
+        )
+        .map_err(to_sqlite)
+    })?;
+    conn.create_scalar_function("lw_interval_cmp", 2, PURE, |ctx| {
+        match (text_arg(ctx, 0), text_arg(ctx, 1)) {
+            (Some(a), Some(b)) => {
+                let (a, b) = (
+                    Interval::parse(&a).map_err(to_sqlite)?,
+                    Interval::parse(&b).map_err(to_sqlite)?,
+                );
+                Ok(Some(a.cmp(&b) as i64))
+            }
+            _ => Ok(None),
+        }
+    })?;
+    for (name, for_extract) in [("lw_extract", true), ("lw_date_part", false)] {
+        conn.create_scalar_function(name, 3, PURE, move |ctx| {
+            let ty = type_arg(ctx, 2)?;
+            let (Some(unit), Some(value)) = (text_arg(ctx, 0), text_arg(ctx, 1)) else {
+                return Ok(Value::Null);
+            };
+            let p = part(&unit, &value, ty, for_extract).map_err(to_sqlite)?;
+            Ok(if for_extract {
+                Value::Text(p.numeric)
+            } else {
+                Value::Real(p.float)
+            })
+        })?;
+    }
+    conn.create_scalar_function("lw_date_trunc", 3, PURE, |ctx| {
+        let ty = type_arg(ctx, 2)?;
+        match (text_arg(ctx, 0), text_arg(ctx, 1)) {
+            (Some(unit), Some(value)) => truncate(&unit, &value, ty).map(Some).map_err(to_sqlite),
+            _ => Ok(None),
+        }
+    })?;
+    conn.create_scalar_function("lw_age", 2, PURE, |ctx| {
+        match (text_arg(ctx, 0), text_arg(ctx, 1)) {
+            (Some(a), Some(b)) => {
+                let a = datetime::parse_timestamp(&a).map_err(to_sqlite)?;
+                let b = datetime::parse_timestamp(&b).map_err(to_sqlite)?;
+                Ok(Some(
+                    datetime_math::age(a, b).map_err(to_sqlite)?.to_string(),
+                ))
+            }
+            _ => Ok(None),
+        }
+    })?;
+    conn.create_scalar_function("lw_at_time_zone", 3, PURE, |ctx| {
+        let source = type_arg(ctx, 1)?;
+        match (text_arg(ctx, 0), text_arg(ctx, 2)) {
+            (Some(value), Some(zone)) => {
+                datetime_math::at_time_zone(source, &value, &zone).map_err(to_sqlite)
+            }
+            _ => Ok(Value::Null),
+        }
+    })?;
+    conn.create_scalar_function("make_date", 3, PURE, |ctx| {
+        let (y, m, d): (Option<i64>, Option<i64>, Option<i64>) =
+            (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?);
+        let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+            return Ok(None);
+        };
+        let date = i32::try_from(y)
+            .ok()
+            .and_then(|y| chrono::NaiveDate::from_ymd_opt(y, m as u32, d as u32))
+            .ok_or_else(|| {
+                to_sqlite(Error::new(
+                    crate::error::SqlState::DatetimeFieldOverflow,
+                    format!("date field value out of range: {y}-{m:02}-{d:02}"),
+                ))
+            })?;
+        Ok(Some(datetime::format_date(date)))
+    })?;
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The Postgres date/time dialect, as rules over already-rewritten children:
+//! - `INTERVAL '1 day'` -> an `interval` cast of the canonical text (22007 now if bad);
+//! - `+ - * /` with a date/time operand -> `lw_dt_op(op, a, 'type', b, 'type')`,
+//!   an `unknown` literal or parameter taking the type Postgres would give it;
+//! - unary minus on an interval, interval comparisons -> `lw_interval_cmp`;
+//! - `EXTRACT(f FROM x)` -> `lw_extract` (numeric), `date_part` -> `lw_date_part`
+//!   (double precision), `date_trunc`, `age`, `AT TIME ZONE`, `current_date`.
+//!
+//! The runtime functions live in `store::datetime_functions`; the operand types
+//! travel as text arguments because SQLite values do not carry them.
+
+use sqlparser::ast::{BinaryOperator, DateTimeField, Expr, Function};
+
+use super::expr::{Typer, call, cast_call, coerce_literal, function_args, literal_text, string};
+use crate::error::{Error, Result, SqlState};
+use crate::types::datetime_math::{Op, at_time_zone_type, result_type, unknown_operand_type};
+use crate::types::interval::Interval;
+use crate::types::{ColumnType, PgType};
+
+fn plain(ty: PgType) -> ColumnType {
+    ColumnType::plain(ty)
+}
+
+fn is_datetime(ty: PgType) -> bool {
+    matches!(
+        ty,
+        PgType::Date | PgType::Time | PgType::Timestamp | PgType::Timestamptz | PgType::Interval
+    )
+}
+
+/// A literal or parameter whose type context decides.
+fn is_unknown(ty: Option<ColumnType>) -> bool {
+    ty.is_none_or(|t| t.ty == PgType::Unknown)
+}
+
+/// `INTERVAL '1 day'`, `INTERVAL '1' DAY`.
+pub(super) fn interval_literal(interval: &sqlparser::ast::Interval) -> Result<Expr> {
+    let Some(mut text) = literal_text(&interval.value) else {
+        return Err(Error::unsupported("INTERVAL with a non-literal value"));
+    };
+    if interval.last_field.is_some() {
+        return Err(Error::unsupported("INTERVAL field ranges"));
+    }
+    if let Some(field) = &interval.leading_field {
+        text = format!("{text} {}", field.to_string().to_ascii_lowercase());
+    }
+    let canonical = Interval::parse(&text)?.to_string();
+    Ok(cast_call(string(&canonical), None, plain(PgType::Interval)))
+}
+
+fn op_of(op: &BinaryOperator) -> Option<Op> {
+    Some(match op {
+        BinaryOperator::Plus => Op::Add,
+        BinaryOperator::Minus => Op::Sub,
+        BinaryOperator::Multiply => Op::Mul,
+        BinaryOperator::Divide => Op::Div,
+        _ => return None,
+    })
+}
+
+fn dt_call(op: Op, left: Expr, lt: PgType, right: Expr, rt: PgType) -> Expr {
+    call(
+        "lw_dt_op",
+        vec![
+            string(op.symbol()),
+            left,
+            string(lt.name()),
+            right,
+            string(rt.name()),
+        ],
+    )
+}
+
+/// Arithmetic with a date/time operand, or None when neither operand is one.
+pub(super) fn arithmetic(
+    typer: &mut Typer<'_>,
+    left: &mut Expr,
+    op: &BinaryOperator,
+    right: &mut Expr,
+) -> Result<Option<Expr>> {
+    let Some(op) = op_of(op) else {
+        return Ok(None);
+    };
+    let (mut lt, mut rt) = (typer.type_of(left), typer.type_of(right));
+    let dt = |t: Option<ColumnType>| t.is_some_and(|t| is_datetime(t.ty));
+    if !dt(lt) && !dt(rt) {
+        return Ok(None);
+    }
+    // `ts + '1 day'`, `ts - $1`, `interval * $1`: the unknown side takes its type.
+    let (lt0, rt0) = (lt, rt);
+    for (side, side_ty, other) in [(&mut *left, &mut lt, rt0), (&mut *right, &mut rt, lt0)] {
+        let Some(other) = other.filter(|_| is_unknown(*side_ty)) else {
+            continue;
+        };
+        let guess = unknown_operand_type(op, other.ty).or(match (op, other.ty) {
+            (Op::Mul | Op::Div, PgType::Interval) => Some(PgType::Float8),
+            _ => None,
+        });
+        if let Some(guess) = guess {
+            typer.infer_param(side, plain(guess));
+            coerce_literal(side, plain(guess))?;
+            *side_ty = Some(plain(guess));
+        }
+    }
+    let (l, r) = (lt.map(|t| t.ty), rt.map(|t| t.ty));
+    let name = |t: Option<PgType>| t.map_or("unknown", |t| t.name());
+    let result = l.zip(r).and_then(|(l, r)| result_type(op, l, r));
+    if result.is_none() {
+        return Err(Error::new(
+            SqlState::UndefinedFunction,
+            format!(
+                "operator does not exist: {} {} {}",
+                name(l),
+                op.symbol(),
+                name(r)
+            ),
+        ));
+    }
+    let take = |e: &mut Expr| std::mem::replace(e, Expr::Value(sqlparser::ast::Value::Null.into()));
+    Ok(Some(dt_call(
+        op,
+        take(left),
+        l.unwrap_or(PgType::Unknown),
+        take(right),
+        r.unwrap_or(PgType::Unknown),
+    )))
+}
+
+/// `-interval`.
+pub(super) fn negate(typer: &Typer<'_>, inner: &mut Expr) -> Option<Expr> {
+    if typer.type_of(inner)?.ty != PgType::Interval {
+        return None;
+    }
+    let inner = std::mem::replace(inner, Expr::Value(sqlparser::ast::Value::Null.into()));
+    let minus_one = Expr::Value(sqlparser::ast::Value::Number("-1".into(), false).into());
+    Some(dt_call(
+        Op::Mul,
+        inner,
+        PgType::Interval,
+        minus_one,
+        PgType::Int4,
+    ))
+}
+
+/// A comparison with an interval operand compares values, not their text.
+pub(super) fn interval_comparison(
+    typer: &Typer<'_>,
+    left: &mut Expr,
+    op: &BinaryOperator,
+    right: &mut Expr,
+) -> Option<Expr> {
+    let interval = |e: &Expr| typer.type_of(e).is_some_and(|t| t.ty == PgType::Interval);
+    if !interval(left) && !interval(right) {
+        return None;
+    }
+    let take = |e: &mut Expr| std::mem::replace(e, Expr::Value(sqlparser::ast::Value::Null.into()));
+    Some(Expr::BinaryOp {
+        left: Box::new(call("lw_interval_cmp", vec![take(left), take(right)])),
+        op: op.clone(),
+        right: Box::new(Expr::Value(
+            sqlparser::ast::Value::Number("0".into(), false).into(),
+        )),
+    })
+}
+
+/// The date/time type of a source operand; an `unknown` one is read as
+/// `timestamptz`, Postgres's preferred date/time type.
+fn source_type(typer: &mut Typer<'_>, expr: &mut Expr) -> Result<PgType> {
+    match typer.type_of(expr) {
+        Some(t) if is_datetime(t.ty) => Ok(t.ty),
+        t if is_unknown(t) => {
+            typer.infer_param(expr, plain(PgType::Timestamptz));
+            coerce_literal(expr, plain(PgType::Timestamptz))?;
+            Ok(PgType::Timestamptz)
+        }
+        Some(t) => Err(Error::new(
+            SqlState::UndefinedFunction,
+            format!("function does not exist for type {}", t.ty.name()),
+        )),
+        None => Ok(PgType::Timestamptz),
+    }
+}
+
+/// `EXTRACT(field FROM x)`.
+pub(super) fn extract(
+    typer: &mut Typer<'_>,
+    field: &DateTimeField,
+    inner: &mut Expr,
+) -> Result<Expr> {
+    let ty = source_type(typer, inner)?;
+    let inner = std::mem::replace(inner, Expr::Value(sqlparser::ast::Value::Null.into()));
+    let field = match field {
+        DateTimeField::Custom(ident) => super::ident_text(ident),
+        other => other.to_string().to_ascii_lowercase(),
+    };
+    Ok(call(
+        "lw_extract",
+        vec![string(&field), inner, string(ty.name())],
+    ))
+}
+
+/// `x AT TIME ZONE zone`.
+pub(super) fn at_time_zone(
+    typer: &mut Typer<'_>,
+    value: &mut Expr,
+    zone: &mut Expr,
+) -> Result<Expr> {
+    let ty = source_type(typer, value)?;
+    typer.infer_param(zone, plain(PgType::Text));
+    let take = |e: &mut Expr| std::mem::replace(e, Expr::Value(sqlparser::ast::Value::Null.into()));
+    Ok(call(
+        "lw_at_time_zone",
+        vec![take(value), string(ty.name()), take(zone)],
+    ))
+}
+
+fn current_date() -> Expr {
+    cast_call(
+        call("lw_now", vec![]),
+        Some(plain(PgType::Timestamptz)),
+        plain(PgType::Date),
+    )
+}
+
+/// Date/time functions: `date_part`, `date_trunc`, `age`, `current_date`.
+pub(super) fn function(typer: &mut Typer<'_>, name: &str, f: &Function) -> Result<Option<Expr>> {
+    let mut args: Vec<Expr> = function_args(f).into_iter().cloned().collect();
+    Ok(Some(match (name, args.as_mut_slice()) {
+        ("current_date", []) => current_date(),
+        ("date_part" | "date_trunc", [unit, value]) => {
+            typer.infer_param(unit, plain(PgType::Text));
+            let ty = source_type(typer, value)?;
+            let runtime = if name == "date_part" {
+                "lw_date_part"
+            } else {
+                "lw_date_trunc"
+            };
+            call(
+                runtime,
+                vec![unit.clone(), value.clone(), string(ty.name())],
+            )
+        }
+        ("age", [value]) => {
+            typer.infer_param(value, plain(PgType::Timestamp));
+            call("lw_age", vec![current_date(), value.clone()])
+        }
+        ("age", [a, b]) => {
+            for side in [&mut *a, &mut *b] {
+                typer.infer_param(side, plain(PgType::Timestamp));
+            }
+            call("lw_age", vec![a.clone(), b.clone()])
+        }
+        ("make_date", [y, m, d]) => {
+            for part in [y, m, d] {
+                typer.infer_param(part, plain(PgType::Int4));
+            }
+            return Ok(None);
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The result types of the runtime functions above.
+pub(super) fn function_type(name: &str, args: &[&Expr]) -> Option<ColumnType> {
+    let type_at = |i: usize| literal_text(args.get(i)?).and_then(|t| PgType::from_sql_name(&t));
+    Some(plain(match name {
+        "lw_dt_op" => result_type(
+            Op::from_symbol(&literal_text(args.first()?)?)?,
+            type_at(2)?,
+            type_at(4)?,
+        )?,
+        "lw_extract" => PgType::Numeric,
+        "lw_date_part" => PgType::Float8,
+        "lw_date_trunc" => match type_at(2)? {
+            t @ (PgType::Interval | PgType::Timestamp) => t,
+            _ => PgType::Timestamptz,
+        },
+        "lw_age" => PgType::Interval,
+        "lw_at_time_zone" => at_time_zone_type(type_at(1)),
+        "make_date" => PgType::Date,
+        "lw_interval_cmp" => PgType::Int4,
+        _ => return None,
+    }))
+}
