@@ -1,6 +1,7 @@
 -- Postgres date/time dialect: interval, arithmetic, extract/date_part,
 -- date_trunc, age, AT TIME ZONE. Deterministic (no now()); session in UTC.
 SET client_min_messages = warning;
+SET TIME ZONE 'UTC';
 DROP TABLE IF EXISTS dt_events;
 CREATE TABLE dt_events (id integer PRIMARY KEY, at timestamp, at_tz timestamptz, day date, took interval);
 INSERT INTO dt_events VALUES
