@@ -232,7 +232,9 @@ fn compute(op: Op, l: Dt, r: Dt) -> Result<Dt, Error> {
         (Op::Mul, Interval(iv), n) | (Op::Mul, n, Interval(iv)) => {
             Interval(iv.checked_mul(as_float(n).ok_or_else(no_operator)?)?)
         }
-        (Op::Div, Interval(iv), n) => Interval(iv.checked_div(as_float(n).ok_or_else(no_operator)?)?),
+        (Op::Div, Interval(iv), n) => {
+            Interval(iv.checked_div(as_float(n).ok_or_else(no_operator)?)?)
+        }
         _ => return Err(no_operator()),
     })
 }

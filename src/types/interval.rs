@@ -485,7 +485,10 @@ mod tests {
         let day = Interval::parse("1 day").unwrap();
         assert_eq!(day.checked_mul(1.5).unwrap().to_string(), "1 day 12:00:00");
         let month = Interval::parse("1 mon").unwrap();
-        assert_eq!(month.checked_div(7.0).unwrap().to_string(), "4 days 06:51:25.6896");
+        assert_eq!(
+            month.checked_div(7.0).unwrap().to_string(),
+            "4 days 06:51:25.6896"
+        );
         let hour = Interval::parse("1 hour").unwrap();
         assert_eq!(hour.checked_mul(2.3333).unwrap().to_string(), "02:19:59.88");
     }
