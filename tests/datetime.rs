@@ -308,3 +308,48 @@ async fn bad_date_time_input_gets_postgres_sqlstates() {
         .unwrap();
     assert!(row.get::<_, bool>(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_aggregates_mixed_comparisons_and_to_char() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE runs (id int, took interval, day date, at timestamp);
+         INSERT INTO runs VALUES (1, '1 day', '2024-01-01', '2024-01-01 10:00'),
+           (2, '25 hours', '2024-01-02', '2024-01-02 00:00'), (3, '1 mon', '2024-01-01', '2024-01-01')",
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_one(
+            "SELECT sum(took), avg(took), max(took), \
+             (SELECT count(*) FROM runs WHERE day = at), \
+             to_char(max(at), 'Dy DD Mon YYYY HH12:MI AM'), \
+             make_interval(days => 10), justify_interval(interval '1 mon -1 hour') FROM runs",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        types(row.columns()),
+        vec![
+            Type::INTERVAL,
+            Type::INTERVAL,
+            Type::INTERVAL,
+            Type::INT8,
+            Type::TEXT,
+            Type::INTERVAL,
+            Type::INTERVAL
+        ]
+    );
+    assert_eq!(row.get::<_, PgInterval>(0), iv(1, 1, 25 * HOUR));
+    assert_eq!(
+        row.get::<_, PgInterval>(1),
+        iv(0, 10, 16 * HOUR + 20 * 60_000_000)
+    );
+    assert_eq!(row.get::<_, PgInterval>(2), iv(1, 0, 0));
+    assert_eq!(row.get::<_, i64>(3), 2);
+    assert_eq!(row.get::<_, &str>(4), "Tue 02 Jan 2024 12:00 AM");
+    assert_eq!(row.get::<_, PgInterval>(5), iv(0, 10, 0));
+    assert_eq!(row.get::<_, PgInterval>(6), iv(0, 29, 23 * HOUR));
+}

@@ -21,6 +21,11 @@ SELECT id, date_part('doy', at) AS doy, date_part('week', day) AS week, date_par
 SELECT id, date_trunc('month', at) AS month, date_trunc('hour', at_tz) AS hour, date_trunc('week', day) AS week, date_trunc('hour', took) AS took_h FROM dt_events ORDER BY id;
 SELECT id, at_tz AT TIME ZONE 'UTC' AS wall, at AT TIME ZONE 'UTC' AS instant FROM dt_events ORDER BY id;
 SELECT sum(extract(epoch FROM took)) AS total FROM dt_events;
+SELECT sum(took), avg(took), max(took), min(took), count(took) FROM dt_events;
+SELECT id FROM dt_events WHERE day = date_trunc('day', at) ORDER BY id;
+SELECT id FROM dt_events WHERE at < at_tz ORDER BY id;
+SELECT id FROM dt_events WHERE day < timestamp '2024-02-29 12:00' ORDER BY id;
+SELECT id, to_char(at, 'YYYY-MM-DD HH24:MI:SS') AS at, to_char(at_tz, 'Dy DD Mon YYYY HH12:MI:SS.MS AM TZ') AS tz, to_char(day, 'FMMonth FMDDth') AS day, to_char(took, 'HH24:MI:SS') AS took FROM dt_events ORDER BY id;
 -- interval literals and text output
 SELECT interval '1 day', interval '2 hours', INTERVAL '1 year 2 mons 3 days 04:05:06', interval '1.5 hours', interval '-1 second', interval '0';
 SELECT '2 hours'::interval, CAST('3 days' AS interval), interval '1.5 years', interval '1.7 months', interval '1.5 weeks', interval '1.25 days';
@@ -52,6 +57,12 @@ SELECT age(timestamp '2024-03-31', timestamp '2024-01-31 12:00'), age(timestamp 
 -- AT TIME ZONE
 SELECT timestamptz '2024-01-01 10:00+00' AT TIME ZONE 'UTC', timestamp '2024-01-01 10:00' AT TIME ZONE 'UTC', timestamp '2024-01-01 10:00' AT TIME ZONE 'GMT', timestamp '2024-01-01 10:00' AT TIME ZONE '+02:00', timestamp '2024-01-01 10:00' AT TIME ZONE 'UTC+2', timestamptz '2024-01-01 10:00+00' AT TIME ZONE '+02:00', timestamptz '2024-01-01 10:00+00' AT TIME ZONE '-05';
 SELECT make_date(2024, 2, 29), current_date - current_date;
+SELECT make_interval(1, 2, 3, 4, 5, 6, 7.5), make_interval(days => 10), make_interval(hours => 1, mins => 30), make_interval();
+SELECT justify_hours(interval '50 hours'), justify_days(interval '35 days'), justify_interval(interval '1 mon -1 hour'), justify_interval(interval '-1 mon 50 hours');
+SELECT extract(hour FROM time '10:30:15.5'), extract(second FROM time '10:30:15.5'), extract(epoch FROM time '10:30:15.5'), date_part('minute', time '10:30:15.5');
+SELECT to_char(timestamp '2024-01-02 15:04:05.123456', 'Day Month DY dy MS US Q IW DDD D'), to_char(timestamp '2024-01-02 00:04:05', 'HH12 hh am a.m. P.M. pm YY Y CC J WW SSSS FMHH12 DDth FMDDth MONTH month mon');
+SELECT to_char(timestamptz '2024-01-02 15:04:05+00', 'YYYY-MM-DD"T"HH24:MI:SSOF'), to_char(timestamp '2024-11-23 10:00', 'DDTH ID IYYY YYY FMMM/FMDD'), to_char(interval '3 years 2 mons 40 days 50:03:04.5', 'YYYY MM DD HH24 HH MI SS MS');
+SELECT localtime IS NOT NULL, localtimestamp IS NOT NULL, current_date IS NOT NULL, age(timestamp '2000-01-01') > interval '20 years';
 -- errors
 SELECT interval 'x';
 SELECT '1 fortnight'::interval;
@@ -63,5 +74,6 @@ SELECT extract(dow FROM interval '1 day');
 SELECT date_trunc('week', interval '10 days');
 SELECT extract(timezone FROM timestamp '2024-01-01');
 SELECT interval '1 day' / 0;
+SELECT extract(day FROM time '10:30');
 INSERT INTO dt_events (id, took) VALUES (6, 'soon');
 DROP TABLE dt_events;

@@ -4,7 +4,7 @@
 //! (`lw_dt_op('+', x, 'date', y, 'interval')`) since SQLite values carry none.
 
 use rusqlite::Connection;
-use rusqlite::functions::Context;
+use rusqlite::functions::{Aggregate, Context};
 use rusqlite::types::{Value, ValueRef};
 
 use super::functions::{PURE, to_sqlite};
@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::types::date_part::{self, Part};
 use crate::types::datetime_math::{self, Op};
 use crate::types::interval::{self, Interval};
+use crate::types::to_char::{self, Fields};
 use crate::types::{PgType, datetime};
 
 fn type_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<PgType> {
@@ -34,6 +35,7 @@ fn text_arg(ctx: &Context<'_>, idx: usize) -> Option<String> {
 fn part(unit: &str, value: &str, ty: PgType, for_extract: bool) -> Result<Part, Error> {
     match ty {
         PgType::Interval => date_part::interval_part(unit, Interval::parse(value)?),
+        PgType::Time => date_part::time_part(unit, datetime::parse_time(value)?),
         // `date_part(text, date)` does not exist: the date becomes a timestamp.
         PgType::Date if for_extract => date_part::date_extract(unit, datetime::parse_date(value)?),
         PgType::Timestamp | PgType::Date => {
@@ -137,6 +139,45 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             _ => Ok(Value::Null),
         }
     })?;
+    for (name, justify) in [
+        (
+            "justify_hours",
+            Interval::justify_hours as fn(Interval) -> Interval,
+        ),
+        ("justify_days", Interval::justify_days),
+        ("justify_interval", Interval::justify_interval),
+    ] {
+        conn.create_scalar_function(name, 1, PURE, move |ctx| {
+            text_arg(ctx, 0)
+                .map(|t| Interval::parse(&t).map(|iv| justify(iv).to_string()))
+                .transpose()
+                .map_err(to_sqlite)
+        })?;
+    }
+    conn.create_scalar_function("lw_make_interval", 7, PURE, |ctx| {
+        make_interval(ctx).map_err(to_sqlite)
+    })?;
+    conn.create_aggregate_function("lw_interval_sum", 1, PURE, IntervalSum { average: false })?;
+    conn.create_aggregate_function("lw_interval_avg", 1, PURE, IntervalSum { average: true })?;
+    conn.create_scalar_function("lw_to_char", 3, PURE, |ctx| {
+        let ty = type_arg(ctx, 2)?;
+        let (Some(value), Some(template)) = (text_arg(ctx, 0), text_arg(ctx, 1)) else {
+            return Ok(None);
+        };
+        let fields = match ty {
+            PgType::Interval => Fields::of_interval(Interval::parse(&value).map_err(to_sqlite)?),
+            PgType::Timestamp => {
+                Fields::of_timestamp(datetime::parse_timestamp(&value).map_err(to_sqlite)?, false)
+            }
+            _ => Fields::of_timestamp(
+                datetime::parse_timestamptz(&value)
+                    .map_err(to_sqlite)?
+                    .naive_utc(),
+                true,
+            ),
+        };
+        Ok(Some(to_char::format(&fields, &template)))
+    })?;
     conn.create_scalar_function("make_date", 3, PURE, |ctx| {
         let (y, m, d): (Option<i64>, Option<i64>, Option<i64>) =
             (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?);
@@ -155,4 +196,74 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(Some(datetime::format_date(date)))
     })?;
     Ok(())
+}
+
+/// `make_interval(years, months, weeks, days, hours, mins, secs)`; NULL if any
+/// part is NULL, as the function is strict.
+fn make_interval(ctx: &Context<'_>) -> Result<Option<String>, Error> {
+    let mut parts = [0f64; 7];
+    for (i, slot) in parts.iter_mut().enumerate() {
+        match ctx.get_raw(i) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Integer(v) => *slot = v as f64,
+            ValueRef::Real(v) => *slot = v,
+            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                let text = String::from_utf8_lossy(t);
+                *slot = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| crate::types::numeric::invalid(&text))?;
+            }
+        }
+    }
+    let secs = parts[6];
+    let ints = parts.map(|p| p.round_ties_even() as i64);
+    let [years, months, weeks, days, hours, mins, _] = ints;
+    let micros = ((hours * 60 + mins) * 60) as f64 * 1e6 + (secs * 1e6).round_ties_even();
+    let iv = Interval {
+        months: i32::try_from(years * 12 + months).map_err(|_| interval::out_of_range())?,
+        days: i32::try_from(weeks * 7 + days).map_err(|_| interval::out_of_range())?,
+        micros: if micros.is_finite() && micros.abs() < i64::MAX as f64 {
+            micros as i64
+        } else {
+            return Err(interval::out_of_range());
+        },
+    };
+    Ok(Some(iv.to_string()))
+}
+
+/// `sum`/`avg` over intervals: parts added separately; the average divides
+/// the sum as `interval / count` does.
+struct IntervalSum {
+    average: bool,
+}
+
+impl Aggregate<(Interval, i64), Option<String>> for IntervalSum {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<(Interval, i64)> {
+        Ok((Interval::default(), 0))
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut (Interval, i64)) -> rusqlite::Result<()> {
+        if let Some(text) = text_arg(ctx, 0) {
+            let iv = Interval::parse(&text).map_err(to_sqlite)?;
+            acc.0 = acc.0.checked_add(iv).map_err(to_sqlite)?;
+            acc.1 += 1;
+        }
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<(Interval, i64)>,
+    ) -> rusqlite::Result<Option<String>> {
+        match acc {
+            Some((sum, n)) if n > 0 => Ok(Some(if self.average {
+                sum.checked_div(n as f64).map_err(to_sqlite)?.to_string()
+            } else {
+                sum.to_string()
+            })),
+            _ => Ok(None),
+        }
+    }
 }

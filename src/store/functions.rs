@@ -209,6 +209,12 @@ fn cast(value: ValueRef<'_>, from: Option<PgType>, to: ColumnType) -> Result<Val
             let ts = datetime::parse_timestamptz(&String::from_utf8_lossy(t))?;
             Ok(Value::Text(datetime::format_date(ts.date_naive())))
         }
+        (Some(PgType::Timestamptz | PgType::Timestamp), ValueRef::Text(t))
+            if to.ty == PgType::Time =>
+        {
+            let ts = datetime::parse_timestamp(&String::from_utf8_lossy(t))?;
+            Ok(Value::Text(datetime::format_time(ts.time())))
+        }
         _ => input::coerce(to, value),
     }
 }

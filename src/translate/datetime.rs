@@ -4,7 +4,10 @@
 //!   an `unknown` literal or parameter taking the type Postgres would give it;
 //! - unary minus on an interval, interval comparisons -> `lw_interval_cmp`;
 //! - `EXTRACT(f FROM x)` -> `lw_extract` (numeric), `date_part` -> `lw_date_part`
-//!   (double precision), `date_trunc`, `age`, `AT TIME ZONE`, `current_date`.
+//!   (double precision), `date_trunc`, `age`, `AT TIME ZONE`, `make_interval`, `to_char`,
+//!   `current_date`, `localtimestamp`, `localtime`;
+//! - `sum`/`avg` over intervals -> `lw_interval_sum`/`lw_interval_avg`;
+//! - comparisons of mixed `date`/`timestamp`/`timestamptz` widen the narrower side.
 //!
 //! The runtime functions live in `store::datetime_functions`; the operand types
 //! travel as text arguments because SQLite values do not carry them.
@@ -142,24 +145,50 @@ pub(super) fn negate(typer: &Typer<'_>, inner: &mut Expr) -> Option<Expr> {
     ))
 }
 
-/// A comparison with an interval operand compares values, not their text.
-pub(super) fn interval_comparison(
+/// Where an instant type stands in Postgres's implicit promotions
+/// (`date` -> `timestamp` -> `timestamptz`).
+fn instant_rank(ty: PgType) -> Option<u8> {
+    match ty {
+        PgType::Date => Some(0),
+        PgType::Timestamp => Some(1),
+        PgType::Timestamptz => Some(2),
+        _ => None,
+    }
+}
+
+/// Comparisons whose stored texts do not compare as the values do: an
+/// interval operand (`'1 mon' = '30 days'`) goes through `lw_interval_cmp`; a
+/// `date` or `timestamp` compared with a wider instant type is cast up first,
+/// as Postgres does (`date '2024-01-01' = timestamp '2024-01-01 00:00'`).
+pub(super) fn comparison(
     typer: &Typer<'_>,
     left: &mut Expr,
     op: &BinaryOperator,
     right: &mut Expr,
 ) -> Option<Expr> {
-    let interval = |e: &Expr| typer.type_of(e).is_some_and(|t| t.ty == PgType::Interval);
-    if !interval(left) && !interval(right) {
-        return None;
-    }
+    let (lt, rt) = (typer.type_of(left)?.ty, typer.type_of(right)?.ty);
     let take = |e: &mut Expr| std::mem::replace(e, Expr::Value(sqlparser::ast::Value::Null.into()));
+    if lt == PgType::Interval || rt == PgType::Interval {
+        return Some(Expr::BinaryOp {
+            left: Box::new(call("lw_interval_cmp", vec![take(left), take(right)])),
+            op: op.clone(),
+            right: Box::new(Expr::Value(
+                sqlparser::ast::Value::Number("0".into(), false).into(),
+            )),
+        });
+    }
+    let (lr, rr) = (instant_rank(lt)?, instant_rank(rt)?);
+    let widen =
+        |e: &mut Expr, from: PgType, to: PgType| cast_call(take(e), Some(plain(from)), plain(to));
+    let (l, r) = match lr.cmp(&rr) {
+        std::cmp::Ordering::Equal => return None,
+        std::cmp::Ordering::Less => (widen(left, lt, rt), take(right)),
+        std::cmp::Ordering::Greater => (take(left), widen(right, rt, lt)),
+    };
     Some(Expr::BinaryOp {
-        left: Box::new(call("lw_interval_cmp", vec![take(left), take(right)])),
+        left: Box::new(l),
         op: op.clone(),
-        right: Box::new(Expr::Value(
-            sqlparser::ast::Value::Number("0".into(), false).into(),
-        )),
+        right: Box::new(r),
     })
 }
 
@@ -214,19 +243,95 @@ pub(super) fn at_time_zone(
     ))
 }
 
-fn current_date() -> Expr {
+/// The transaction's start (`now()`) as another date/time type.
+fn now_as(ty: PgType) -> Expr {
     cast_call(
         call("lw_now", vec![]),
         Some(plain(PgType::Timestamptz)),
-        plain(PgType::Date),
+        plain(ty),
     )
+}
+
+/// `make_interval(years, months, weeks, days, hours, mins, secs)`, each
+/// optional and nameable (`make_interval(days => 10)`).
+fn make_interval(typer: &mut Typer<'_>, f: &Function) -> Result<Expr> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    const NAMES: [&str; 7] = ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+    let zero = || Expr::Value(sqlparser::ast::Value::Number("0".into(), false).into());
+    let mut values: Vec<Expr> = NAMES.iter().map(|_| zero()).collect();
+    let FunctionArguments::List(list) = &f.args else {
+        return Ok(call("lw_make_interval", values));
+    };
+    for (position, arg) in list.args.iter().enumerate() {
+        let (slot, expr) = match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (Some(position), e),
+            FunctionArg::Named {
+                name,
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            }
+            | FunctionArg::ExprNamed {
+                name: Expr::Identifier(name),
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => {
+                let name = super::ident_text(name);
+                (NAMES.iter().position(|n| *n == name), e)
+            }
+            _ => (None, &values[0]),
+        };
+        let slot = slot.filter(|s| *s < NAMES.len()).ok_or_else(|| {
+            Error::new(
+                SqlState::UndefinedFunction,
+                "function make_interval with these arguments does not exist",
+            )
+        })?;
+        let ty = if slot == 6 {
+            PgType::Float8
+        } else {
+            PgType::Int4
+        };
+        typer.infer_param(expr, plain(ty));
+        values[slot] = expr.clone();
+    }
+    Ok(call("lw_make_interval", values))
+}
+
+/// `sum`/`avg` over intervals add the parts, not the texts.
+fn interval_aggregate(typer: &Typer<'_>, f: &Function, args: &[Expr]) -> Option<Expr> {
+    let [arg] = args else {
+        return None;
+    };
+    if typer.type_of(arg)?.ty != PgType::Interval {
+        return None;
+    }
+    let name = match super::expr::object_name(&f.name).as_str() {
+        "sum" => "lw_interval_sum",
+        _ => "lw_interval_avg",
+    };
+    let mut renamed = f.clone();
+    renamed.name = sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(
+        sqlparser::ast::Ident::new(name),
+    )]);
+    Some(Expr::Function(renamed))
 }
 
 /// Date/time functions: `date_part`, `date_trunc`, `age`, `current_date`.
 pub(super) fn function(typer: &mut Typer<'_>, name: &str, f: &Function) -> Result<Option<Expr>> {
     let mut args: Vec<Expr> = function_args(f).into_iter().cloned().collect();
     Ok(Some(match (name, args.as_mut_slice()) {
-        ("current_date", []) => current_date(),
+        ("current_date", []) => now_as(PgType::Date),
+        ("localtimestamp", []) => now_as(PgType::Timestamp),
+        ("localtime", []) => now_as(PgType::Time),
+        ("make_interval", _) => make_interval(typer, f)?,
+        ("sum" | "avg", _) => match interval_aggregate(typer, f, &args) {
+            Some(e) => e,
+            None => return Ok(None),
+        },
+        ("justify_hours" | "justify_days" | "justify_interval", [value]) => {
+            typer.infer_param(value, plain(PgType::Interval));
+            return Ok(None);
+        }
         ("date_part" | "date_trunc", [unit, value]) => {
             typer.infer_param(unit, plain(PgType::Text));
             let ty = source_type(typer, value)?;
@@ -240,9 +345,19 @@ pub(super) fn function(typer: &mut Typer<'_>, name: &str, f: &Function) -> Resul
                 vec![unit.clone(), value.clone(), string(ty.name())],
             )
         }
+        ("to_char", [value, template])
+            if typer.type_of(value).is_some_and(|t| is_datetime(t.ty)) =>
+        {
+            typer.infer_param(template, plain(PgType::Text));
+            let ty = source_type(typer, value)?;
+            call(
+                "lw_to_char",
+                vec![value.clone(), template.clone(), string(ty.name())],
+            )
+        }
         ("age", [value]) => {
             typer.infer_param(value, plain(PgType::Timestamp));
-            call("lw_age", vec![current_date(), value.clone()])
+            call("lw_age", vec![now_as(PgType::Date), value.clone()])
         }
         ("age", [a, b]) => {
             for side in [&mut *a, &mut *b] {
@@ -270,12 +385,14 @@ pub(super) fn function_type(name: &str, args: &[&Expr]) -> Option<ColumnType> {
             type_at(4)?,
         )?,
         "lw_extract" => PgType::Numeric,
+        "lw_to_char" => PgType::Text,
         "lw_date_part" => PgType::Float8,
         "lw_date_trunc" => match type_at(2)? {
             t @ (PgType::Interval | PgType::Timestamp) => t,
             _ => PgType::Timestamptz,
         },
-        "lw_age" => PgType::Interval,
+        "lw_age" | "lw_make_interval" | "lw_interval_sum" | "lw_interval_avg" | "justify_hours"
+        | "justify_days" | "justify_interval" => PgType::Interval,
         "lw_at_time_zone" => at_time_zone_type(type_at(1)),
         "make_date" => PgType::Date,
         "lw_interval_cmp" => PgType::Int4,

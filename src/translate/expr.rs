@@ -425,7 +425,7 @@ impl<'a> Typer<'a> {
                     self.infer_param(right, t);
                     coerce_literal(right, t)?;
                 }
-                if let Some(cmp) = super::datetime::interval_comparison(self, left, op, right) {
+                if let Some(cmp) = super::datetime::comparison(self, left, op, right) {
                     return Ok(Some(cmp));
                 }
                 let numeric = |t: Option<ColumnType>| t.is_some_and(|t| t.ty == PgType::Numeric);
@@ -495,11 +495,7 @@ impl<'a> Typer<'a> {
         let args = function_args(f);
         let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
         let renamed = match name.as_str() {
-            "now"
-            | "current_timestamp"
-            | "transaction_timestamp"
-            | "statement_timestamp"
-            | "localtimestamp" => {
+            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" => {
                 return Ok(Some(call("lw_now", vec![])));
             }
             "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),

@@ -216,6 +216,30 @@ pub fn date_extract(name: &str, d: NaiveDate) -> Result<Part, Error> {
     }
 }
 
+/// `extract(field from time)`: the clock fields and `epoch` (seconds since
+/// midnight).
+pub fn time_part(name: &str, t: chrono::NaiveTime) -> Result<Part, Error> {
+    let (u, lower) = parse_unit(name, PgType::Time)?;
+    let sec_micros = t.second() as i64 * 1_000_000 + (t.nanosecond() / 1000) as i64;
+    let frac = (t.nanosecond() / 1000) as f64;
+    Ok(match u {
+        Unit::Hour => Part::int(t.hour() as i64),
+        Unit::Minute => Part::int(t.minute() as i64),
+        Unit::Second => Part::scaled(sec_micros as i128, 6, t.second() as f64 + frac / 1e6),
+        Unit::Milliseconds => Part::scaled(
+            sec_micros as i128,
+            3,
+            t.second() as f64 * 1000.0 + frac / 1000.0,
+        ),
+        Unit::Microseconds => Part::int(sec_micros),
+        Unit::Epoch => {
+            let micros = (t - chrono::NaiveTime::MIN).num_microseconds().unwrap_or(0);
+            Part::scaled(micros as i128, 6, micros as f64 / 1e6)
+        }
+        _ => return Err(not_supported(&lower, PgType::Time)),
+    })
+}
+
 pub fn interval_part(name: &str, iv: Interval) -> Result<Part, Error> {
     let (u, lower) = parse_unit(name, PgType::Interval)?;
     let f = iv.fields();

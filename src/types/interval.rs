@@ -130,18 +130,45 @@ impl Interval {
     /// Whole days out of the time part (`justify_hours`), keeping both signs
     /// alike; Postgres applies it to `timestamp - timestamp`.
     pub fn justify_hours(self) -> Interval {
-        let mut days = self.days + (self.micros / USECS_PER_DAY) as i32;
+        let mut days = self.days as i64 + self.micros / USECS_PER_DAY;
         let mut micros = self.micros % USECS_PER_DAY;
-        if days > 0 && micros < 0 {
-            micros += USECS_PER_DAY;
-            days -= 1;
-        } else if days < 0 && micros > 0 {
-            micros -= USECS_PER_DAY;
-            days += 1;
-        }
+        let sign = micros.signum();
+        align_signs(&mut days, &mut micros, USECS_PER_DAY, sign);
+        Interval::from_parts(self.months as i64, days, micros)
+    }
+
+    /// Whole months out of the days (30 each), `justify_days`.
+    pub fn justify_days(self) -> Interval {
+        let mut months = self.months as i64 + self.days as i64 / DAYS_PER_MONTH;
+        let mut days = self.days as i64 % DAYS_PER_MONTH;
+        let sign = days.signum();
+        align_signs(&mut months, &mut days, DAYS_PER_MONTH, sign);
+        Interval::from_parts(months, days, self.micros)
+    }
+
+    /// Both justifications, with every part given the sign of the whole
+    /// (`justify_interval('1 mon -1 hour')` = `29 days 23:00:00`).
+    pub fn justify_interval(self) -> Interval {
+        let days = self.days as i64 + self.micros / USECS_PER_DAY;
+        let mut micros = self.micros % USECS_PER_DAY;
+        let mut months = self.months as i64 + days / DAYS_PER_MONTH;
+        let mut days = days % DAYS_PER_MONTH;
+        let below_months = if days != 0 {
+            days.signum()
+        } else {
+            micros.signum()
+        };
+        align_signs(&mut months, &mut days, DAYS_PER_MONTH, below_months);
+        let sign = micros.signum();
+        align_signs(&mut days, &mut micros, USECS_PER_DAY, sign);
+        Interval::from_parts(months, days, micros)
+    }
+
+    /// Justified parts always fit back: they only shrink.
+    fn from_parts(months: i64, days: i64, micros: i64) -> Interval {
         Interval {
-            months: self.months,
-            days,
+            months: months as i32,
+            days: days as i32,
             micros,
         }
     }
@@ -183,6 +210,18 @@ impl Interval {
             _ => parse_postgres(trimmed),
         };
         parsed.ok_or_else(|| invalid(text))
+    }
+}
+
+/// Moves one `span` from `high` into `low` (whose sign is `low_sign`) when
+/// their signs differ, so that `1 day -01:00:00` becomes `23:00:00`.
+fn align_signs(high: &mut i64, low: &mut i64, span: i64, low_sign: i64) {
+    if *high > 0 && low_sign < 0 {
+        *low += span;
+        *high -= 1;
+    } else if *high < 0 && low_sign > 0 {
+        *low -= span;
+        *high += 1;
     }
 }
 
@@ -488,6 +527,21 @@ mod tests {
         assert_eq!(
             month.checked_div(7.0).unwrap().to_string(),
             "4 days 06:51:25.6896"
+        );
+        let justify =
+            |t: &str, f: fn(Interval) -> Interval| f(Interval::parse(t).unwrap()).to_string();
+        assert_eq!(
+            justify("50 hours", Interval::justify_hours),
+            "2 days 02:00:00"
+        );
+        assert_eq!(justify("35 days", Interval::justify_days), "1 mon 5 days");
+        assert_eq!(
+            justify("1 mon -1 hour", Interval::justify_interval),
+            "29 days 23:00:00"
+        );
+        assert_eq!(
+            justify("-1 mon 50 hours", Interval::justify_interval),
+            "-27 days -22:00:00"
         );
         let hour = Interval::parse("1 hour").unwrap();
         assert_eq!(hour.checked_mul(2.3333).unwrap().to_string(), "02:19:59.88");

@@ -18,6 +18,7 @@ pub mod json;
 pub mod json_value;
 pub mod numeric;
 pub mod output;
+pub mod to_char;
 
 /// A Postgres type litewire stores and serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
