@@ -352,4 +352,14 @@ async fn interval_aggregates_mixed_comparisons_and_to_char() {
     assert_eq!(row.get::<_, &str>(4), "Tue 02 Jan 2024 12:00 AM");
     assert_eq!(row.get::<_, PgInterval>(5), iv(0, 10, 0));
     assert_eq!(row.get::<_, PgInterval>(6), iv(0, 29, 23 * HOUR));
+    // Interval expressions order by value, not by their text.
+    let rows = db
+        .query(
+            "SELECT id, timestamp '2024-01-03' - at AS left_over FROM runs ORDER BY left_over",
+            &[],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, vec![2, 1, 3]);
 }

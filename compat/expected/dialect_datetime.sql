@@ -22,6 +22,9 @@ SELECT id, date_trunc('month', at) AS month, date_trunc('hour', at_tz) AS hour, 
 SELECT id, at_tz AT TIME ZONE 'UTC' AS wall, at AT TIME ZONE 'UTC' AS instant FROM dt_events ORDER BY id;
 SELECT sum(extract(epoch FROM took)) AS total FROM dt_events;
 SELECT sum(took), avg(took), max(took), min(took), count(took) FROM dt_events;
+SELECT id, timestamp '2024-03-01' - at AS until FROM dt_events WHERE at IS NOT NULL ORDER BY until;
+SELECT id FROM dt_events WHERE took IS NOT NULL ORDER BY took + interval '1 hour' DESC;
+SELECT max(timestamp '2024-03-01' - at), min(took + interval '1 hour') FROM dt_events;
 SELECT id FROM dt_events WHERE day = date_trunc('day', at) ORDER BY id;
 SELECT id FROM dt_events WHERE at < at_tz ORDER BY id;
 SELECT id FROM dt_events WHERE day < timestamp '2024-02-29 12:00' ORDER BY id;

@@ -6,7 +6,8 @@
 //! - `EXTRACT(f FROM x)` -> `lw_extract` (numeric), `date_part` -> `lw_date_part`
 //!   (double precision), `date_trunc`, `age`, `AT TIME ZONE`, `make_interval`, `to_char`,
 //!   `current_date`, `localtimestamp`, `localtime`;
-//! - `sum`/`avg` over intervals -> `lw_interval_sum`/`lw_interval_avg`;
+//! - `sum`/`avg` over intervals -> `lw_interval_sum`/`lw_interval_avg`; `max`,
+//!   `min` and `ORDER BY` over interval expressions -> `COLLATE lw_interval`;
 //! - comparisons of mixed `date`/`timestamp`/`timestamptz` widen the narrower side.
 //!
 //! The runtime functions live in `store::datetime_functions`; the operand types
@@ -297,6 +298,71 @@ fn make_interval(typer: &mut Typer<'_>, f: &Function) -> Result<Expr> {
     Ok(call("lw_make_interval", values))
 }
 
+/// `x COLLATE lw_interval`: orders interval text by value.
+fn by_interval_value(expr: Expr) -> Expr {
+    Expr::Collate {
+        expr: Box::new(expr),
+        collation: sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(
+            sqlparser::ast::Ident::new("lw_interval"),
+        )]),
+    }
+}
+
+/// `ORDER BY` an interval expression (or an output column naming one) sorts by
+/// value: interval columns carry the `lw_interval` collation, expressions get it here.
+pub(super) fn order_by_intervals(typer: &Typer<'_>, query: &mut sqlparser::ast::Query) {
+    use sqlparser::ast::{OrderByKind, SelectItem, SetExpr};
+    let Some(order_by) = &mut query.order_by else {
+        return;
+    };
+    let OrderByKind::Expressions(items) = &mut order_by.kind else {
+        return;
+    };
+    let projection = match query.body.as_ref() {
+        SetExpr::Select(select) => select.projection.as_slice(),
+        _ => &[],
+    };
+    let output_type = |name: &str| {
+        projection.iter().find_map(|item| match item {
+            SelectItem::ExprWithAlias { expr, alias } if super::ident_text(alias) == name => {
+                typer.type_of(expr)
+            }
+            _ => None,
+        })
+    };
+    for item in items {
+        let ty = typer.type_of(&item.expr).or_else(|| match &item.expr {
+            Expr::Identifier(name) => output_type(&super::ident_text(name)),
+            _ => None,
+        });
+        if ty.is_some_and(|t| t.ty == PgType::Interval) {
+            let expr = std::mem::replace(
+                &mut item.expr,
+                Expr::Value(sqlparser::ast::Value::Null.into()),
+            );
+            item.expr = by_interval_value(expr);
+        }
+    }
+}
+
+/// `max`/`min` over interval expressions compare values, not texts.
+fn interval_extreme(typer: &Typer<'_>, f: &Function, args: &[Expr]) -> Option<Expr> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    let [arg] = args else {
+        return None;
+    };
+    if typer.type_of(arg)?.ty != PgType::Interval {
+        return None;
+    }
+    let mut collated = f.clone();
+    if let FunctionArguments::List(list) = &mut collated.args {
+        list.args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(
+            by_interval_value(arg.clone()),
+        ))];
+    }
+    Some(Expr::Function(collated))
+}
+
 /// `sum`/`avg` over intervals add the parts, not the texts.
 fn interval_aggregate(typer: &Typer<'_>, f: &Function, args: &[Expr]) -> Option<Expr> {
     let [arg] = args else {
@@ -325,6 +391,10 @@ pub(super) fn function(typer: &mut Typer<'_>, name: &str, f: &Function) -> Resul
         ("localtime", []) => now_as(PgType::Time),
         ("make_interval", _) => make_interval(typer, f)?,
         ("sum" | "avg", _) => match interval_aggregate(typer, f, &args) {
+            Some(e) => e,
+            None => return Ok(None),
+        },
+        ("max" | "min", _) => match interval_extreme(typer, f, &args) {
             Some(e) => e,
             None => return Ok(None),
         },

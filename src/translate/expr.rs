@@ -171,7 +171,7 @@ impl<'a> Typer<'a> {
                 }
                 _ => None,
             },
-            Expr::Nested(e) => self.type_of(e),
+            Expr::Nested(e) | Expr::Collate { expr: e, .. } => self.type_of(e),
             Expr::UnaryOp {
                 op: UnaryOperator::Not,
                 ..
@@ -552,6 +552,11 @@ impl VisitorMut for Typer<'_> {
         for expr in limit.into_iter().chain(offset).cloned().collect::<Vec<_>>() {
             self.infer_param(&expr, ColumnType::plain(PgType::Int8));
         }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
+        super::datetime::order_by_intervals(self, query);
         ControlFlow::Continue(())
     }
 
