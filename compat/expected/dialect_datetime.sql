@@ -55,6 +55,11 @@ SELECT date_trunc('microseconds', timestamp '2024-05-17 10:11:12.345678'), date_
 SELECT date_trunc('day', timestamp '2024-05-17 10:11:12'), date_trunc('week', timestamp '2024-05-19 10:11:12'), date_trunc('quarter', timestamp '2024-05-17 10:11:12'), date_trunc('year', timestamp '2024-05-17 10:11:12');
 SELECT date_trunc('decade', timestamp '2024-05-17'), date_trunc('century', timestamp '2024-05-17'), date_trunc('millennium', timestamp '2024-05-17'), date_trunc('month', date '2024-05-17'), date_trunc('day', timestamptz '2024-05-17 23:30:00+00');
 SELECT date_trunc('day', interval '1 day 03:45:12'), date_trunc('hour', interval '1 day 03:45:12'), date_trunc('millennium', interval '2500 years 3 days'), date_trunc('quarter', interval '1 year 5 mons'), date_trunc('second', interval '00:00:01.75');
+SELECT date_trunc('day', timestamptz '2024-05-17 23:30+00', 'UTC'), date_trunc('day', timestamptz '2024-05-17 23:30+00', '-02:00'), date_trunc('month', timestamptz '2024-05-31 23:30+00', 'UTC-3');
+-- generate_series over timestamps
+SELECT * FROM generate_series(timestamp '2024-01-30', timestamp '2024-02-02', interval '1 day');
+SELECT d FROM generate_series(date '2024-01-31', date '2024-05-01', '1 month') AS d;
+SELECT x FROM generate_series(timestamptz '2024-01-03', timestamptz '2024-01-01', interval '-12 hours') AS x;
 -- age
 SELECT age(timestamp '2024-03-31', timestamp '2024-01-31 12:00'), age(timestamp '2023-01-31', timestamp '2024-03-01'), age(timestamp '2024-02-29', timestamp '2000-02-29'), age(timestamp '2024-01-01', timestamp '2024-01-01');
 -- AT TIME ZONE

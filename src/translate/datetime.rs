@@ -415,6 +415,19 @@ pub(super) fn function(typer: &mut Typer<'_>, name: &str, f: &Function) -> Resul
                 vec![unit.clone(), value.clone(), string(ty.name())],
             )
         }
+        // date_trunc(unit, timestamptz, zone): truncated on the wall clock of `zone`.
+        ("date_trunc", [unit, value, zone]) => {
+            typer.infer_param(unit, plain(PgType::Text));
+            typer.infer_param(zone, plain(PgType::Text));
+            typer.infer_param(value, plain(PgType::Timestamptz));
+            let (tz, ts) = (
+                string(PgType::Timestamptz.name()),
+                string(PgType::Timestamp.name()),
+            );
+            let local = call("lw_at_time_zone", vec![value.clone(), tz, zone.clone()]);
+            let truncated = call("lw_date_trunc", vec![unit.clone(), local, ts.clone()]);
+            call("lw_at_time_zone", vec![truncated, ts, zone.clone()])
+        }
         ("to_char", [value, template])
             if typer.type_of(value).is_some_and(|t| is_datetime(t.ty)) =>
         {
@@ -468,4 +481,59 @@ pub(super) fn function_type(name: &str, args: &[&Expr]) -> Option<ColumnType> {
         "lw_interval_cmp" => PgType::Int4,
         _ => return None,
     }))
+}
+
+/// The type an expression declares before typing: a typed literal or a cast.
+fn declared_type(expr: &Expr) -> Option<PgType> {
+    let data_type = match expr {
+        Expr::TypedString(typed) => &typed.data_type,
+        Expr::Cast { data_type, .. } => data_type,
+        Expr::Interval(_) => return Some(PgType::Interval),
+        Expr::Nested(inner) => return declared_type(inner),
+        _ => return None,
+    };
+    super::expr::column_type(data_type).ok().map(|t| t.ty)
+}
+
+/// `generate_series(start, stop, step)` over timestamps, when `step` is an
+/// interval (a typed one, or a string literal that reads as one) or a bound is
+/// a date/time: a recursive
+/// CTE stepping with date/time arithmetic, SQL for `srf` to parse. `date` and
+/// untyped starts run as `timestamptz`, Postgres's choice.
+pub(super) fn timestamp_series(args: &[Expr], column: &sqlparser::ast::Ident) -> Option<String> {
+    let [start, stop, step] = args else {
+        return None;
+    };
+    // The step may be a parameter (plan-cache normalization takes literals
+    // out), so a date/time bound is enough: Postgres then wants an interval.
+    let instant = |e: &Expr| declared_type(e).is_some_and(|t| instant_rank(t).is_some());
+    let interval_step = declared_type(step) == Some(PgType::Interval)
+        || literal_text(step).is_some_and(|t| Interval::parse(&t).is_ok())
+        || instant(start)
+        || instant(stop);
+    if !interval_step {
+        return None;
+    }
+    let ty = match declared_type(start) {
+        Some(PgType::Timestamp) => "timestamp",
+        _ => "timestamptz",
+    };
+    let (start, stop, step) = (
+        format!("CAST(({start}) AS {ty})"),
+        format!("CAST(({stop}) AS {ty})"),
+        format!("CAST(({step}) AS interval)"),
+    );
+    let v = format!("CAST(v AS {ty})");
+    let within = |x: &str| {
+        format!(
+            "(({step} > interval '0' AND {x} <= {stop}) OR ({step} < interval '0' AND {x} >= {stop}))"
+        )
+    };
+    Some(format!(
+        "WITH RECURSIVE lw_series(v) AS (SELECT {start} \
+         UNION ALL SELECT {v} + {step} FROM lw_series WHERE {next}) \
+         SELECT {v} AS {column} FROM lw_series WHERE {here}",
+        next = within(&format!("{v} + {step}")),
+        here = within(&v),
+    ))
 }
