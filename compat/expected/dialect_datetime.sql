@@ -35,6 +35,8 @@ SELECT '2 hours'::interval, CAST('3 days' AS interval), interval '1.5 years', in
 SELECT interval '-1 days 2 hours', interval '1 day ago', interval '10', interval '1:30', interval '@ 2 hours', interval '100 hours';
 SELECT interval 'P1Y2M3DT4H5M6S', interval 'P1D', interval 'PT1H30M', interval '1 year -1 mons', interval '-1 mons +1 day', interval '1 day -1 second';
 SELECT interval '1 microsecond', interval '1.5 ms', interval '2 decades', interval '1 week 2 days', interval '3 centuries', interval '1 millennium';
+SELECT '1 day, 2:00:00'::interval, '0 years 0 mons 1 days 2 hours 3 mins 4.5 secs'::interval, '1 days 7200.000000 seconds'::interval, '1h30m'::interval, 'PT1.5S'::interval, 'P2W'::interval;
+SELECT '-1:30'::interval, '1 day -1:30'::interval, '+1 day'::interval, '1 mon 2 days ago'::interval, '-0.5 days'::interval, '1.5 mons'::interval, '0.1 years'::interval, '1.0001 days'::interval;
 -- arithmetic
 SELECT '2024-01-31'::date + interval '1 month' AS eom, date '2024-03-31' - interval '1 month' AS back, timestamp '2024-01-31 10:00' + interval '1 mon 1 day 1 hour' AS ts;
 SELECT timestamp '2024-01-03 03:00' - timestamp '2024-01-01 00:00' AS diff, timestamp '2024-01-01' - timestamp '2024-01-03 03:00' AS neg, timestamptz '2024-01-01 12:00+00' - timestamptz '2024-01-01 10:00+00' AS tzdiff;
@@ -74,6 +76,9 @@ SELECT localtime IS NOT NULL, localtimestamp IS NOT NULL, current_date IS NOT NU
 -- errors
 SELECT interval 'x';
 SELECT '1 fortnight'::interval;
+SELECT '1 day 1 day'::interval;
+SELECT '3 4'::interval;
+SELECT '25:61:00'::interval;
 SELECT date_part('foo', timestamptz '2024-01-02');
 SELECT extract(foo FROM timestamp '2024-01-02');
 SELECT date_trunc('foo', timestamp '2024-01-01');

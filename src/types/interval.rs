@@ -205,11 +205,10 @@ impl Interval {
     /// `P1Y2M3DT4H5M6S`.
     pub fn parse(text: &str) -> Result<Interval, Error> {
         let trimmed = text.trim();
-        let parsed = match trimmed.strip_prefix(['P', 'p']) {
-            Some(iso) if !iso.is_empty() => parse_iso(iso),
-            _ => parse_postgres(trimmed),
-        };
-        parsed.ok_or_else(|| invalid(text))
+        match trimmed.strip_prefix(['P', 'p']) {
+            Some(iso) if !iso.is_empty() => parse_iso(iso).ok_or_else(|| invalid(text)),
+            _ => parse_postgres(trimmed)?.ok_or_else(|| invalid(text)),
+        }
     }
 }
 
@@ -267,7 +266,14 @@ struct Accumulator {
     months: i64,
     days: i64,
     micros: f64,
+    /// The fields given so far, one bit each: Postgres refuses a field twice
+    /// (`1 day 1 day`, `1 hour 02:00`).
+    seen: u16,
 }
+
+const HOUR_BIT: u16 = 1 << 4;
+const MINUTE_BIT: u16 = 1 << 3;
+const SECOND_BIT: u16 = 1 << 2;
 
 impl Accumulator {
     fn add_days(&mut self, days: f64) {
@@ -288,8 +294,33 @@ impl Accumulator {
         self.months += whole as i64 * 12 + ((years - whole) * 12.0).round_ties_even() as i64;
     }
 
+    /// Marks `bits` as given; None if one already was.
+    fn mark(&mut self, bits: u16) -> Option<()> {
+        if self.seen & bits != 0 {
+            return None;
+        }
+        self.seen |= bits;
+        Some(())
+    }
+
     fn add_unit(&mut self, value: f64, unit: &str) -> Option<()> {
         let micros = |scale: i64| value * scale as f64;
+        let bit = match unit {
+            "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => 1,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "mseconds" => 1 << 1,
+            "" | "second" | "seconds" | "s" | "sec" | "secs" => SECOND_BIT,
+            "minute" | "minutes" | "m" | "min" | "mins" => MINUTE_BIT,
+            "hour" | "hours" | "h" | "hr" | "hrs" => HOUR_BIT,
+            "day" | "days" | "d" => 1 << 5,
+            "week" | "weeks" | "w" => 1 << 6,
+            "month" | "months" | "mon" | "mons" => 1 << 7,
+            "year" | "years" | "y" | "yr" | "yrs" => 1 << 8,
+            "decade" | "decades" | "dec" | "decs" => 1 << 9,
+            "century" | "centuries" | "c" | "cent" => 1 << 10,
+            "millennium" | "millennia" | "mil" | "mils" => 1 << 11,
+            _ => return None,
+        };
+        self.mark(bit)?;
         match unit {
             "microsecond" | "microseconds" | "us" | "usec" | "usecs" | "useconds" => {
                 self.micros += value
@@ -325,30 +356,43 @@ impl Accumulator {
     }
 }
 
-/// `[+-]h:mm[:ss[.frac]]` as microseconds.
-fn parse_clock(token: &str) -> Option<i64> {
-    let (negative, body) = match token.as_bytes().first()? {
-        b'-' => (true, &token[1..]),
-        b'+' => (false, &token[1..]),
+/// `[+-]h:mm[:ss[.frac]]` as microseconds: None if it is not a clock, an error
+/// (22015, as Postgres) if minutes or seconds overflow.
+fn parse_clock(token: &str, text: &str) -> Result<Option<i64>, Error> {
+    let (negative, body) = match token.as_bytes().first() {
+        Some(b'-') => (true, &token[1..]),
+        Some(b'+') => (false, &token[1..]),
         _ => (false, token),
     };
     let mut parts = body.split(':');
-    let hours: i64 = parts.next()?.parse().ok()?;
-    let minutes: i64 = parts.next()?.parse().ok()?;
+    let number = |p: Option<&str>| p.and_then(|p| p.parse::<i64>().ok());
+    let (Some(hours), Some(minutes)) = (number(parts.next()), number(parts.next())) else {
+        return Ok(None);
+    };
     let seconds: f64 = match parts.next() {
         Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
-            s.parse().ok()?
+            match s.parse() {
+                Ok(v) => v,
+                Err(_) => return Ok(None),
+            }
         }
-        Some(_) => return None,
+        Some(_) => return Ok(None),
         None => 0.0,
     };
-    if parts.next().is_some() || minutes > 59 || seconds >= 60.0 {
-        return None;
+    if parts.next().is_some() {
+        return Ok(None);
+    }
+    if minutes > 59 || seconds >= 60.0 {
+        return Err(Error::new(
+            SqlState::IntervalFieldOverflow,
+            format!("interval field value out of range: \"{text}\""),
+        ));
     }
     let micros = hours
-        .checked_mul(USECS_PER_HOUR)?
-        .checked_add(minutes * USECS_PER_MINUTE + rint(seconds * 1e6))?;
-    Some(if negative { -micros } else { micros })
+        .checked_mul(USECS_PER_HOUR)
+        .and_then(|h| h.checked_add(minutes * USECS_PER_MINUTE + rint(seconds * 1e6)))
+        .ok_or_else(out_of_range)?;
+    Ok(Some(if negative { -micros } else { micros }))
 }
 
 /// Splits `1.5hours` into the number and the unit.
@@ -364,8 +408,10 @@ fn split_number(token: &str) -> Option<(f64, &str)> {
     Some((number.parse().ok()?, &token[end..]))
 }
 
-fn parse_postgres(text: &str) -> Option<Interval> {
-    let lower = text.to_ascii_lowercase();
+/// Postgres's own syntax; Ok(None) when the text is not an interval.
+fn parse_postgres(text: &str) -> Result<Option<Interval>, Error> {
+    // Python's `str(timedelta)` writes `1 day, 2:00:00`; Postgres reads it.
+    let lower = text.to_ascii_lowercase().replace(',', " ");
     let mut tokens: Vec<&str> = lower.split_whitespace().collect();
     if tokens.first() == Some(&"@") {
         tokens.remove(0);
@@ -375,7 +421,7 @@ fn parse_postgres(text: &str) -> Option<Interval> {
         tokens.pop();
     }
     if tokens.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut acc = Accumulator::default();
     let mut i = 0;
@@ -383,22 +429,40 @@ fn parse_postgres(text: &str) -> Option<Interval> {
         let token = tokens[i];
         i += 1;
         if token.contains(':') {
-            acc.micros += parse_clock(token)? as f64;
+            let Some(micros) = parse_clock(token, text)? else {
+                return Ok(None);
+            };
+            if acc.mark(HOUR_BIT | MINUTE_BIT | SECOND_BIT).is_none() {
+                return Ok(None);
+            }
+            acc.micros += micros as f64;
             continue;
         }
-        let (value, attached) = split_number(token)?;
-        let unit = if attached.is_empty()
-            && i < tokens.len()
-            && tokens[i].starts_with(char::is_alphabetic)
-        {
-            i += 1;
-            tokens[i - 1]
-        } else {
-            attached
-        };
-        acc.add_unit(value, unit)?;
+        // `1h30m` holds several number-unit pairs.
+        let mut rest = token;
+        while !rest.is_empty() {
+            let Some((value, after)) = split_number(rest) else {
+                return Ok(None);
+            };
+            let unit_end = after
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(after.len());
+            let mut unit = &after[..unit_end];
+            rest = &after[unit_end..];
+            if unit.is_empty()
+                && rest.is_empty()
+                && i < tokens.len()
+                && tokens[i].starts_with(char::is_alphabetic)
+            {
+                unit = tokens[i];
+                i += 1;
+            }
+            if acc.add_unit(value, unit).is_none() {
+                return Ok(None);
+            }
+        }
     }
-    acc.finish(negate)
+    Ok(acc.finish(negate))
 }
 
 /// ISO 8601 durations: `P[nY][nM][nW][nD][T[nH][nM][nS]]`, the part after `P`.
@@ -517,6 +581,16 @@ mod tests {
         assert!(Interval::parse("x").is_err());
         assert!(Interval::parse("").is_err());
         assert!(Interval::parse("1 fortnight").is_err());
+        assert!(Interval::parse("1 day 1 day").is_err());
+        assert!(Interval::parse("3 4").is_err());
+        assert_eq!(round("1 day, 2:00:00"), "1 day 02:00:00");
+        assert_eq!(round("1h30m"), "01:30:00");
+        assert_eq!(
+            round("0 years 0 mons 1 days 2 hours 3 mins 4.5 secs"),
+            "1 day 02:03:04.5"
+        );
+        let overflow = Interval::parse("25:61:00").unwrap_err();
+        assert_eq!(overflow.state, SqlState::IntervalFieldOverflow);
     }
 
     #[test]
