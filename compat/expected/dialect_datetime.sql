@@ -67,6 +67,7 @@ SELECT age(timestamp '2024-03-31', timestamp '2024-01-31 12:00'), age(timestamp 
 -- AT TIME ZONE
 SELECT timestamptz '2024-01-01 10:00+00' AT TIME ZONE 'UTC', timestamp '2024-01-01 10:00' AT TIME ZONE 'UTC', timestamp '2024-01-01 10:00' AT TIME ZONE 'GMT', timestamp '2024-01-01 10:00' AT TIME ZONE '+02:00', timestamp '2024-01-01 10:00' AT TIME ZONE 'UTC+2', timestamptz '2024-01-01 10:00+00' AT TIME ZONE '+02:00', timestamptz '2024-01-01 10:00+00' AT TIME ZONE '-05';
 SELECT make_date(2024, 2, 29), current_date - current_date;
+SELECT to_timestamp(1704164645.5), to_timestamp(0), to_timestamp(-1.25), clock_timestamp() >= now();
 SELECT make_interval(1, 2, 3, 4, 5, 6, 7.5), make_interval(days => 10), make_interval(hours => 1, mins => 30), make_interval();
 SELECT justify_hours(interval '50 hours'), justify_days(interval '35 days'), justify_interval(interval '1 mon -1 hour'), justify_interval(interval '-1 mon 50 hours');
 SELECT extract(hour FROM time '10:30:15.5'), extract(second FROM time '10:30:15.5'), extract(epoch FROM time '10:30:15.5'), date_part('minute', time '10:30:15.5');

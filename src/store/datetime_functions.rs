@@ -4,7 +4,7 @@
 //! (`lw_dt_op('+', x, 'date', y, 'interval')`) since SQLite values carry none.
 
 use rusqlite::Connection;
-use rusqlite::functions::{Aggregate, Context};
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
 
 use super::functions::{PURE, to_sqlite};
@@ -178,6 +178,26 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         };
         Ok(Some(to_char::format(&fields, &template)))
     })?;
+    // The wall clock now, unlike `now()` (the transaction's start).
+    conn.create_scalar_function("lw_clock_timestamp", 0, FunctionFlags::SQLITE_UTF8, |_| {
+        Ok(datetime::format_timestamptz(chrono::Utc::now()))
+    })?;
+    // to_timestamp(seconds since 1970): rounded to microseconds.
+    conn.create_scalar_function("lw_to_timestamp", 1, PURE, |ctx| {
+        let Some(seconds) = number_arg(ctx, 0).map_err(to_sqlite)? else {
+            return Ok(None);
+        };
+        let micros = (seconds * 1e6).round_ties_even();
+        chrono::DateTime::from_timestamp_micros(micros as i64)
+            .filter(|_| micros.is_finite() && micros.abs() < i64::MAX as f64)
+            .map(|ts| Some(datetime::format_timestamptz(ts)))
+            .ok_or_else(|| {
+                to_sqlite(Error::new(
+                    crate::error::SqlState::DatetimeFieldOverflow,
+                    "timestamp out of range",
+                ))
+            })
+    })?;
     conn.create_scalar_function("make_date", 3, PURE, |ctx| {
         let (y, m, d): (Option<i64>, Option<i64>, Option<i64>) =
             (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?);
@@ -198,22 +218,31 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A number argument of any storage (numeric arrives as exact text).
+fn number_arg(ctx: &Context<'_>, idx: usize) -> Result<Option<f64>, Error> {
+    Ok(match ctx.get_raw(idx) {
+        ValueRef::Null => None,
+        ValueRef::Integer(v) => Some(v as f64),
+        ValueRef::Real(v) => Some(v),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            let text = String::from_utf8_lossy(t);
+            Some(
+                text.trim()
+                    .parse()
+                    .map_err(|_| crate::types::numeric::invalid(&text))?,
+            )
+        }
+    })
+}
+
 /// `make_interval(years, months, weeks, days, hours, mins, secs)`; NULL if any
 /// part is NULL, as the function is strict.
 fn make_interval(ctx: &Context<'_>) -> Result<Option<String>, Error> {
     let mut parts = [0f64; 7];
     for (i, slot) in parts.iter_mut().enumerate() {
-        match ctx.get_raw(i) {
-            ValueRef::Null => return Ok(None),
-            ValueRef::Integer(v) => *slot = v as f64,
-            ValueRef::Real(v) => *slot = v,
-            ValueRef::Text(t) | ValueRef::Blob(t) => {
-                let text = String::from_utf8_lossy(t);
-                *slot = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| crate::types::numeric::invalid(&text))?;
-            }
+        match number_arg(ctx, i)? {
+            Some(v) => *slot = v,
+            None => return Ok(None),
         }
     }
     let secs = parts[6];

@@ -5,7 +5,8 @@
 //! - unary minus on an interval, interval comparisons -> `lw_interval_cmp`;
 //! - `EXTRACT(f FROM x)` -> `lw_extract` (numeric), `date_part` -> `lw_date_part`
 //!   (double precision), `date_trunc`, `age`, `AT TIME ZONE`, `make_interval`, `to_char`,
-//!   `current_date`, `localtimestamp`, `localtime`;
+//!   `current_date`, `localtimestamp`, `localtime`, `clock_timestamp`,
+//!   `to_timestamp(seconds)`;
 //! - `sum`/`avg` over intervals -> `lw_interval_sum`/`lw_interval_avg`; `max`,
 //!   `min` and `ORDER BY` over interval expressions -> `COLLATE lw_interval`;
 //! - comparisons of mixed `date`/`timestamp`/`timestamptz` widen the narrower side.
@@ -389,6 +390,11 @@ pub(super) fn function(typer: &mut Typer<'_>, name: &str, f: &Function) -> Resul
         ("current_date", []) => now_as(PgType::Date),
         ("localtimestamp", []) => now_as(PgType::Timestamp),
         ("localtime", []) => now_as(PgType::Time),
+        ("clock_timestamp", []) => call("lw_clock_timestamp", vec![]),
+        ("to_timestamp", [seconds]) => {
+            typer.infer_param(seconds, plain(PgType::Float8));
+            call("lw_to_timestamp", vec![seconds.clone()])
+        }
         ("make_interval", _) => make_interval(typer, f)?,
         ("sum" | "avg", _) => match interval_aggregate(typer, f, &args) {
             Some(e) => e,
@@ -468,6 +474,7 @@ pub(super) fn function_type(name: &str, args: &[&Expr]) -> Option<ColumnType> {
             type_at(4)?,
         )?,
         "lw_extract" => PgType::Numeric,
+        "lw_clock_timestamp" | "lw_to_timestamp" => PgType::Timestamptz,
         "lw_to_char" => PgType::Text,
         "lw_date_part" => PgType::Float8,
         "lw_date_trunc" => match type_at(2)? {
