@@ -32,8 +32,16 @@ fn text_arg(ctx: &Context<'_>, idx: usize) -> Option<String> {
 }
 
 /// `extract`/`date_part` of `value` of type `ty`.
-fn part(unit: &str, value: &str, ty: PgType, for_extract: bool) -> Result<Part, Error> {
+/// The value's type: as the translator knew it, or read off the value.
+fn concrete(ty: PgType, value: &str) -> PgType {
     match ty {
+        PgType::Unknown => datetime_math::sniff(value),
+        known => known,
+    }
+}
+
+fn part(unit: &str, value: &str, ty: PgType, for_extract: bool) -> Result<Part, Error> {
+    match concrete(ty, value) {
         PgType::Interval => date_part::interval_part(unit, Interval::parse(value)?),
         PgType::Time => date_part::time_part(unit, datetime::parse_time(value)?),
         // `date_part(text, date)` does not exist: the date becomes a timestamp.
@@ -50,14 +58,14 @@ fn part(unit: &str, value: &str, ty: PgType, for_extract: bool) -> Result<Part, 
 }
 
 fn truncate(unit: &str, value: &str, ty: PgType) -> Result<String, Error> {
-    Ok(match ty {
+    Ok(match concrete(ty, value) {
         PgType::Interval => {
             date_part::truncate_interval(unit, Interval::parse(value)?)?.to_string()
         }
         PgType::Timestamp => datetime::format_timestamp(date_part::truncate_timestamp(
             unit,
             datetime::parse_timestamp(value)?,
-            ty,
+            PgType::Timestamp,
         )?),
         _ => datetime::format_timestamptz(
             date_part::truncate_timestamp(
@@ -164,7 +172,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let (Some(value), Some(template)) = (text_arg(ctx, 0), text_arg(ctx, 1)) else {
             return Ok(None);
         };
-        let fields = match ty {
+        let fields = match concrete(ty, &value) {
             PgType::Interval => Fields::of_interval(Interval::parse(&value).map_err(to_sqlite)?),
             PgType::Timestamp => {
                 Fields::of_timestamp(datetime::parse_timestamp(&value).map_err(to_sqlite)?, false)

@@ -33,9 +33,16 @@ fn is_datetime(ty: PgType) -> bool {
     )
 }
 
-/// A literal or parameter whose type context decides.
-fn is_unknown(ty: Option<ColumnType>) -> bool {
-    ty.is_none_or(|t| t.ty == PgType::Unknown)
+/// A string literal or a parameter: context decides its type.
+fn is_literal_or_param(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Value(sqlparser::ast::ValueWithSpan {
+            value: sqlparser::ast::Value::Placeholder(_)
+                | sqlparser::ast::Value::SingleQuotedString(_),
+            ..
+        })
+    )
 }
 
 /// `INTERVAL '1 day'`, `INTERVAL '1' DAY`.
@@ -94,7 +101,8 @@ pub(super) fn arithmetic(
     // `ts + '1 day'`, `ts - $1`, `interval * $1`: the unknown side takes its type.
     let (lt0, rt0) = (lt, rt);
     for (side, side_ty, other) in [(&mut *left, &mut lt, rt0), (&mut *right, &mut rt, lt0)] {
-        let Some(other) = other.filter(|_| is_unknown(*side_ty)) else {
+        let untyped = side_ty.is_none_or(|t| t.ty == PgType::Unknown);
+        let Some(other) = other.filter(|_| untyped && is_literal_or_param(side)) else {
             continue;
         };
         let guess = unknown_operand_type(op, other.ty).or(match (op, other.ty) {
@@ -107,28 +115,26 @@ pub(super) fn arithmetic(
             *side_ty = Some(plain(guess));
         }
     }
-    let (l, r) = (lt.map(|t| t.ty), rt.map(|t| t.ty));
-    let name = |t: Option<PgType>| t.map_or("unknown", |t| t.name());
-    let result = l.zip(r).and_then(|(l, r)| result_type(op, l, r));
-    if result.is_none() {
+    // An operand of no known type (a subquery's column) is typed by its value
+    // at run time; two known types must have an operator.
+    let (l, r) = (
+        lt.map_or(PgType::Unknown, |t| t.ty),
+        rt.map_or(PgType::Unknown, |t| t.ty),
+    );
+    let known = l != PgType::Unknown && r != PgType::Unknown;
+    if known && result_type(op, l, r).is_none() {
         return Err(Error::new(
             SqlState::UndefinedFunction,
             format!(
                 "operator does not exist: {} {} {}",
-                name(l),
+                l.name(),
                 op.symbol(),
-                name(r)
+                r.name()
             ),
         ));
     }
     let take = |e: &mut Expr| std::mem::replace(e, Expr::Value(sqlparser::ast::Value::Null.into()));
-    Ok(Some(dt_call(
-        op,
-        take(left),
-        l.unwrap_or(PgType::Unknown),
-        take(right),
-        r.unwrap_or(PgType::Unknown),
-    )))
+    Ok(Some(dt_call(op, take(left), l, take(right), r)))
 }
 
 /// `-interval`.
@@ -199,16 +205,18 @@ pub(super) fn comparison(
 fn source_type(typer: &mut Typer<'_>, expr: &mut Expr) -> Result<PgType> {
     match typer.type_of(expr) {
         Some(t) if is_datetime(t.ty) => Ok(t.ty),
-        t if is_unknown(t) => {
+        _ if is_literal_or_param(expr) => {
             typer.infer_param(expr, plain(PgType::Timestamptz));
             coerce_literal(expr, plain(PgType::Timestamptz))?;
             Ok(PgType::Timestamptz)
         }
+        // A subquery's column: typed by its value at run time.
+        None => Ok(PgType::Unknown),
+        Some(t) if t.ty == PgType::Unknown => Ok(PgType::Unknown),
         Some(t) => Err(Error::new(
             SqlState::UndefinedFunction,
             format!("function does not exist for type {}", t.ty.name()),
         )),
-        None => Ok(PgType::Timestamptz),
     }
 }
 
@@ -478,12 +486,13 @@ pub(super) fn function_type(name: &str, args: &[&Expr]) -> Option<ColumnType> {
         "lw_to_char" => PgType::Text,
         "lw_date_part" => PgType::Float8,
         "lw_date_trunc" => match type_at(2)? {
+            PgType::Unknown => return None,
             t @ (PgType::Interval | PgType::Timestamp) => t,
             _ => PgType::Timestamptz,
         },
         "lw_age" | "lw_make_interval" | "lw_interval_sum" | "lw_interval_avg" | "justify_hours"
         | "justify_days" | "justify_interval" => PgType::Interval,
-        "lw_at_time_zone" => at_time_zone_type(type_at(1)),
+        "lw_at_time_zone" => at_time_zone_type(type_at(1)?)?,
         "make_date" => PgType::Date,
         "lw_interval_cmp" => PgType::Int4,
         _ => return None,

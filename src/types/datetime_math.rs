@@ -102,8 +102,35 @@ fn text(value: ValueRef<'_>) -> String {
     }
 }
 
+/// The type of a stored value the translator could not type (a column of a
+/// subquery or CTE): the canonical texts tell dates, timestamps (with a zone
+/// or without), numbers and intervals apart. A bare clock (`01:30:00`) reads
+/// as an interval, the likelier of the two.
+pub fn sniff(text: &str) -> PgType {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let dated =
+        b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit);
+    if dated {
+        match t.get(10..) {
+            Some("") => PgType::Date,
+            Some(rest) if rest.contains(['+', '-']) => PgType::Timestamptz,
+            _ => PgType::Timestamp,
+        }
+    } else if t.parse::<f64>().is_ok() {
+        PgType::Float8
+    } else if Interval::parse(t).is_ok() {
+        PgType::Interval
+    } else {
+        PgType::Time
+    }
+}
+
 fn read(ty: PgType, value: ValueRef<'_>) -> Result<Dt, Error> {
     Ok(match ty {
+        PgType::Unknown if matches!(value, ValueRef::Text(_) | ValueRef::Blob(_)) => {
+            return read(sniff(&text(value)), value);
+        }
         PgType::Date => Dt::Date(datetime::parse_date(&text(value))?),
         PgType::Time => Dt::Time(datetime::parse_time(&text(value))?),
         PgType::Timestamp => Dt::Timestamp(datetime::parse_timestamp(&text(value))?),
@@ -360,6 +387,10 @@ fn posix_offset(text: &str) -> Option<i32> {
 /// in `zone` and becomes a `timestamptz`.
 pub fn at_time_zone(source: PgType, value: &str, zone: &str) -> Result<Value, Error> {
     let east = Duration::seconds(zone_offset(zone)? as i64);
+    let source = match source {
+        PgType::Unknown => sniff(value),
+        known => known,
+    };
     Ok(Value::Text(match source {
         PgType::Timestamp | PgType::Date => {
             let local = datetime::parse_timestamp(value)?;
@@ -372,11 +403,13 @@ pub fn at_time_zone(source: PgType, value: &str, zone: &str) -> Result<Value, Er
     }))
 }
 
-/// The type `x AT TIME ZONE z` returns for an `x` of type `source`.
-pub fn at_time_zone_type(source: Option<PgType>) -> PgType {
+/// The type `x AT TIME ZONE z` returns for an `x` of type `source` (None
+/// when the source type is only known at run time).
+pub fn at_time_zone_type(source: PgType) -> Option<PgType> {
     match source {
-        Some(PgType::Timestamp | PgType::Date) => PgType::Timestamptz,
-        _ => PgType::Timestamp,
+        PgType::Unknown => None,
+        PgType::Timestamp | PgType::Date => Some(PgType::Timestamptz),
+        _ => Some(PgType::Timestamp),
     }
 }
 
@@ -429,6 +462,22 @@ mod tests {
         );
         assert_eq!(result_type(Op::Sub, Date, Date), Some(Int4));
         assert_eq!(result_type(Op::Add, Date, Interval), Some(Timestamp));
+        // A subquery's column: its type read off the value.
+        assert_eq!(
+            run(Op::Add, Unknown, "2024-01-31", Interval, "1 mon"),
+            "2024-02-29 00:00:00"
+        );
+        assert_eq!(
+            run(
+                Op::Sub,
+                Unknown,
+                "2024-01-02 00:00:00+00",
+                Unknown,
+                "2024-01-01 12:00:00+00"
+            ),
+            "12:00:00"
+        );
+        assert_eq!(sniff("1 day 02:00:00"), Interval);
     }
 
     #[test]
