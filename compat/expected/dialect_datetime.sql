@@ -3,6 +3,7 @@
 SET client_min_messages = warning;
 SET TIME ZONE 'UTC';
 DROP TABLE IF EXISTS dt_events;
+DROP TABLE IF EXISTS dt_precise;
 CREATE TABLE dt_events (id integer PRIMARY KEY, at timestamp, at_tz timestamptz, day date, took interval);
 INSERT INTO dt_events VALUES
   (1, '2024-01-31 10:15:30', '2024-01-31 10:15:30+02', '2024-01-31', '1 day 02:00:00'),
@@ -11,6 +12,11 @@ INSERT INTO dt_events VALUES
   (4, '2024-07-04 12:00:00', '2024-07-04 12:00:00+00', '2024-07-04', '90 minutes'),
   (5, NULL, NULL, NULL, NULL);
 SELECT id, took FROM dt_events WHERE took IS NOT NULL ORDER BY took, id;
+CREATE TABLE dt_precise (a timestamp(6) without time zone, b timestamptz(3), c time(0), d interval(0));
+INSERT INTO dt_precise VALUES ('2024-01-01 10:00:00.1234567', '2024-01-01 10:00:00.12345+00', '10:00:00.5', '1.5 seconds');
+SELECT * FROM dt_precise;
+SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'dt_precise'::regclass AND attnum > 0 ORDER BY attnum;
+DROP TABLE dt_precise;
 SELECT id FROM dt_events WHERE took > interval '1 hour' ORDER BY id;
 SELECT id FROM dt_events WHERE took = '26 hours' ORDER BY id;
 SELECT id, at + took AS later, at_tz - took AS earlier, day + took AS from_day FROM dt_events ORDER BY id;
@@ -38,6 +44,8 @@ SELECT interval 'P1Y2M3DT4H5M6S', interval 'P1D', interval 'PT1H30M', interval '
 SELECT interval '1 microsecond', interval '1.5 ms', interval '2 decades', interval '1 week 2 days', interval '3 centuries', interval '1 millennium';
 SELECT '1 day, 2:00:00'::interval, '0 years 0 mons 1 days 2 hours 3 mins 4.5 secs'::interval, '1 days 7200.000000 seconds'::interval, '1h30m'::interval, 'PT1.5S'::interval, 'P2W'::interval;
 SELECT '-1:30'::interval, '1 day -1:30'::interval, '+1 day'::interval, '1 mon 2 days ago'::interval, '-0.5 days'::interval, '1.5 mons'::interval, '0.1 years'::interval, '1.0001 days'::interval;
+SELECT interval '2' hour, interval '30' minute, interval '1' year, interval '1 day 02:03:04' hour, interval '1 year 2 mons 3 days' month;
+SELECT timestamp(0) '2024-01-01 10:00:00.6', '2024-01-01 10:00:00.6'::timestamp(0), '1.5 seconds'::interval(0), '2024-01-01 10:00:00.12345+00'::timestamptz(3);
 -- arithmetic
 SELECT '2024-01-31'::date + interval '1 month' AS eom, date '2024-03-31' - interval '1 month' AS back, timestamp '2024-01-31 10:00' + interval '1 mon 1 day 1 hour' AS ts;
 SELECT timestamp '2024-01-03 03:00' - timestamp '2024-01-01 00:00' AS diff, timestamp '2024-01-01' - timestamp '2024-01-03 03:00' AS neg, timestamptz '2024-01-01 12:00+00' - timestamptz '2024-01-01 10:00+00' AS tzdiff;

@@ -53,10 +53,21 @@ pub(super) fn interval_literal(interval: &sqlparser::ast::Interval) -> Result<Ex
     if interval.last_field.is_some() {
         return Err(Error::unsupported("INTERVAL field ranges"));
     }
-    if let Some(field) = &interval.leading_field {
-        text = format!("{text} {}", field.to_string().to_ascii_lowercase());
+    let field = interval
+        .leading_field
+        .as_ref()
+        .map(|f| f.to_string().to_ascii_lowercase());
+    // `INTERVAL '2' HOUR` counts in the field; `INTERVAL '1 day 02:03' HOUR`
+    // keeps nothing below it.
+    let bare_number = text.trim().parse::<f64>().is_ok();
+    if let (Some(field), true) = (&field, bare_number) {
+        text = format!("{text} {field}");
     }
-    let canonical = Interval::parse(&text)?.to_string();
+    let mut value = Interval::parse(&text)?;
+    if let (Some(field), false) = (&field, bare_number) {
+        value = crate::types::date_part::truncate_interval(field, value)?;
+    }
+    let canonical = value.to_string();
     Ok(cast_call(string(&canonical), None, plain(PgType::Interval)))
 }
 

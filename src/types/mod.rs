@@ -353,6 +353,9 @@ pub enum TypeModifier {
         precision: u32,
         scale: u32,
     },
+    /// Fractional-second digits kept by `timestamp(p)`, `timestamptz(p)`,
+    /// `time(p)` and `interval(p)` (Rails declares `timestamp(6)`).
+    Precision(u32),
 }
 
 impl ColumnType {
@@ -372,15 +375,27 @@ impl ColumnType {
             TypeModifier::Numeric { precision, scale } => {
                 format!("{}({precision},{scale})", self.ty.name())
             }
+            // `format_type` puts the precision after the first word:
+            // `timestamp(3) with time zone`.
+            TypeModifier::Precision(p) => match self.ty.name().split_once(' ') {
+                Some((first, rest)) => format!("{first}({p}) {rest}"),
+                None => format!("{}({p})", self.ty.name()),
+            },
         }
     }
 
     /// Parses what [`ColumnType::to_sql`] prints (and common spellings).
     pub fn parse(text: &str) -> Option<ColumnType> {
         let text = text.trim();
-        let (base, args) = match text.find('(') {
-            Some(open) => (&text[..open], Some(text[open + 1..].trim_end_matches(')'))),
-            None => (text, None),
+        // `timestamp(0) without time zone`: the modifier may stand mid-name.
+        let joined;
+        let (base, args) = match (text.find('('), text.find(')')) {
+            (Some(open), Some(close)) if close > open && !text[close + 1..].trim().is_empty() => {
+                joined = format!("{}{}", &text[..open], &text[close + 1..]);
+                (joined.as_str(), Some(&text[open + 1..close]))
+            }
+            (Some(open), _) => (&text[..open], Some(text[open + 1..].trim_end_matches(')'))),
+            _ => (text, None),
         };
         let ty = PgType::from_sql_name(base)?;
         let modifier = match args {
@@ -400,6 +415,10 @@ impl ColumnType {
                         scale: *s,
                     },
                     (PgType::Varchar | PgType::Bpchar, [n]) => TypeModifier::Length(*n),
+                    (
+                        PgType::Time | PgType::Timestamp | PgType::Timestamptz | PgType::Interval,
+                        [p],
+                    ) if *p <= 6 => TypeModifier::Precision(*p),
                     _ => TypeModifier::None,
                 }
             }
@@ -412,12 +431,23 @@ impl ColumnType {
         match self.modifier {
             TypeModifier::None => -1,
             TypeModifier::Length(n) => n as i32 + 4,
+            TypeModifier::Precision(p) => p as i32,
             TypeModifier::Numeric { precision, scale } => (((precision << 16) | scale) + 4) as i32,
         }
     }
 
     /// The inverse of [`ColumnType::typmod`] for `format_type(oid, typmod)`.
     pub fn from_typmod(ty: PgType, typmod: i32) -> ColumnType {
+        if matches!(
+            ty,
+            PgType::Time | PgType::Timestamp | PgType::Timestamptz | PgType::Interval
+        ) && (0..=6).contains(&typmod)
+        {
+            return ColumnType {
+                ty,
+                modifier: TypeModifier::Precision(typmod as u32),
+            };
+        }
         let modifier = match (ty, u32::try_from(typmod - 4)) {
             (PgType::Varchar | PgType::Bpchar, Ok(n)) => TypeModifier::Length(n),
             (PgType::Numeric, Ok(m)) => TypeModifier::Numeric {
