@@ -363,3 +363,34 @@ async fn interval_aggregates_mixed_comparisons_and_to_char() {
     let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(ids, vec![2, 1, 3]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precision_typmods_round_like_postgres() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE stamps (a timestamp(0) without time zone, b timestamptz(3), c interval(0));
+         INSERT INTO stamps VALUES ('2024-01-01 10:00:00.6', '2024-01-01 10:00:00.12345+00', '1.5 seconds')",
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_one("SELECT a, b, c FROM stamps", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, NaiveDateTime>(0), ts("2024-01-01 10:00:01"));
+    assert_eq!(
+        row.get::<_, chrono::DateTime<chrono::Utc>>(1).naive_utc(),
+        ts("2024-01-01 10:00:00.123")
+    );
+    assert_eq!(row.get::<_, PgInterval>(2), iv(0, 0, 2_000_000));
+    let row = db
+        .query_one(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'stamps'::regclass AND attname = 'b'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "timestamp(3) with time zone");
+}
