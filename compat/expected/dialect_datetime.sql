@@ -27,6 +27,9 @@ SELECT id, date_part('doy', at) AS doy, date_part('week', day) AS week, date_par
 SELECT id, date_trunc('month', at) AS month, date_trunc('hour', at_tz) AS hour, date_trunc('week', day) AS week, date_trunc('hour', took) AS took_h FROM dt_events ORDER BY id;
 SELECT id, at_tz AT TIME ZONE 'UTC' AS wall, at AT TIME ZONE 'UTC' AS instant FROM dt_events ORDER BY id;
 SELECT sum(extract(epoch FROM took)) AS total FROM dt_events;
+SELECT id, at - lag(at) OVER (ORDER BY at) AS gap, extract(epoch FROM at - lag(at) OVER (ORDER BY at)) AS secs, date_trunc('day', lag(at_tz) OVER (ORDER BY at)) AS prev_day FROM dt_events WHERE at IS NOT NULL ORDER BY id;
+SELECT id, coalesce(took, interval '0') AS t, CASE WHEN took > interval '1 day' THEN 'long' ELSE 'short' END AS kind FROM dt_events ORDER BY id;
+SELECT id FROM dt_events WHERE took IN ('90 minutes', '26 hours') ORDER BY id;
 WITH x AS (SELECT * FROM dt_events) SELECT id, at + interval '1 month', at_tz - interval '1 hour', took * 2, extract(hour FROM at), date_trunc('month', at), date_trunc('month', at_tz), to_char(day, 'YYYY/MM/DD') FROM x ORDER BY id;
 SELECT sum(took), avg(took), max(took), min(took), count(took) FROM dt_events;
 SELECT id, timestamp '2024-03-01' - at AS until FROM dt_events WHERE at IS NOT NULL ORDER BY until;

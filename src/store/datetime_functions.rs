@@ -15,8 +15,13 @@ use crate::types::interval::{self, Interval};
 use crate::types::to_char::{self, Fields};
 use crate::types::{PgType, datetime};
 
+/// An operand's type as the translator wrote it; `unknown` when it could not
+/// tell (the value then says).
 fn type_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<PgType> {
     let name: String = ctx.get(idx)?;
+    if name == PgType::Unknown.name() {
+        return Ok(PgType::Unknown);
+    }
     PgType::from_sql_name(&name)
         .ok_or_else(|| to_sqlite(Error::internal(format!("unknown type {name}"))))
 }
