@@ -267,7 +267,8 @@ impl<'a> Typer<'a> {
             | "initcap" => plain(PgType::Text),
             "length" | "char_length" | "octet_length" | "strpos" => plain(PgType::Int4),
             "random" => plain(PgType::Float8),
-            "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" => args
+            "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" | "lag"
+            | "lead" | "first_value" | "last_value" | "nth_value" => args
                 .iter()
                 .find_map(|a| self.type_of(a).filter(|t| t.ty != PgType::Unknown)),
             _ => super::datetime::function_type(&name, &args),
