@@ -44,6 +44,7 @@ sqlstates! {
     InvalidDatetimeFormat => "22007",
     InvalidRegularExpression => "2201B",
     DatetimeFieldOverflow => "22008",
+    IntervalFieldOverflow => "22015",
     UniqueViolation => "23505",
     NotNullViolation => "23502",
     ForeignKeyViolation => "23503",

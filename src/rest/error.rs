@@ -63,6 +63,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidRegularExpression
         | InvalidSchemaName
         | DatetimeFieldOverflow
+        | IntervalFieldOverflow
         | BadCopyFileFormat
         | UndefinedColumn
         | UndefinedFunction

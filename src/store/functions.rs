@@ -86,7 +86,7 @@ impl StatementContext {
     }
 }
 
-fn to_sqlite(err: Error) -> rusqlite::Error {
+pub(super) fn to_sqlite(err: Error) -> rusqlite::Error {
     function_error(err.state, err.message)
 }
 
@@ -109,7 +109,8 @@ fn decimal_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<Option<Decimal
     })
 }
 
-const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+pub(super) const PURE: FunctionFlags =
+    FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
 const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
 
 /// Registers everything on `conn`.
@@ -191,6 +192,7 @@ pub fn register(
     })?;
     register_numeric(conn)?;
     register_json(conn)?;
+    super::datetime_functions::register(conn)?;
     Ok(())
 }
 
@@ -226,6 +228,12 @@ fn cast(value: ValueRef<'_>, from: Option<PgType>, to: ColumnType) -> Result<Val
         (Some(PgType::Timestamptz), ValueRef::Text(t)) if to.ty == PgType::Date => {
             let ts = datetime::parse_timestamptz(&String::from_utf8_lossy(t))?;
             Ok(Value::Text(datetime::format_date(ts.date_naive())))
+        }
+        (Some(PgType::Timestamptz | PgType::Timestamp), ValueRef::Text(t))
+            if to.ty == PgType::Time =>
+        {
+            let ts = datetime::parse_timestamp(&String::from_utf8_lossy(t))?;
+            Ok(Value::Text(datetime::format_time(ts.time())))
         }
         _ => input::coerce(to, value),
     }

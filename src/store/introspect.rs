@@ -218,7 +218,9 @@ fn type_fact(t: ColumnType, attr: &str) -> Value {
         TypeModifier::Numeric { precision, scale } => {
             (None, Some(precision as i64), Some(scale as i64))
         }
-        TypeModifier::None | TypeModifier::Enum(_) => (None, None, None),
+        TypeModifier::None | TypeModifier::Enum(_) | TypeModifier::Precision(_) => {
+            (None, None, None)
+        }
     };
     let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
     match attr {

@@ -9,6 +9,7 @@
 //! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
 
 pub mod alter;
+mod datetime_functions;
 mod enums;
 pub mod exec;
 mod functions;

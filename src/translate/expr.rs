@@ -13,6 +13,7 @@
 //! - a string literal compared with a typed expression takes that type (as an
 //!   `unknown` literal does in Postgres) and is canonicalized at translate time.
 //! - `ILIKE` -> `lower(a) LIKE lower(b)` (LIKE is case-sensitive, as in Postgres).
+//! - date/time operators and functions: see `datetime`.
 //! - `now()`, `CURRENT_TIMESTAMP` -> `lw_now()`; `gen_random_uuid()` -> `lw_uuid()`;
 //!   `sum`/`avg` over numeric -> exact `lw_num_sum`/`lw_num_avg`.
 
@@ -244,7 +245,7 @@ impl<'a> Typer<'a> {
                 }
                 _ => None,
             },
-            Expr::Nested(e) => self.type_of(e),
+            Expr::Nested(e) | Expr::Collate { expr: e, .. } => self.type_of(e),
             Expr::UnaryOp {
                 op: UnaryOperator::Not,
                 ..
@@ -354,10 +355,13 @@ impl<'a> Typer<'a> {
             | "initcap" => plain(PgType::Text),
             "length" | "char_length" | "octet_length" | "strpos" => plain(PgType::Int4),
             "random" => plain(PgType::Float8),
-            "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" => args
+            "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" | "lag"
+            | "lead" | "first_value" | "last_value" | "nth_value" => args
                 .iter()
                 .find_map(|a| self.type_of(a).filter(|t| t.ty != PgType::Unknown)),
-            other => super::json::function_type(other).map(ColumnType::plain),
+            other => super::json::function_type(other)
+                .map(ColumnType::plain)
+                .or_else(|| super::datetime::function_type(&name, &args)),
         }
     }
 
@@ -498,7 +502,18 @@ impl<'a> Typer<'a> {
                     *expr = rewritten;
                 }
             }
-            Expr::AtTimeZone { .. } => return Err(Error::unsupported("AT TIME ZONE")),
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => *expr = super::datetime::at_time_zone(self, timestamp, time_zone)?,
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr: inner,
+            } => {
+                if let Some(negated) = super::datetime::negate(self, inner) {
+                    *expr = negated;
+                }
+            }
             Expr::Array(array) => {
                 // `ARRAY[a, b]`: the array's text form, typed by its elements.
                 let element = array
@@ -518,8 +533,10 @@ impl<'a> Typer<'a> {
             Expr::AnyOp { .. } | Expr::AllOp { .. } => {
                 return Err(Error::unsupported("ANY/ALL over arrays"));
             }
-            Expr::Extract { .. } => return Err(Error::unsupported("EXTRACT")),
-            Expr::Interval(_) => return Err(Error::unsupported("interval literals")),
+            Expr::Extract {
+                field, expr: inner, ..
+            } => *expr = super::datetime::extract(self, field, inner)?,
+            Expr::Interval(interval) => *expr = super::datetime::interval_literal(interval)?,
             _ => {}
         }
         Ok(())
@@ -555,6 +572,9 @@ impl<'a> Typer<'a> {
                     self.infer_param(right, t);
                     coerce_literal(right, t)?;
                 }
+                if let Some(cmp) = super::datetime::comparison(self, left, op, right) {
+                    return Ok(Some(cmp));
+                }
                 let numeric = |t: Option<ColumnType>| t.is_some_and(|t| t.ty == PgType::Numeric);
                 let collated = |e: &Expr, t: Option<ColumnType>| {
                     numeric(t) && matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
@@ -570,6 +590,9 @@ impl<'a> Typer<'a> {
                 Ok(None)
             }
             Plus | Minus | Multiply | Divide | Modulo => {
+                if let Some(e) = super::datetime::arithmetic(self, left, op, right)? {
+                    return Ok(Some(e));
+                }
                 let (lt, rt) = (self.type_of(left), self.type_of(right));
                 for (side, other) in [(&mut *left, rt), (&mut *right, lt)] {
                     if let Some(t) = other.filter(|t| t.ty != PgType::Unknown) {
@@ -638,14 +661,13 @@ impl<'a> Typer<'a> {
                 self.infer_param(arg, ColumnType::plain(PgType::TextArray));
             }
         }
+        if let Some(e) = super::datetime::function(self, &name, f)? {
+            return Ok(Some(e));
+        }
         let args = function_args(f);
         let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
         let renamed = match name.as_str() {
-            "now"
-            | "current_timestamp"
-            | "transaction_timestamp"
-            | "statement_timestamp"
-            | "localtimestamp" => {
+            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" => {
                 return Ok(Some(call("lw_now", vec![])));
             }
             "gen_random_uuid" | "uuid_generate_v4" => return Ok(Some(call("lw_uuid", vec![]))),
@@ -715,6 +737,7 @@ impl VisitorMut for Typer<'_> {
     /// jsonb's order (`lw_jsonb`).
     fn post_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
         use sqlparser::ast::OrderByKind;
+        super::datetime::order_by_intervals(self, query);
         super::enums::order_by(query, |e| self.type_of(e));
         let Some(OrderByKind::Expressions(items)) = query.order_by.as_mut().map(|o| &mut o.kind)
         else {
@@ -838,7 +861,7 @@ pub fn function_args(f: &Function) -> Vec<&Expr> {
     }
 }
 
-fn literal_text(expr: &Expr) -> Option<String> {
+pub(super) fn literal_text(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Value(ValueWithSpan {
             value: Value::SingleQuotedString(s),
@@ -996,6 +1019,9 @@ pub fn column_name(expr: &Expr) -> String {
         },
         Expr::Nested(e) => column_name(e),
         Expr::Case { .. } => "case".into(),
+        Expr::Extract { .. } => "extract".into(),
+        Expr::Interval(_) => "interval".into(),
+        Expr::AtTimeZone { .. } => "timezone".into(),
         Expr::Exists { .. } => "exists".into(),
         Expr::Value(ValueWithSpan {
             value: Value::Boolean(_),

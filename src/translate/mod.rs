@@ -15,6 +15,7 @@
 pub mod capture;
 mod comments;
 pub mod copy;
+mod datetime;
 mod ddl;
 mod distinct_on;
 mod dml;

@@ -1,5 +1,6 @@
 //! Set-returning functions, rewritten into subqueries SQLite can run:
-//! `generate_series(start, stop[, step])` becomes a recursive CTE and
+//! `generate_series(start, stop[, step])` becomes a recursive CTE (stepping
+//! timestamps by an interval too, see `datetime::timestamp_series`) and
 //! `pg_listening_channels()` reads the session's channels (set per statement by
 //! the session, `lw_listening_channels()`), and `litewire.changes(since_lsn)`
 //! reads the change stream's history. They work in FROM
@@ -195,6 +196,13 @@ impl VisitorMut for Rewriter {
 }
 
 fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query> {
+    let exprs: Vec<Expr> = args
+        .iter()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
     let args: Vec<String> = args
         .iter()
         .map(|a| match a {
@@ -207,7 +215,10 @@ fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query>
     let column = Ident::with_quote('"', column);
     let sql = match (function, args.as_slice()) {
         ("generate_series", [start, stop]) => series(start, stop, "1", &column),
-        ("generate_series", [start, stop, step]) => series(start, stop, step, &column),
+        ("generate_series", [start, stop, step]) => {
+            super::datetime::timestamp_series(&exprs, &column)
+                .unwrap_or_else(|| series(start, stop, step, &column))
+        }
         ("unnest", [first, rest @ ..]) => unnest(first, rest, &column),
         ("pg_listening_channels", []) => {
             format!("SELECT value AS {column} FROM json_each(lw_listening_channels())")

@@ -4,6 +4,7 @@
 use bytes::{BufMut, BytesMut};
 use rusqlite::types::{Value, ValueRef};
 
+use super::interval::Interval;
 use super::numeric::Base10000;
 use super::{ColumnType, PgType, datetime, input};
 use crate::error::{Error, SqlState};
@@ -74,7 +75,12 @@ pub fn write_binary(ty: PgType, value: ValueRef<'_>, out: &mut BytesMut) -> Resu
             out.put_u8(1);
             out.put_slice(text_of(value).as_bytes());
         }
-        PgType::Interval => return Err(Error::unsupported("binary format for interval")),
+        PgType::Interval => {
+            let iv = Interval::parse(&text_of(value))?;
+            out.put_i64(iv.micros);
+            out.put_i32(iv.days);
+            out.put_i32(iv.months);
+        }
         PgType::Void => {}
         PgType::TextArray
         | PgType::BoolArray
@@ -142,7 +148,15 @@ pub fn read_binary(ty: PgType, bytes: &[u8]) -> Result<Value, Error> {
                 std::str::from_utf8(text).map_err(|_| bad(ty))?,
             )?
         }
-        PgType::Interval => return Err(Error::unsupported("binary format for interval")),
+        PgType::Interval => {
+            let b = fixed(16)?;
+            let iv = Interval {
+                micros: i64::from_be_bytes(b[..8].try_into().unwrap()),
+                days: i32::from_be_bytes(b[8..12].try_into().unwrap()),
+                months: i32::from_be_bytes(b[12..].try_into().unwrap()),
+            };
+            Value::Text(iv.to_string())
+        }
         PgType::Void => Value::Null,
         PgType::TextArray
         | PgType::BoolArray

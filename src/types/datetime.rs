@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
+use super::{ColumnType, PgType, TypeModifier};
 use crate::error::{Error, SqlState};
 
 fn invalid(kind: &str, text: &str) -> Error {
@@ -163,6 +164,48 @@ pub fn format_date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// Rounds microseconds to `precision` fractional digits, half away from
+/// zero, as Postgres applies `timestamp(p)` / `interval(p)`.
+fn round_micros(micros: i64, precision: u32) -> i64 {
+    let scale = 10i64.pow(6 - precision.min(6));
+    let half = scale / 2;
+    if micros >= 0 {
+        (micros + half) / scale * scale
+    } else {
+        -((-micros + half) / scale * scale)
+    }
+}
+
+/// The stored form of `time`, `timestamp`, `timestamptz` or `interval` text,
+/// rounded to the type's precision (`timestamp(0)`) when it has one.
+pub fn canonical(ct: ColumnType, text: &str) -> Result<String, Error> {
+    let round = |micros: i64| match ct.modifier {
+        TypeModifier::Precision(p) => round_micros(micros, p),
+        _ => micros,
+    };
+    Ok(match ct.ty {
+        PgType::Time => {
+            let micros = round(time_micros(parse_time(text)?));
+            format_time(NaiveTime::MIN + Duration::microseconds(micros))
+        }
+        PgType::Timestamp => {
+            format_timestamp(from_pg_micros(round(to_pg_micros(parse_timestamp(text)?))))
+        }
+        PgType::Timestamptz => {
+            let utc = parse_timestamptz(text)?.naive_utc();
+            format_timestamptz(from_pg_micros(round(to_pg_micros(utc))).and_utc())
+        }
+        _ => {
+            let iv = super::interval::Interval::parse(text)?;
+            super::interval::Interval {
+                micros: round(iv.micros),
+                ..iv
+            }
+            .to_string()
+        }
+    })
+}
+
 /// Microseconds since the Postgres epoch, the binary form of timestamp(tz).
 pub fn to_pg_micros(ts: NaiveDateTime) -> i64 {
     (ts - pg_epoch()).num_microseconds().unwrap_or(i64::MAX)
@@ -200,6 +243,27 @@ mod tests {
         // Multi-byte characters where a date or zone is expected: an error, no panic.
         assert!(parse_timestamptz("000\u{80}\u{80}\u{10000}").is_err());
         assert!(parse_timestamptz("2024-05-01 10:00+a\u{20ac}").is_err());
+    }
+
+    #[test]
+    fn precision_rounds_half_away_from_zero() {
+        let ct = |t: &str| ColumnType::parse(t).unwrap();
+        let ts0 = ct("timestamp(0) without time zone");
+        assert_eq!(ts0.to_sql(), "timestamp(0) without time zone");
+        assert_eq!(
+            canonical(ts0, "2024-01-01 10:00:00.6").unwrap(),
+            "2024-01-01 10:00:01"
+        );
+        let tz3 = ct("timestamptz(3)");
+        assert_eq!(tz3.to_sql(), "timestamp(3) with time zone");
+        assert_eq!(
+            canonical(tz3, "2024-01-01 10:00:00.12345+00").unwrap(),
+            "2024-01-01 10:00:00.123+00"
+        );
+        assert_eq!(
+            canonical(ct("interval(0)"), "1.5 seconds").unwrap(),
+            "00:00:02"
+        );
     }
 
     #[test]

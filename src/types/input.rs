@@ -126,14 +126,9 @@ pub fn from_text(ct: ColumnType, text: &str) -> Result<Value, Error> {
         | PgType::Int4Array
         | PgType::Int8Array => Value::Text(super::array::canonical(ty, text)?),
         PgType::Date => Value::Text(datetime::format_date(datetime::parse_date(text)?)),
-        PgType::Time => Value::Text(datetime::format_time(datetime::parse_time(text)?)),
-        PgType::Timestamp => {
-            Value::Text(datetime::format_timestamp(datetime::parse_timestamp(text)?))
+        PgType::Time | PgType::Timestamp | PgType::Timestamptz | PgType::Interval => {
+            Value::Text(datetime::canonical(ct, text)?)
         }
-        PgType::Timestamptz => Value::Text(datetime::format_timestamptz(
-            datetime::parse_timestamptz(text)?,
-        )),
-        PgType::Interval => Value::Text(text.trim().to_string()),
         PgType::Uuid => Value::Text(
             uuid::Uuid::parse_str(text.trim())
                 .map_err(|_| invalid(ty, text))?

@@ -10,12 +10,16 @@
 
 pub mod array;
 pub mod binary;
+pub mod date_part;
 pub mod datetime;
+pub mod datetime_math;
 pub mod input;
+pub mod interval;
 pub mod json;
 pub mod json_value;
 pub mod numeric;
 pub mod output;
+pub mod to_char;
 
 /// A Postgres type litewire stores and serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -299,11 +303,13 @@ impl PgType {
     }
 
     /// The SQLite column type declared for this Postgres type. It fixes the column's
-    /// affinity (so `'12.50'` stays text in a numeric column) and, for `numeric`,
-    /// the collation that makes comparisons and ORDER BY numeric.
+    /// affinity (so `'12.50'` stays text in a numeric column) and, for `numeric`
+    /// and `interval`, the collation that makes comparisons and ORDER BY follow
+    /// the value rather than its text.
     pub fn sqlite_decl(self) -> &'static str {
         match self {
             PgType::Numeric => "TEXT COLLATE lw_numeric",
+            PgType::Interval => "TEXT COLLATE lw_interval",
             _ => match self.storage() {
                 Storage::Integer => "INTEGER",
                 Storage::Real => "REAL",
@@ -417,6 +423,9 @@ pub enum TypeModifier {
     /// A `CREATE TYPE ... AS ENUM` type, by its oid: stored and served as its
     /// label's text, described with the enum's oid.
     Enum(u32),
+    /// Fractional-second digits kept by `timestamp(p)`, `timestamptz(p)`,
+    /// `time(p)` and `interval(p)` (Rails declares `timestamp(6)`).
+    Precision(u32),
 }
 
 impl ColumnType {
@@ -454,15 +463,27 @@ impl ColumnType {
             TypeModifier::Numeric { precision, scale } => {
                 format!("{}({precision},{scale})", self.ty.name())
             }
+            // `format_type` puts the precision after the first word:
+            // `timestamp(3) with time zone`.
+            TypeModifier::Precision(p) => match self.ty.name().split_once(' ') {
+                Some((first, rest)) => format!("{first}({p}) {rest}"),
+                None => format!("{}({p})", self.ty.name()),
+            },
         }
     }
 
     /// Parses what [`ColumnType::to_sql`] prints (and common spellings).
     pub fn parse(text: &str) -> Option<ColumnType> {
         let text = text.trim();
-        let (base, args) = match text.find('(') {
-            Some(open) => (&text[..open], Some(text[open + 1..].trim_end_matches(')'))),
-            None => (text, None),
+        // `timestamp(0) without time zone`: the modifier may stand mid-name.
+        let joined;
+        let (base, args) = match (text.find('('), text.find(')')) {
+            (Some(open), Some(close)) if close > open && !text[close + 1..].trim().is_empty() => {
+                joined = format!("{}{}", &text[..open], &text[close + 1..]);
+                (joined.as_str(), Some(&text[open + 1..close]))
+            }
+            (Some(open), _) => (&text[..open], Some(text[open + 1..].trim_end_matches(')'))),
+            _ => (text, None),
         };
         if base.eq_ignore_ascii_case("enum") {
             return args?.trim().parse().ok().map(ColumnType::enumerated);
@@ -485,6 +506,10 @@ impl ColumnType {
                         scale: *s,
                     },
                     (PgType::Varchar | PgType::Bpchar, [n]) => TypeModifier::Length(*n),
+                    (
+                        PgType::Time | PgType::Timestamp | PgType::Timestamptz | PgType::Interval,
+                        [p],
+                    ) if *p <= 6 => TypeModifier::Precision(*p),
                     _ => TypeModifier::None,
                 }
             }
@@ -497,12 +522,23 @@ impl ColumnType {
         match self.modifier {
             TypeModifier::None | TypeModifier::Enum(_) => -1,
             TypeModifier::Length(n) => n as i32 + 4,
+            TypeModifier::Precision(p) => p as i32,
             TypeModifier::Numeric { precision, scale } => (((precision << 16) | scale) + 4) as i32,
         }
     }
 
     /// The inverse of [`ColumnType::typmod`] for `format_type(oid, typmod)`.
     pub fn from_typmod(ty: PgType, typmod: i32) -> ColumnType {
+        if matches!(
+            ty,
+            PgType::Time | PgType::Timestamp | PgType::Timestamptz | PgType::Interval
+        ) && (0..=6).contains(&typmod)
+        {
+            return ColumnType {
+                ty,
+                modifier: TypeModifier::Precision(typmod as u32),
+            };
+        }
         let modifier = match (ty, u32::try_from(typmod - 4)) {
             (PgType::Varchar | PgType::Bpchar, Ok(n)) => TypeModifier::Length(n),
             (PgType::Numeric, Ok(m)) => TypeModifier::Numeric {
