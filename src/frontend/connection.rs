@@ -257,12 +257,7 @@ impl Connection {
 
     async fn flush_notices(&mut self) -> std::io::Result<()> {
         for notice in std::mem::take(&mut self.session.notices) {
-            // Class 00 (`... does not exist, skipping`) is a NOTICE in
-            // Postgres; the others sent here (25001, 25P01) are warnings.
-            let severity = match notice.state {
-                SqlState::SuccessfulCompletion => "NOTICE",
-                _ => "WARNING",
-            };
+            let severity = notice.severity();
             let fields = vec![
                 (b'S', severity.to_string()),
                 (b'V', severity.to_string()),

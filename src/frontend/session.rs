@@ -111,6 +111,35 @@ pub struct Notice {
     pub message: String,
 }
 
+impl Notice {
+    /// Class 00 (`... does not exist, skipping`) is a NOTICE in Postgres; the
+    /// others a session sends (25001, 25P01) are warnings.
+    pub fn severity(&self) -> &'static str {
+        match self.state {
+            SqlState::SuccessfulCompletion => "NOTICE",
+            _ => "WARNING",
+        }
+    }
+}
+
+/// Whether a message of `severity` reaches a client whose
+/// `client_min_messages` is `minimum` (Postgres's order of levels).
+fn reaches(severity: &str, minimum: &str) -> bool {
+    const LEVELS: [&str; 10] = [
+        "debug5", "debug4", "debug3", "debug2", "debug1", "log", "notice", "warning", "error",
+        "fatal",
+    ];
+    let rank = |level: &str| {
+        LEVELS
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(level.trim()))
+    };
+    match (rank(severity), rank(minimum)) {
+        (Some(s), Some(m)) => s >= m,
+        _ => true,
+    }
+}
+
 /// Where a session publishes the SQLite connection it is running a statement on,
 /// so a CancelRequest (arriving on another connection) can interrupt it.
 /// Empty between statements; a stray interrupt of an idle connection is a
@@ -468,11 +497,17 @@ impl Session {
         }
     }
 
+    /// Queues a NOTICE or WARNING for the client, unless its
+    /// `client_min_messages` is above that level.
     fn warn(&mut self, state: SqlState, message: &str) {
-        self.notices.push(Notice {
+        let notice = Notice {
             state,
             message: message.to_string(),
-        });
+        };
+        let minimum = self.settings.get("client_min_messages");
+        if minimum.is_none_or(|m| reaches(notice.severity(), &m)) {
+            self.notices.push(notice);
+        }
     }
 
     fn check_savepoint(&self, name: &str) -> Result<()> {
@@ -924,5 +959,20 @@ fn command_tag(plan: &SqlPlan, count: u64) -> String {
         "INSERT" => format!("INSERT 0 {count}"),
         "SELECT" | "UPDATE" | "DELETE" => format!("{} {count}", plan.tag),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::reaches;
+
+    #[test]
+    fn client_min_messages_filters_by_level() {
+        assert!(reaches("NOTICE", "notice"));
+        assert!(reaches("WARNING", "notice"));
+        assert!(!reaches("NOTICE", "warning"));
+        assert!(reaches("WARNING", "WARNING"));
+        assert!(!reaches("WARNING", "error"));
+        assert!(reaches("NOTICE", "debug1"));
     }
 }
