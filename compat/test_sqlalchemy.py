@@ -61,6 +61,23 @@ def test_reflection(engine):
     ]
 
 
+def test_reflection_of_keys_and_indexes(engine):
+    i = inspect(engine)
+    assert i.get_pk_constraint("sa_compat_book") == {
+        "constrained_columns": ["id"], "name": "sa_compat_book_pkey", "comment": None}
+    assert [(fk["name"], fk["constrained_columns"], fk["referred_table"],
+             fk["referred_columns"], fk["options"])
+            for fk in i.get_foreign_keys("sa_compat_book")] == [
+        ("sa_compat_book_author_id_fkey", ["author_id"], "sa_compat_author", ["id"],
+         {"ondelete": "CASCADE"})]
+    assert [(ix["name"], ix["unique"], ix["column_names"])
+            for ix in i.get_indexes("sa_compat_book")] == [
+        ("ix_sa_compat_book_author_id", False, ["author_id"])]
+    assert [(u["name"], u["column_names"])
+            for u in i.get_unique_constraints("sa_compat_author")] == [
+        ("sa_compat_author_name_key", ["name"])]
+
+
 def test_orm_crud(engine):
     with Session(engine) as s, s.begin():
         ann = Author(name="ann")
