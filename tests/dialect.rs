@@ -272,3 +272,34 @@ async fn arrays_reach_drivers_as_typed_lists() {
     let err = db.simple_query("SELECT 'nope'::text[]").await.unwrap_err();
     assert_eq!(code(&err), "22P02");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_prepare_and_execute_share_the_protocol_namespace() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute(
+        "CREATE TABLE pe (id int PRIMARY KEY, amount numeric(6,2));
+         PREPARE ins (int, numeric) AS INSERT INTO pe VALUES ($1, $2);
+         EXECUTE ins(1, 2.345);
+         PREPARE total AS SELECT sum(amount)::text FROM pe WHERE id >= $1",
+    )
+    .await
+    .unwrap();
+    let rows = db.simple_query("EXECUTE total(1)").await.unwrap();
+    let sum = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(String::from),
+        _ => None,
+    });
+    assert_eq!(sum.as_deref(), Some("2.35"), "rounded into numeric(6,2)");
+    for (sql, state) in [
+        ("EXECUTE total", "42601"),
+        ("EXECUTE nope(1)", "26000"),
+        ("PREPARE total AS SELECT 1", "42P05"),
+    ] {
+        let err = db.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&err), state, "{sql}");
+    }
+    db.batch_execute("DEALLOCATE total").await.unwrap();
+    let err = db.batch_execute("EXECUTE total(1)").await.unwrap_err();
+    assert_eq!(code(&err), "26000");
+}

@@ -49,6 +49,82 @@ struct Prepared {
     described: Option<Arc<Vec<Described>>>,
 }
 
+impl Prepared {
+    /// A statement for `plan`, its parameter types as declared (by the
+    /// client's Parse or PREPARE's list; `None` leaves one open) or else as
+    /// inferred.
+    fn new(plan: Plan, declared: &[Option<PgType>]) -> Prepared {
+        let inferred = plan.parameters();
+        let known = |i: usize| {
+            inferred
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|t| t.ty != PgType::Unknown)
+        };
+        let count = declared.len().max(inferred.len());
+        Prepared {
+            params: (0..count)
+                .map(|i| {
+                    declared
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .or_else(|| known(i).map(|t| t.ty))
+                        .filter(|t| *t != PgType::Unknown)
+                        .unwrap_or(PgType::Text)
+                })
+                .collect(),
+            targets: (0..count).map(known).collect(),
+            plan,
+            described: None,
+        }
+    }
+
+    /// Parameter `i` from its bytes (text, or binary when `binary`), in the
+    /// stored form of the column type it lands in.
+    fn bind_value(&self, i: usize, raw: Option<&[u8]>, binary: bool) -> Result<Value> {
+        let ty = self.params[i];
+        let value = match raw {
+            None => Value::Null,
+            Some(bytes) if binary => binary::read_binary(ty, bytes)?,
+            Some(bytes) => {
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    Error::new(
+                        SqlState::InvalidTextRepresentation,
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
+                })?;
+                input::from_text(ColumnType::plain(ty), text)?
+            }
+        };
+        match self.targets[i] {
+            Some(target) if target != ColumnType::plain(ty) => {
+                input::coerce(target, rusqlite::types::ValueRef::from(&value))
+            }
+            _ => Ok(value),
+        }
+    }
+}
+
+/// A literal a simple query carried, as text (`EXECUTE q(1, 'a')`).
+fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(f) => Some(f.to_string()),
+        Value::Text(s) => Some(s.clone()),
+        Value::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+fn duplicate_statement(name: &str) -> Error {
+    Error::new(
+        SqlState::DuplicatePreparedStatement,
+        format!("prepared statement \"{name}\" already exists"),
+    )
+}
+
 /// A bound portal; rows are produced on first Execute and handed out in
 /// `max_rows` slices after that (PortalSuspended in between).
 struct Portal {
@@ -370,15 +446,7 @@ impl Connection {
     ) -> std::io::Result<bool> {
         for plan in plans {
             let params = std::mem::take(&mut literals);
-            let result = match plan {
-                Plan::Copy(copy) => self.copy(copy).await,
-                Plan::Deallocate(name) => self.deallocate(name.as_deref()).map_err(Failure::from),
-                plan => self
-                    .session
-                    .execute(plan, params, None)
-                    .await
-                    .map_err(Failure::from),
-            };
+            let result = self.run_plan(plan, params, None).await;
             match result {
                 Ok(outcome) => {
                     self.flush_notices().await?;
@@ -448,11 +516,7 @@ impl Connection {
     async fn parse(&mut self, parse: Parse) -> Result<(), Failure> {
         let name = parse.name.unwrap_or_default();
         if !name.is_empty() && self.statements.contains_key(&name) {
-            return Err(Error::new(
-                SqlState::DuplicatePreparedStatement,
-                format!("prepared statement \"{name}\" already exists"),
-            )
-            .into());
+            return Err(duplicate_statement(&name).into());
         }
         let plans = self.session.plan(&parse.query)?;
         if plans.len() > 1 {
@@ -461,38 +525,13 @@ impl Connection {
             );
         }
         let plan = plans.first().cloned().unwrap_or(Plan::Empty);
-        let inferred = plan.parameters();
-        let count = inferred.len().max(parse.type_oids.len());
-        let params = (0..count)
-            .map(|i| {
-                parse
-                    .type_oids
-                    .get(i)
-                    .filter(|oid| **oid != 0)
-                    .and_then(|oid| PgType::from_oid(*oid))
-                    .or_else(|| inferred.get(i).copied().flatten().map(|t| t.ty))
-                    .filter(|t| *t != PgType::Unknown)
-                    .unwrap_or(PgType::Text)
-            })
+        let declared: Vec<Option<PgType>> = parse
+            .type_oids
+            .iter()
+            .map(|oid| PgType::from_oid(*oid).filter(|_| *oid != 0))
             .collect();
-        let targets = (0..count)
-            .map(|i| {
-                inferred
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .filter(|t| t.ty != PgType::Unknown)
-            })
-            .collect();
-        self.statements.insert(
-            name,
-            Arc::new(Prepared {
-                plan,
-                params,
-                targets,
-                described: None,
-            }),
-        );
+        let prepared = Prepared::new(plan, &declared);
+        self.statements.insert(name, Arc::new(prepared));
         self.send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
             .await?;
         Ok(())
@@ -520,28 +559,8 @@ impl Connection {
             .iter()
             .enumerate()
             .map(|(i, raw)| {
-                let ty = statement.params[i];
-                let value = match raw {
-                    None => Value::Null,
-                    Some(bytes) if encode::format_for(&bind.parameter_format_codes, i) == 1 => {
-                        binary::read_binary(ty, bytes)?
-                    }
-                    Some(bytes) => {
-                        let text = std::str::from_utf8(bytes).map_err(|_| {
-                            Error::new(
-                                SqlState::InvalidTextRepresentation,
-                                "invalid byte sequence for encoding \"UTF8\"",
-                            )
-                        })?;
-                        input::from_text(ColumnType::plain(ty), text)?
-                    }
-                };
-                match statement.targets[i] {
-                    Some(target) if target != ColumnType::plain(ty) => {
-                        input::coerce(target, rusqlite::types::ValueRef::from(&value))
-                    }
-                    _ => Ok(value),
-                }
+                let binary = encode::format_for(&bind.parameter_format_codes, i) == 1;
+                statement.bind_value(i, raw.as_deref(), binary)
             })
             .collect::<Result<Vec<_>>>()?;
         let name = bind.portal_name.unwrap_or_default();
@@ -656,15 +675,9 @@ impl Connection {
             let portal = self.portals.get_mut(&name).expect("present above");
             let statement = portal.statement.clone();
             let params = std::mem::take(&mut portal.params);
-            let outcome = match &statement.plan {
-                Plan::Copy(copy) => self.copy(copy).await?,
-                Plan::Deallocate(name) => self.deallocate(name.as_deref())?,
-                plan => {
-                    self.session
-                        .execute(plan, params, statement.described.clone())
-                        .await?
-                }
-            };
+            let outcome = self
+                .run_plan(&statement.plan, params, statement.described.clone())
+                .await?;
             self.flush_notices().await?;
             let portal = self.portals.get_mut(&name).expect("present above");
             match outcome {
@@ -714,6 +727,62 @@ impl Connection {
 
     /// `DEALLOCATE name` / `DEALLOCATE ALL` drop the statements that Parse
     /// made (psycopg 3 resets its statement cache this way).
+    /// Runs one plan: the connection's own (COPY, prepared statements),
+    /// else the session's.
+    async fn run_plan(
+        &mut self,
+        plan: &Plan,
+        params: Vec<Value>,
+        described: Option<Arc<Vec<Described>>>,
+    ) -> Result<Outcome, Failure> {
+        match plan {
+            Plan::Copy(copy) => self.copy(copy).await,
+            Plan::Deallocate(name) => Ok(self.deallocate(name.as_deref())?),
+            Plan::Prepare { name, plan, types } => {
+                if self.statements.contains_key(name) {
+                    return Err(duplicate_statement(name).into());
+                }
+                let declared: Vec<Option<PgType>> = types.iter().copied().map(Some).collect();
+                let prepared = Prepared::new(plan.as_ref().clone(), &declared);
+                self.statements.insert(name.clone(), Arc::new(prepared));
+                Ok(Outcome::Command {
+                    tag: "PREPARE".into(),
+                })
+            }
+            Plan::Execute { name, args } => {
+                let statement = self.statement(name)?;
+                if args.len() != statement.params.len() {
+                    return Err(Error::new(
+                        SqlState::SyntaxError,
+                        format!("wrong number of parameters for prepared statement \"{name}\""),
+                    )
+                    .with_detail(format!(
+                        "Expected {} parameters but got {}.",
+                        statement.params.len(),
+                        args.len()
+                    ))
+                    .into());
+                }
+                let bound: Vec<Option<String>> = params.iter().map(value_text).collect();
+                let values = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, arg)| {
+                        let text = match arg.resolve(&bound)? {
+                            serde_json::Value::Null => None,
+                            serde_json::Value::String(s) => Some(s),
+                            other => Some(other.to_string()),
+                        };
+                        statement.bind_value(i, text.as_deref().map(str::as_bytes), false)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let plan = statement.plan.clone();
+                Box::pin(self.run_plan(&plan, values, statement.described.clone())).await
+            }
+            plan => Ok(self.session.execute(plan, params, described).await?),
+        }
+    }
+
     fn deallocate(&mut self, name: Option<&str>) -> Result<Outcome> {
         let tag = match name {
             None => {

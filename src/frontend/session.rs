@@ -357,9 +357,11 @@ impl Session {
                 self.warn(SqlState::SuccessfulCompletion, notice);
                 command(tag)
             }
-            Plan::Copy(_) | Plan::Deallocate(_) => Err(Error::internal(
-                "COPY and DEALLOCATE are run by the connection",
-            )),
+            Plan::Copy(_) | Plan::Deallocate(_) | Plan::Prepare { .. } | Plan::Execute { .. } => {
+                Err(Error::internal(
+                    "COPY and prepared statements are run by the connection",
+                ))
+            }
             Plan::Begin => {
                 match &mut self.tx {
                     TxState::Active(tx) if tx.implicit => tx.implicit = false,

@@ -222,7 +222,7 @@ fn plan_name(plan: &Plan) -> &'static str {
         Plan::Set { .. } | Plan::Show(_) | Plan::DiscardAll => "session settings",
         Plan::Listen(_) | Plan::Unlisten(_) => "LISTEN (use /realtime/v1/sse)",
         Plan::Copy(_) => "COPY",
-        Plan::Deallocate(_) => "DEALLOCATE",
+        Plan::Deallocate(_) | Plan::Prepare { .. } | Plan::Execute { .. } => "prepared statements",
         Plan::Lock(_) => "LOCK TABLE",
         Plan::Explain(_) => "EXPLAIN",
         Plan::ListenDurable { .. } | Plan::Ack { .. } => "durable channels (use the wire)",

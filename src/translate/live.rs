@@ -115,7 +115,8 @@ fn args(arguments: &FunctionArguments) -> Result<Vec<&Expr>> {
         .collect()
 }
 
-fn arg(expr: &Expr) -> Result<LiveArg> {
+/// A literal (or `$n`) argument of a realtime function or of `EXECUTE`.
+pub(super) fn arg(expr: &Expr) -> Result<LiveArg> {
     Ok(match expr {
         Expr::Value(v) => LiveArg::Value(match &v.value {
             Value::SingleQuotedString(s)

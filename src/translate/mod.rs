@@ -93,6 +93,19 @@ pub enum Plan {
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop protocol-level
     /// prepared statements, which the front end's connection holds.
     Deallocate(Option<String>),
+    /// `PREPARE name [(types)] AS statement`: a prepared statement in the
+    /// same namespace as the protocol's (the connection holds both).
+    Prepare {
+        name: String,
+        plan: Box<Plan>,
+        types: Vec<PgType>,
+    },
+    /// `EXECUTE name [(args)]`: runs a prepared statement with literal
+    /// arguments.
+    Execute {
+        name: String,
+        args: Vec<live::LiveArg>,
+    },
     /// `SELECT * FROM litewire.subscribe(query, params)`: a live query.
     Subscribe {
         query: live::LiveArg,
@@ -352,6 +365,34 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             validate_notification(&channel, &payload)?;
             Plan::Notify { channel, payload }
         }
+        Statement::Prepare {
+            name,
+            data_types,
+            statement,
+        } => {
+            let types = data_types
+                .iter()
+                .map(|t| expr::column_type(t).map(|c| c.ty))
+                .collect::<Result<Vec<_>>>()?;
+            let plan = translate_statement(*statement, catalog, &types)?;
+            Plan::Prepare {
+                name: ident_text(&name),
+                plan: Box::new(plan),
+                types,
+            }
+        }
+        Statement::Execute {
+            name: Some(name),
+            parameters,
+            immediate: false,
+            ..
+        } => Plan::Execute {
+            name: expr::object_name(&name),
+            args: parameters
+                .iter()
+                .map(live::arg)
+                .collect::<Result<Vec<_>>>()?,
+        },
         Statement::Deallocate { name, .. } => {
             let all = name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all");
             Plan::Deallocate((!all).then(|| ident_text(&name)))
