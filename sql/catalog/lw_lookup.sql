@@ -2,6 +2,12 @@
 -- names no catalog relation uses, so that an unqualified argument such as
 -- `pg_get_constraintdef(oid)` still names the caller's column.
 SELECT 'class', oid, 0, relname, relname FROM pg_class
+-- The system catalogs themselves, by Postgres's fixed oids (the `classoid`
+-- of pg_description and pg_depend rows).
+UNION ALL SELECT 'class', column2, 0, column1, column1 FROM (VALUES
+  ('pg_class', 1259), ('pg_type', 1247), ('pg_proc', 1255), ('pg_attribute', 1249),
+  ('pg_namespace', 2615), ('pg_constraint', 2606), ('pg_index', 2610),
+  ('pg_description', 2609), ('pg_trigger', 2620), ('pg_am', 2601), ('pg_database', 1262))
 UNION ALL SELECT 'type', oid, 0, typname, typname FROM pg_type
 UNION ALL SELECT 'namespace', oid, 0, nspname, nspname FROM pg_namespace
 UNION ALL SELECT 'proc', oid, 0, proname, proname FROM pg_proc
