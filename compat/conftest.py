@@ -122,7 +122,7 @@ NODE_DIR = os.path.join(os.path.dirname(__file__), "node")
 def node_modules():
     if shutil.which("node") is None:
         pytest.fail("node is not installed")
-    installed = all(os.path.isdir(os.path.join(NODE_DIR, "node_modules", m)) for m in ("pg", "playwright-core"))
+    installed = all(os.path.isdir(os.path.join(NODE_DIR, "node_modules", m)) for m in ("pg", "playwright-core", "knex"))
     if not installed:
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True,
                        timeout=300)

@@ -18,6 +18,22 @@ pub struct Column {
     pub ty: ColumnType,
     pub not_null: bool,
     pub primary_key: bool,
+    /// The column's DEFAULT as SQLite SQL (already translated), which a
+    /// `DEFAULT` in a VALUES row stands for; None: NULL (or the next rowid).
+    pub default: Option<String>,
+}
+
+impl Column {
+    /// A nullable column without default, not part of the primary key.
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            not_null: false,
+            primary_key: false,
+            default: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -375,11 +375,11 @@ impl Relation {
             columns: self
                 .column_list()
                 .filter(|(name, _)| !name.starts_with("lw_"))
-                .map(|(name, ty)| Column {
-                    name: name.to_string(),
-                    ty: ColumnType::parse(ty).expect("catalog column types are known"),
-                    not_null: false,
-                    primary_key: false,
+                .map(|(name, ty)| {
+                    Column::new(
+                        name,
+                        ColumnType::parse(ty).expect("catalog column types are known"),
+                    )
                 })
                 .collect(),
         }

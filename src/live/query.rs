@@ -261,10 +261,9 @@ mod tests {
 
     fn catalog() -> Catalog {
         let col = |name: &str, ty, pk| Column {
-            name: name.into(),
-            ty: ColumnType::plain(ty),
             not_null: pk,
             primary_key: pk,
+            ..Column::new(name, ColumnType::plain(ty))
         };
         Catalog::new([Table {
             name: "orders".into(),

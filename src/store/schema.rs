@@ -111,8 +111,9 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     names.push("_lw_messages".into());
     let mut declared =
         conn.prepare_cached("SELECT column_name, type FROM _lw_columns WHERE table_name = ?1")?;
-    let mut info =
-        conn.prepare_cached("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")?;
+    let mut info = conn.prepare_cached(
+        "SELECT name, type, \"notnull\", pk, dflt_value FROM pragma_table_info(?1)",
+    )?;
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
         let overrides: Vec<(String, String)> = declared
@@ -132,6 +133,7 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
                     ty,
                     not_null: r.get::<_, i64>(2)? != 0,
                     primary_key: r.get::<_, i64>(3)? != 0,
+                    default: r.get(4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -276,12 +278,7 @@ pub fn sync_capture(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()
 /// `litewire.presence`: who is present in realtime channels (served by
 /// `lw_presence()`, typed here so queries on it are typed like a table's).
 fn presence_table() -> Table {
-    let column = |name: &str, ty| Column {
-        name: name.into(),
-        ty: ColumnType::plain(ty),
-        not_null: false,
-        primary_key: false,
-    };
+    let column = |name: &str, ty| Column::new(name, ColumnType::plain(ty));
     Table {
         name: crate::translate::PRESENCE.into(),
         columns: vec![

@@ -155,17 +155,11 @@ mod tests {
             name: "orders".into(),
             columns: vec![
                 Column {
-                    name: "id".into(),
-                    ty: ColumnType::plain(PgType::Int8),
                     not_null: true,
                     primary_key: true,
+                    ..Column::new("id", ColumnType::plain(PgType::Int8))
                 },
-                Column {
-                    name: "paid".into(),
-                    ty: ColumnType::plain(PgType::Bool),
-                    not_null: false,
-                    primary_key: false,
-                },
+                Column::new("paid", ColumnType::plain(PgType::Bool)),
             ],
         };
         let sql = triggers(&table, false);

@@ -167,13 +167,11 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
     inline_primary_key(&mut create);
     let mut columns = Vec::with_capacity(create.columns.len());
     for def in &create.columns {
-        columns.push(Column {
-            name: super::ident_text(&def.name),
-            ty: super::enums::named(&def.data_type, catalog)
+        columns.push(Column::new(
+            super::ident_text(&def.name),
+            super::enums::named(&def.data_type, catalog)
                 .map_or_else(|| column_type(&def.data_type), Ok)?,
-            not_null: false,
-            primary_key: false,
-        });
+        ));
     }
     let scope = catalog.with_table(Table {
         name: table_name.clone(),

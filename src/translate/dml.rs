@@ -255,6 +255,24 @@ fn select_of(body: &SetExpr) -> Option<&sqlparser::ast::Select> {
 }
 
 /// Makes every value written into a typed column canonical for that type.
+/// `DEFAULT` in a VALUES row (SQLite has no such keyword there).
+fn is_default(value: &Expr) -> bool {
+    matches!(value, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// What `DEFAULT` stands for in `column`: its default expression, else NULL
+/// (which an integer primary key turns into the next rowid).
+fn column_default(column: &crate::catalog::Column) -> Result<Expr> {
+    let Some(sql) = &column.default else {
+        return Ok(Expr::value(sqlparser::ast::Value::Null));
+    };
+    sqlparser::parser::Parser::new(&sqlparser::dialect::SQLiteDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map(|e| Expr::Nested(Box::new(e)))
+        .map_err(|e| Error::internal(format!("default of {}: {e}", column.name)))
+}
+
 fn coerce_writes(
     statement: &mut Statement,
     catalog: &Catalog,
@@ -294,8 +312,12 @@ fn coerce_writes(
                         ));
                     }
                     for (value, target) in row.iter_mut().zip(&targets) {
-                        let ty = table.column(target).map(|c| c.ty).unwrap();
-                        coerce_to_column(typer, value, ty)?;
+                        let column = table.column(target).expect("checked above");
+                        if is_default(value) {
+                            *value = column_default(column)?;
+                            continue;
+                        }
+                        coerce_to_column(typer, value, column.ty)?;
                     }
                 }
             }

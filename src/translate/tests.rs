@@ -5,12 +5,7 @@ use crate::catalog::{Column, Table};
 use crate::types::PgType;
 
 fn catalog() -> Catalog {
-    let col = |name: &str, ty: &str| Column {
-        name: name.into(),
-        ty: ColumnType::parse(ty).unwrap(),
-        not_null: false,
-        primary_key: false,
-    };
+    let col = |name: &str, ty: &str| Column::new(name, ColumnType::parse(ty).unwrap());
     Catalog::new([Table {
         name: "orders".into(),
         columns: vec![
