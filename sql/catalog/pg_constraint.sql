@@ -13,7 +13,9 @@ FROM (
   FROM lw_indexes x WHERE x.origin IN ('pk', 'u')
   UNION ALL
   SELECT f.relid + 5 + f.id, t.name || '_' || group_concat(f.attname, '_') || '_fkey', 'f',
-         f.relid, 0, f.confrelid, lw_fk_action(f.on_update), lw_fk_action(f.on_delete),
+         -- conindid: the referenced key's index (its primary key, else a unique one).
+         f.relid, (SELECT x.oid FROM lw_indexes x WHERE x.indrelid = f.confrelid AND x.isunique
+                   ORDER BY x.isprimary DESC LIMIT 1), f.confrelid, lw_fk_action(f.on_update), lw_fk_action(f.on_delete),
          '{' || group_concat(f.attnum, ',') || '}',
          '{' || group_concat((SELECT pa.attnum FROM lw_attributes pa
                               WHERE pa.attrelid = f.confrelid AND pa.attname = f.refname), ',') || '}',

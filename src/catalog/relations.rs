@@ -120,6 +120,12 @@ pub const RELATIONS: &[Relation] = &[
     ),
     relation!("pg_am", "oid oid, amname name, amhandler text, amtype text"),
     relation!(
+        "pg_settings",
+        "name text, setting text, unit text, category text, short_desc text, extra_desc text, \
+         context text, vartype text, source text, min_val text, max_val text, enumvals text, \
+         boot_val text, reset_val text, sourcefile text, sourceline int4, pending_restart bool"
+    ),
+    relation!(
         "pg_database",
         "oid oid, datname name, datdba oid, encoding int4, datlocprovider text, \
          datistemplate bool, datallowconn bool, datconnlimit int4, datfrozenxid text, \

@@ -155,7 +155,13 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             return Ok(None);
         };
         let at = usize::try_from(index - 1).ok();
-        Ok(at.and_then(|i| array::elements(&text).into_iter().nth(i)))
+        // Integer elements (conkey, confkey) stay numbers, to join with attnum.
+        Ok(at
+            .and_then(|i| array::elements(&text).into_iter().nth(i))
+            .map(|e| match e.parse::<i64>() {
+                Ok(n) => Value::Integer(n),
+                Err(_) => Value::Text(e),
+            }))
     })?;
     conn.create_scalar_function("lw_array_length", 1, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;

@@ -167,6 +167,29 @@ fn rewrite_expr(expr: &mut Expr) -> Result<Option<Expr>> {
                 "lw_array_get",
                 vec![root.as_ref().clone(), index.clone()],
             )),
+            // `con.confkey[pos.n]`: a qualified column, then the subscript.
+            [
+                AccessExpr::Dot(Expr::Identifier(column)),
+                AccessExpr::Subscript(Subscript::Index { index }),
+            ] => match root.as_ref() {
+                Expr::Identifier(table) => Some(call(
+                    "lw_array_get",
+                    vec![
+                        Expr::CompoundIdentifier(vec![table.clone(), column.clone()]),
+                        index.clone(),
+                    ],
+                )),
+                _ => None,
+            },
+            // `(keys).x` on what `_pg_expandarray` left in a column: the
+            // element itself (see `unnest_in_projection`).
+            [AccessExpr::Dot(Expr::Identifier(field))]
+                if super::ident_text(field) == "x"
+                    && matches!(root.as_ref(), Expr::Nested(inner)
+                        if matches!(inner.as_ref(), Expr::Identifier(_) | Expr::CompoundIdentifier(_))) =>
+            {
+                Some(root.as_ref().clone())
+            }
             _ => None,
         },
         Expr::AnyOp {
@@ -196,14 +219,21 @@ fn unnest_in_projection(select: &mut Select) -> Result<()> {
         let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item else {
             continue;
         };
-        let Expr::Function(f) = expr else { continue };
+        let Some((f, field)) = set_returning(expr) else {
+            continue;
+        };
         let name = object_name(&f.name);
         let Some(argument) = function_args(f).first().map(|a| a.to_string()) else {
             continue;
         };
-        let column = match name.strip_prefix("pg_catalog.").unwrap_or(&name) {
-            "unnest" => "value".to_string(),
-            "generate_subscripts" => format!("key + lw_array_lower({argument})"),
+        let bare = name.rsplit('.').next().unwrap_or(&name);
+        let column = match (bare, field.as_deref()) {
+            ("unnest", None) => "value".to_string(),
+            ("generate_subscripts", None) => format!("key + lw_array_lower({argument})"),
+            // information_schema._pg_expandarray(arr): (x, n), the element
+            // and its 1-based position (PgJDBC's getPrimaryKeys).
+            ("_pg_expandarray", None | Some("x")) => "value".to_string(),
+            ("_pg_expandarray", Some("n")) => "key + 1".to_string(),
             _ => continue,
         };
         if array.get_or_insert_with(|| argument.clone()) != &argument {
@@ -231,6 +261,25 @@ fn unnest_in_projection(select: &mut Select) -> Result<()> {
         select.from.extend(inner.from);
     }
     Ok(())
+}
+
+/// A set-returning call in a select list, bare (`unnest(a)`) or with a field
+/// of its composite result (`(_pg_expandarray(a)).n`).
+fn set_returning(expr: &Expr) -> Option<(&Function, Option<String>)> {
+    match expr {
+        Expr::Function(f) => Some((f, None)),
+        Expr::Nested(inner) => set_returning(inner),
+        Expr::CompoundFieldAccess { root, access_chain } => match access_chain.as_slice() {
+            [AccessExpr::Dot(Expr::Identifier(field))] => {
+                let (f, None) = set_returning(root)? else {
+                    return None;
+                };
+                Some((f, Some(super::ident_text(field))))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn parse(sql: &str) -> Result<Expr> {

@@ -172,10 +172,18 @@ impl VisitorMut for Rewriter {
         if !FUNCTIONS.contains(&function.as_str()) {
             return ControlFlow::Continue(());
         }
+        // `AS pos(n)` names the column; `AS x` names table and column alike.
         let column = alias
             .as_ref()
-            .map(|a| a.name.value.clone())
+            .map(|a| match a.columns.first() {
+                Some(c) => c.name.value.clone(),
+                None => a.name.value.clone(),
+            })
             .unwrap_or_else(|| function.clone());
+        let alias = alias.map(|a| TableAlias {
+            columns: vec![],
+            ..a
+        });
         let table_alias = alias.unwrap_or(TableAlias {
             explicit: true,
             name: Ident::new(function.rsplit('.').next().unwrap_or(&function)),
