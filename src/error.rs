@@ -43,6 +43,8 @@ sqlstates! {
     StringDataRightTruncation => "22001",
     InvalidDatetimeFormat => "22007",
     InvalidRegularExpression => "2201B",
+    InvalidArgumentForLogarithm => "2201E",
+    InvalidArgumentForPowerFunction => "2201F",
     DatetimeFieldOverflow => "22008",
     IntervalFieldOverflow => "22015",
     UniqueViolation => "23505",

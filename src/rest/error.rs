@@ -61,6 +61,8 @@ pub fn status(state: SqlState) -> StatusCode {
         | StringDataRightTruncation
         | InvalidDatetimeFormat
         | InvalidRegularExpression
+        | InvalidArgumentForLogarithm
+        | InvalidArgumentForPowerFunction
         | InvalidSchemaName
         | DatetimeFieldOverflow
         | IntervalFieldOverflow

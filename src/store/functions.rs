@@ -109,6 +109,9 @@ fn decimal_arg(ctx: &Context<'_>, idx: usize) -> rusqlite::Result<Option<Decimal
     })
 }
 
+/// A rounding function by name, on exact numerics and on floats.
+type Rounding = (&'static str, fn(&Decimal) -> Decimal, fn(f64) -> f64);
+
 pub(super) const PURE: FunctionFlags =
     FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
 const VOLATILE: FunctionFlags = FunctionFlags::SQLITE_UTF8;
@@ -193,6 +196,7 @@ pub fn register(
     register_numeric(conn)?;
     register_json(conn)?;
     super::datetime_functions::register(conn)?;
+    super::text_functions::register(conn)?;
     Ok(())
 }
 
@@ -278,6 +282,25 @@ fn register_numeric(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     // Integer division and modulo: SQLite yields NULL for a zero divisor,
     // Postgres raises 22012.
+    // ceil/floor/trunc keep their argument's type: numeric stays exact.
+    let rounding: [Rounding; 3] = [
+        ("ceil", Decimal::ceil, f64::ceil),
+        ("floor", Decimal::floor, f64::floor),
+        ("trunc", Decimal::trunc, f64::trunc),
+    ];
+    for (name, exact, float) in rounding {
+        conn.create_scalar_function(name, 1, PURE, move |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Integer(i),
+                ValueRef::Real(f) => Value::Real(float(f)),
+                _ => match decimal_arg(ctx, 0)? {
+                    Some(d) => Value::Text(exact(&d).to_string()),
+                    None => Value::Null,
+                },
+            })
+        })?;
+    }
     conn.create_scalar_function("lw_div", 2, PURE, |ctx| int_op(ctx, IntOp::Div))?;
     conn.create_scalar_function("lw_mod", 2, PURE, |ctx| int_op(ctx, IntOp::Mod))?;
     conn.create_aggregate_function("lw_num_sum", 1, PURE, DecimalSum { average: false })?;

@@ -16,6 +16,7 @@ mod functions;
 mod introspect;
 pub mod schema;
 mod sequences;
+mod text_functions;
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};

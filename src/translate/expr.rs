@@ -352,7 +352,13 @@ impl<'a> Typer<'a> {
             "avg" => plain(PgType::Float8),
             "lower" | "upper" | "group_concat" | "string_agg" | "concat" | "replace" | "substr"
             | "ltrim" | "rtrim" | "btrim" | "md5" | "version" | "repeat" | "lpad" | "rpad"
-            | "initcap" => plain(PgType::Text),
+            | "initcap" | "left" | "right" | "split_part" | "reverse" | "translate"
+            | "regexp_replace" | "quote_literal" | "to_hex" | "chr" | "trim" => plain(PgType::Text),
+            "ascii" | "instr" => plain(PgType::Int4),
+            "starts_with" => plain(PgType::Bool),
+            "sqrt" | "cbrt" | "exp" | "ln" | "log" | "power" | "pow" | "pi" | "degrees"
+            | "radians" => plain(PgType::Float8),
+            "ceil" | "floor" | "trunc" => arg(0),
             "length" | "char_length" | "octet_length" | "strpos" => plain(PgType::Int4),
             "random" => plain(PgType::Float8),
             "max" | "min" | "coalesce" | "nullif" | "abs" | "greatest" | "least" | "lag"
@@ -496,6 +502,51 @@ impl<'a> Typer<'a> {
                         coerce_literal(bound, ty)?;
                     }
                 }
+            }
+            // sqlparser reads `ceil(x)` and `floor(x)` as syntax of their own.
+            Expr::Ceil {
+                expr: inner,
+                field:
+                    sqlparser::ast::CeilFloorKind::DateTimeField(
+                        sqlparser::ast::DateTimeField::NoDateTime,
+                    ),
+            } => *expr = call("ceil", vec![take(inner)]),
+            Expr::Floor {
+                expr: inner,
+                field:
+                    sqlparser::ast::CeilFloorKind::DateTimeField(
+                        sqlparser::ast::DateTimeField::NoDateTime,
+                    ),
+            } => *expr = call("floor", vec![take(inner)]),
+            Expr::Position { expr: needle, r#in } => {
+                *expr = call("instr", vec![take(r#in), take(needle)]);
+            }
+            Expr::Substring {
+                expr: text,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let from = substring_from.take().map_or_else(|| number("1"), |f| *f);
+                let mut args = vec![take(text), from];
+                args.extend(substring_for.take().map(|f| *f));
+                *expr = call("substr", args);
+            }
+            Expr::Trim {
+                expr: text,
+                trim_where,
+                trim_what,
+                trim_characters: None,
+            } => {
+                use sqlparser::ast::TrimWhereField;
+                let name = match trim_where {
+                    Some(TrimWhereField::Leading) => "ltrim",
+                    Some(TrimWhereField::Trailing) => "rtrim",
+                    Some(TrimWhereField::Both) | None => "trim",
+                };
+                let mut args = vec![take(text)];
+                args.extend(trim_what.take().map(|w| *w));
+                *expr = call(name, args);
             }
             Expr::Function(f) => {
                 if let Some(rewritten) = self.function(f)? {
@@ -698,6 +749,17 @@ impl<'a> Typer<'a> {
             "sum" if arg_type(0) == Some(PgType::Numeric) => "lw_num_sum",
             "avg" if !arg_type(0).is_some_and(|t| t.is_float()) => "lw_num_avg",
             "string_agg" => "group_concat",
+            "pg_typeof" => {
+                let ty = args.first().and_then(|a| self.type_of(a));
+                return Ok(Some(string(ty.map_or("unknown", |t| t.ty.name()))));
+            }
+            "mod"
+                if arg_type(0) == Some(PgType::Numeric) || arg_type(1) == Some(PgType::Numeric) =>
+            {
+                "lw_num_mod"
+            }
+            "mod" => "lw_mod",
+            "ceiling" => "ceil",
             // Booleans are 0/1: all true is the minimum, any true the maximum.
             "bool_and" | "every" => "min",
             "bool_or" => "max",
@@ -1019,6 +1081,15 @@ pub fn column_name(expr: &Expr) -> String {
         },
         Expr::Nested(e) => column_name(e),
         Expr::Case { .. } => "case".into(),
+        Expr::Position { .. } => "position".into(),
+        Expr::Substring { .. } => "substring".into(),
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(sqlparser::ast::TrimWhereField::Leading) => "ltrim".into(),
+            Some(sqlparser::ast::TrimWhereField::Trailing) => "rtrim".into(),
+            _ => "btrim".into(),
+        },
+        Expr::Ceil { .. } => "ceil".into(),
+        Expr::Floor { .. } => "floor".into(),
         Expr::Extract { .. } => "extract".into(),
         Expr::Interval(_) => "interval".into(),
         Expr::AtTimeZone { .. } => "timezone".into(),
