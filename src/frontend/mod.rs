@@ -196,13 +196,14 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
             .unwrap_or_else(|| user.clone());
         (user, database)
     };
-    let (session, notifications) = Session::new(
+    let (mut session, notifications) = Session::new(
         frontend.store.clone(),
         frontend.hub.clone(),
         frontend.live.clone(),
         pid,
         identity,
     );
+    session.settings = settings::Settings::from_startup(socket.metadata().iter());
     let _registered = frontend.register(pid, secret, session.cancel.clone());
     Connection::new(socket, session, notifications)
         .run(shutdown)

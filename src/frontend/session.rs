@@ -435,6 +435,10 @@ impl Session {
                 command("SET")
             }
             Plan::Show(name) => self.show(name),
+            Plan::ResetAll => {
+                self.settings.reset_all();
+                command("RESET")
+            }
             Plan::DiscardAll => {
                 if self.in_transaction() {
                     return Err(Error::new(

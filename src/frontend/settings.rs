@@ -57,17 +57,45 @@ pub const REPORTED: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     values: BTreeMap<String, String>,
+    /// What the client's startup packet set (`application_name`, ...):
+    /// the session's defaults, which RESET returns to.
+    startup: BTreeMap<String, String>,
 }
 
 impl Settings {
+    /// Settings whose defaults include the startup packet's parameters. Not
+    /// `user`, `database` and `options` (not settings), nor the ones whose
+    /// value litewire fixes and reported at startup (values are always sent
+    /// in UTC, ISO and UTF8, whatever a driver asks for).
+    pub fn from_startup<'a>(params: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+        let startup = params
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .filter(|(k, _)| {
+                !matches!(k.as_str(), "user" | "database" | "options" | "replication")
+                    && !REPORTED
+                        .iter()
+                        .any(|(_, name)| *name == k && *name != "application_name")
+            })
+            .collect();
+        Settings {
+            values: BTreeMap::new(),
+            startup,
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<String> {
         let name = name.to_ascii_lowercase();
-        self.values.get(&name).cloned().or_else(|| {
-            DEFAULTS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        })
+        self.values
+            .get(&name)
+            .or_else(|| self.startup.get(&name))
+            .cloned()
+            .or_else(|| {
+                DEFAULTS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
     }
 
     /// `SET name = value`; `None` resets to the default.

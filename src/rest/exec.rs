@@ -219,7 +219,7 @@ fn plan_name(plan: &Plan) -> &'static str {
     match plan {
         Plan::Begin | Plan::Commit | Plan::Rollback => "transaction control",
         Plan::Savepoint(_) | Plan::Release(_) | Plan::RollbackTo(_) => "savepoints",
-        Plan::Set { .. } | Plan::Show(_) | Plan::DiscardAll => "session settings",
+        Plan::Set { .. } | Plan::Show(_) | Plan::DiscardAll | Plan::ResetAll => "session settings",
         Plan::Listen(_) | Plan::Unlisten(_) => "LISTEN (use /realtime/v1/sse)",
         Plan::Copy(_) => "COPY",
         Plan::Deallocate(_) | Plan::Prepare { .. } | Plan::Execute { .. } => "prepared statements",

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::types::{ColumnType, PgType};
 
 pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> Result<SqlPlan> {
+    if let Statement::Delete(delete) = &mut statement {
+        delete_using(delete)?;
+    }
     super::srf::rewrite(&mut statement)?;
     super::introspect::rewrite(&mut statement)?;
     super::litewire_schema::rewrite(&mut statement);
@@ -101,6 +104,44 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
         params: typer.params,
         columns,
     })
+}
+
+/// `DELETE FROM t USING u WHERE cond`: SQLite's DELETE has no USING, so the
+/// rows go by rowid: `WHERE t.rowid IN (SELECT t.rowid FROM t, u WHERE cond)`.
+fn delete_using(delete: &mut sqlparser::ast::Delete) -> Result<()> {
+    use sqlparser::ast::FromTable;
+    let Some(using) = delete.using.take() else {
+        return Ok(());
+    };
+    let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &delete.from;
+    let [target] = tables.as_slice() else {
+        return Err(Error::unsupported("DELETE of several tables"));
+    };
+    let TableFactor::Table { name, alias, .. } = &target.relation else {
+        return Err(Error::unsupported("DELETE ... USING on a table function"));
+    };
+    let qualifier = alias
+        .as_ref()
+        .map(|a| a.name.to_string())
+        .unwrap_or_else(|| name.to_string());
+    let sources: Vec<String> = std::iter::once(target.to_string())
+        .chain(using.iter().map(ToString::to_string))
+        .collect();
+    let condition = delete
+        .selection
+        .as_ref()
+        .map(|c| format!(" WHERE {c}"))
+        .unwrap_or_default();
+    let sql = format!(
+        "{qualifier}.rowid IN (SELECT {qualifier}.rowid FROM {}{condition})",
+        sources.join(", ")
+    );
+    let selection = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::internal(format!("DELETE ... USING rewrite: {e}")))?;
+    delete.selection = Some(selection);
+    Ok(())
 }
 
 fn delete_target(delete: &sqlparser::ast::Delete) -> Option<String> {

@@ -83,6 +83,8 @@ pub enum Plan {
     },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
+    /// `RESET ALL`: every setting back to its default.
+    ResetAll,
     /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` on known tables:
     /// every mode is served by taking the writer lock for the transaction,
     /// which blocks other writers as the strongest Postgres lock does.
@@ -273,6 +275,13 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
     {
         return Ok(vec![Plan::Fetch(fetch)]);
     }
+    let overriding;
+    let sql = if first_word.eq_ignore_ascii_case("insert") {
+        overriding = without_overriding(sql);
+        overriding.as_str()
+    } else {
+        sql
+    };
     let copy_text;
     let sql = if first_word.eq_ignore_ascii_case("copy") {
         copy_text = copy::parsable(sql);
@@ -345,6 +354,13 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         Statement::Savepoint { name } => Plan::Savepoint(ident_text(&name)),
         Statement::ReleaseSavepoint { name } => Plan::Release(ident_text(&name)),
         Statement::Set(set) => set_plan(set)?,
+        Statement::Reset(reset) => match reset.reset {
+            sqlparser::ast::Reset::ALL => Plan::ResetAll,
+            sqlparser::ast::Reset::ConfigurationParameter(name) => Plan::Set {
+                name: name.to_string().to_ascii_lowercase(),
+                value: None,
+            },
+        },
         Statement::ShowVariable { variable } => Plan::Show(
             variable
                 .iter()
@@ -459,6 +475,17 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         }
         other => return Err(Error::unsupported(statement_name(&other))),
     })
+}
+
+/// `INSERT ... OVERRIDING SYSTEM VALUE VALUES ...`, which sqlparser does
+/// not parse, without the clause: identity columns are rowid aliases here,
+/// which take a given value as it asks.
+fn without_overriding(sql: &str) -> String {
+    const CLAUSE: &str = "OVERRIDING SYSTEM VALUE";
+    match sql.to_ascii_uppercase().find(CLAUSE) {
+        Some(at) => format!("{}{}", &sql[..at], &sql[at + CLAUSE.len()..]),
+        None => sql.to_string(),
+    }
 }
 
 /// `LOCK [TABLE] [ONLY] name [*] [, ...] [IN mode MODE] [NOWAIT]`, which
