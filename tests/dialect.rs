@@ -303,3 +303,19 @@ async fn sql_prepare_and_execute_share_the_protocol_namespace() {
     let err = db.batch_execute("EXECUTE total(1)").await.unwrap_err();
     assert_eq!(code(&err), "26000");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn char_padding_does_not_count_as_text() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE c (code char(4)); INSERT INTO c VALUES ('ab')")
+        .await
+        .unwrap();
+    let row = db
+        .query_one("SELECT code, length(code), code || '|' FROM c", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "ab  ", "stored and sent padded");
+    assert_eq!(row.get::<_, i32>(1), 2);
+    assert_eq!(row.get::<_, String>(2), "ab|");
+}

@@ -7,3 +7,7 @@ SELECT sqrt(-1);
 SELECT ln(0);
 SELECT split_part('a', ',', 0);
 SELECT regexp_replace('a', '(', 'x');
+CREATE TABLE chq (c char(4), v varchar(4));
+INSERT INTO chq VALUES ('ab', 'ab');
+SELECT c, length(c), char_length(c), c || '|', '<' || c || '>', v || '|', c = 'ab', length('ab'::char(4)), 'a'::char(3) || '|', octet_length(c) FROM chq;
+DROP TABLE chq;

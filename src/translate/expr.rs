@@ -207,6 +207,15 @@ impl<'a> Typer<'a> {
         }
     }
 
+    /// A char(n) value as text: its blank padding trimmed (what Postgres's
+    /// cast from `character` to `text` does).
+    fn unpad(&self, expr: &mut Expr) {
+        if self.type_of(expr).is_some_and(|t| t.ty == PgType::Bpchar) {
+            let padded = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = call("rtrim", vec![padded, string(" ")]);
+        }
+    }
+
     /// Gives parameter `expr` the type `ty` if it is a still-untyped parameter.
     pub fn infer_param(&mut self, expr: &Expr, ty: ColumnType) {
         if let Expr::Value(ValueWithSpan {
@@ -603,6 +612,13 @@ impl<'a> Typer<'a> {
         if let Some(rewritten) = super::json::operator(self, left, op, right)? {
             return Ok(Some(rewritten));
         }
+        if *op == StringConcat {
+            // char(n) becomes text without its padding before `||`.
+            for side in [&mut *left, &mut *right] {
+                self.unpad(side);
+            }
+            return Ok(None);
+        }
         match op {
             Arrow | LongArrow => {
                 self.infer_param(right, ColumnType::plain(PgType::Text));
@@ -763,7 +779,16 @@ impl<'a> Typer<'a> {
             // Booleans are 0/1: all true is the minimum, any true the maximum.
             "bool_and" | "every" => "min",
             "bool_or" => "max",
-            "char_length" | "character_length" => "length",
+            "char_length" | "character_length" | "length" => {
+                // The padding of char(n) does not count, as in Postgres.
+                if let FunctionArguments::List(list) = &mut f.args
+                    && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) =
+                        list.args.first_mut()
+                {
+                    self.unpad(arg);
+                }
+                "length"
+            }
             "greatest" => "max",
             "least" => "min",
             "btrim" => "trim",
