@@ -186,7 +186,9 @@ pub struct Session {
     pub cancel: CancelSlot,
     pub pid: i32,
     tx: TxState,
-    pub settings: Settings,
+    /// Shared with the statements that read them (`current_setting`);
+    /// changed copy-on-write.
+    pub settings: Arc<Settings>,
     pub notices: Vec<Notice>,
     /// Translations by query text, valid while the catalog is the same one.
     plans: HashMap<String, (Arc<Catalog>, Arc<Vec<Plan>>)>,
@@ -220,7 +222,7 @@ impl Session {
             listening: Default::default(),
             pid,
             tx: TxState::Idle,
-            settings: Settings::default(),
+            settings: Arc::new(Settings::default()),
             cancel: CancelSlot::default(),
             notices: Vec::new(),
             plans: HashMap::new(),
@@ -431,12 +433,12 @@ impl Session {
                 command("ROLLBACK")
             }
             Plan::Set { name, value } => {
-                self.settings.set(name, value.clone())?;
+                Arc::make_mut(&mut self.settings).set(name, value.clone())?;
                 command("SET")
             }
             Plan::Show(name) => self.show(name),
             Plan::ResetAll => {
-                self.settings.reset_all();
+                Arc::make_mut(&mut self.settings).reset_all();
                 command("RESET")
             }
             Plan::DiscardAll => {
@@ -446,7 +448,7 @@ impl Session {
                         "DISCARD ALL cannot run inside a transaction block",
                     ));
                 }
-                self.settings.reset_all();
+                Arc::make_mut(&mut self.settings).reset_all();
                 self.apply_listening(ListenChange::UnlistenAll);
                 command("DISCARD ALL")
             }
@@ -742,6 +744,7 @@ impl Session {
         let pid = self.pid;
         let listening: Vec<String> = self.listening.iter().cloned().collect();
         let identity = self.identity.clone();
+        let settings = self.settings.clone();
         let holds_writer =
             matches!(&self.tx, TxState::Active(tx) | TxState::Failed(tx) if tx.writer.is_some());
         // A write outside a transaction block is a transaction of its own.
@@ -752,6 +755,7 @@ impl Session {
             move |conn: &mut Conn| -> Result<StatementResult> {
                 conn.context.begin_statement(now, pid, listening);
                 conn.context.set_identity(&identity.0, &identity.1);
+                conn.context.set_settings(settings);
                 let meta = if need_meta {
                     Some(exec::describe(conn, &plan.sql)?.0)
                 } else {

@@ -135,6 +135,12 @@ impl Settings {
     }
 }
 
+impl crate::store::SessionSettings for Settings {
+    fn setting(&self, name: &str) -> Option<String> {
+        self.get(name)
+    }
+}
+
 /// Postgres time settings: a bare number is milliseconds; units ms, s, min, h.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let t = text.trim().trim_matches('\'');

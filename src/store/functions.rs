@@ -34,6 +34,14 @@ struct ContextState {
     /// The user and database of the statement's session (`current_user`,
     /// `current_database()`).
     identity: Option<(String, String)>,
+    /// The session's settings (`current_setting()`); none for the HTTP doors.
+    settings: Option<Arc<dyn SessionSettings>>,
+}
+
+/// A session's settings as `current_setting(name)` reads them (the front end
+/// owns them; statements carry a shared handle).
+pub trait SessionSettings: Send + Sync {
+    fn setting(&self, name: &str) -> Option<String>;
 }
 
 impl StatementContext {
@@ -51,12 +59,18 @@ impl StatementContext {
         state.alterations.clear();
         state.listening = listening;
         state.identity = None;
+        state.settings = None;
     }
 
     /// Names the user and database of the statement's session; statements of
     /// the HTTP doors leave them unset and see the defaults, `postgres`.
     pub fn set_identity(&self, user: &str, database: &str) {
         self.state().identity = Some((user.to_string(), database.to_string()));
+    }
+
+    /// Lends the statement its session's settings.
+    pub fn set_settings(&self, settings: Arc<dyn SessionSettings>) {
+        self.state().settings = Some(settings);
     }
 
     fn identity(&self) -> (String, String) {
@@ -159,6 +173,23 @@ pub fn register(
     conn.create_scalar_function("lw_listening_channels", 0, VOLATILE, move |_| {
         Ok(serde_json::to_string(&listening.state().listening).unwrap_or_else(|_| "[]".into()))
     })?;
+    // current_setting(name [, missing_ok]): 42704 for a name no session has.
+    for arity in [1, 2] {
+        let settings = context.clone();
+        conn.create_scalar_function("current_setting", arity, VOLATILE, move |ctx| {
+            let name: String = ctx.get(0)?;
+            let missing_ok = arity == 2 && ctx.get::<Option<bool>>(1)?.unwrap_or(false);
+            let source = settings.state().settings.clone();
+            match source.and_then(|s| s.setting(&name)) {
+                Some(value) => Ok(Some(value)),
+                None if missing_ok => Ok(None),
+                None => Err(to_sqlite(Error::new(
+                    crate::error::SqlState::UndefinedObject,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                ))),
+            }
+        })?;
+    }
     let alter = context.clone();
     conn.create_scalar_function("lw_alter_table", 2, VOLATILE, move |ctx| {
         alter.state().alterations.push((ctx.get(0)?, ctx.get(1)?));

@@ -27,7 +27,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-pub use functions::{PresenceSource, StatementContext};
+pub use functions::{PresenceSource, SessionSettings, StatementContext};
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};

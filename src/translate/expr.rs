@@ -362,7 +362,8 @@ impl<'a> Typer<'a> {
             "lower" | "upper" | "group_concat" | "string_agg" | "concat" | "replace" | "substr"
             | "ltrim" | "rtrim" | "btrim" | "md5" | "version" | "repeat" | "lpad" | "rpad"
             | "initcap" | "left" | "right" | "split_part" | "reverse" | "translate"
-            | "regexp_replace" | "quote_literal" | "to_hex" | "chr" | "trim" => plain(PgType::Text),
+            | "current_setting" | "regexp_replace" | "quote_literal" | "to_hex" | "chr"
+            | "trim" => plain(PgType::Text),
             "ascii" | "instr" => plain(PgType::Int4),
             "starts_with" => plain(PgType::Bool),
             "sqrt" | "cbrt" | "exp" | "ln" | "log" | "power" | "pow" | "pi" | "degrees"
