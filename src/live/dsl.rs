@@ -7,13 +7,10 @@
 use serde_json::Value as Json;
 
 use crate::error::{Error, Result, SqlState};
+use crate::translate::quote_ident as ident;
 
 fn bad(message: impl Into<String>) -> Error {
     Error::new(SqlState::InvalidParameterValue, message)
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// How a DSL field is read: a column of the table, or a field of a JSON

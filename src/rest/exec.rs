@@ -36,11 +36,8 @@ use crate::types::{ColumnType, PgType};
 /// Translations kept before the cache starts over.
 const PLAN_CACHE_LIMIT: usize = 1024;
 
-/// `"name"` with embedded quotes doubled: identifiers from requests are only
-/// ever spliced into SQL through this.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+/// Identifiers are always quoted; no value is ever spliced into SQL through this.
+pub use crate::translate::quote_ident as ident;
 
 /// A parameter value and, when the caller knows it, the type it is for (the
 /// column it is compared with or written into). Without one, the type the

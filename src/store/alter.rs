@@ -25,6 +25,7 @@ use sqlparser::parser::Parser;
 
 use crate::error::{Error, Result, SqlState};
 use crate::translate::ident_text;
+use crate::translate::quote_ident as ident;
 
 /// One change to a table's definition, as the translator queues it (SQL in
 /// SQLite's dialect, already translated).
@@ -60,10 +61,6 @@ pub enum TableChange {
         name: String,
         if_exists: bool,
     },
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn parse_error(e: impl std::fmt::Display) -> Error {

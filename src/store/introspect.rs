@@ -105,15 +105,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     conn.create_scalar_function("lw_array_json", 1, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
-        // Integer elements (catalog int2vector/oidvector columns such as
-        // `conkey`) stay numbers so that they join with `attnum` and `oid`.
         Ok(text.map(|t| {
             let elements = vector_or_array(&t)
                 .into_iter()
-                .map(|e| match e.parse::<i64>() {
-                    Ok(n) => serde_json::Value::from(n),
-                    Err(_) => serde_json::Value::from(e),
-                });
+                .map(|e| element_number(&e).map_or(serde_json::Value::from(e), Into::into));
             serde_json::Value::Array(elements.collect()).to_string()
         }))
     })?;
@@ -155,13 +150,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             return Ok(None);
         };
         let at = usize::try_from(index - 1).ok();
-        // Integer elements (conkey, confkey) stay numbers, to join with attnum.
         Ok(at
             .and_then(|i| array::elements(&text).into_iter().nth(i))
-            .map(|e| match e.parse::<i64>() {
-                Ok(n) => Value::Integer(n),
-                Err(_) => Value::Text(e),
-            }))
+            .map(|e| element_number(&e).map_or(Value::Text(e), Value::Integer)))
     })?;
     conn.create_scalar_function("lw_array_length", 1, PURE, |ctx| {
         let text: Option<String> = ctx.get(0)?;
@@ -357,4 +348,10 @@ fn vector_or_array(text: &str) -> Vec<String> {
     } else {
         text.split_whitespace().map(String::from).collect()
     }
+}
+
+/// A catalog array element that is an integer (conkey, indkey): such
+/// elements stay numbers so that they join with `attnum` and `oid`.
+fn element_number(element: &str) -> Option<i64> {
+    element.parse().ok()
 }

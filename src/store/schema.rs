@@ -7,6 +7,7 @@
 use rusqlite::Connection;
 
 use crate::catalog::{Catalog, Column, EnumType, Table, TriggerDef};
+use crate::translate::quote_ident as quoted;
 use crate::translate::{capture, triggers};
 use crate::types::{ColumnType, PgType};
 
@@ -192,10 +193,6 @@ fn sync_triggers(conn: &Connection, catalog: &Catalog) -> rusqlite::Result<()> {
 
 fn translate_error(e: crate::error::Error) -> rusqlite::Error {
     crate::error::function_error(e.code(), e.to_string())
-}
-
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Recreates the triggers that write assignments to NEW (in reverse order, so

@@ -7,6 +7,7 @@
 //! triggers use built-in SQL only: another process writing the file with the
 //! `sqlite3` shell, which lacks litewire's functions, fires them too.
 
+use super::quote_ident as ident;
 use crate::catalog::{Column, Table};
 use crate::types::PgType;
 
@@ -14,10 +15,6 @@ const TEMPLATE: &str = include_str!("../../sql/change_triggers.sql");
 
 /// Prefix of every capture trigger's name (followed by the table name).
 pub const TRIGGER_PREFIX: &str = "_lw_capture_";
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))

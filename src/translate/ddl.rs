@@ -341,9 +341,9 @@ pub fn truncate(truncate: sqlparser::ast::Truncate) -> Result<SqlPlan> {
     })
 }
 
+/// A table name quoted, without the `public.` schema SQLite does not have.
 pub(super) fn quoted(name: &str) -> String {
-    let name = name.strip_prefix("public.").unwrap_or(name);
-    format!("\"{}\"", name.replace('"', "\"\""))
+    super::quote_ident(name.strip_prefix("public.").unwrap_or(name))
 }
 
 /// ALTER TABLE: columns are added, dropped and renamed by SQLite itself (with

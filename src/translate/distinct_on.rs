@@ -21,11 +21,8 @@ use sqlparser::ast::{
 
 use super::expr::call;
 
+use super::quote_ident as ident;
 use crate::error::{Error, Result};
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// `query` as SQL with its DISTINCT ON rewritten; `None` if it has none.
 /// `names` are the result column names.

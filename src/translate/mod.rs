@@ -311,6 +311,12 @@ fn parse_message(raw: &str) -> String {
     format!("syntax error: {raw}")
 }
 
+/// `name` as an SQL identifier, always double-quoted (the one quoting helper
+/// of the SQL litewire writes, for Postgres and SQLite alike).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 pub fn ident_text(ident: &sqlparser::ast::Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()

@@ -52,6 +52,7 @@ use sqlparser::parser::Parser;
 use super::capture::STORED;
 use super::expr::object_name;
 use super::plpgsql::{self, Returned, Stmt};
+use super::quote_ident as ident;
 use super::{Access, Plan, SqlPlan};
 use crate::catalog::{Catalog, Table, TriggerDef};
 use crate::error::{Error, Result, SqlState};
@@ -120,10 +121,6 @@ fn stored<'a>(catalog: &'a Catalog, def: &TriggerDef) -> Result<Option<Trigger<'
 
 fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn bare_name(name: &sqlparser::ast::ObjectName) -> String {
