@@ -62,3 +62,10 @@ CREATE TABLE IF NOT EXISTS _lw_enums (
   sortorder REAL NOT NULL,
   UNIQUE (type_name, label)
 );
+
+-- CREATE SCHEMA: the schemas besides public. A relation of schema s is
+-- stored as the SQLite table "s.name" (see translate::schemas); the schema's
+-- namespace oid is SCHEMA_OID_BASE + rowid (sql/catalog/pg_namespace.sql).
+CREATE TABLE IF NOT EXISTS _lw_schemas (
+  name TEXT PRIMARY KEY
+);

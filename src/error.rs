@@ -65,6 +65,8 @@ sqlstates! {
     UndefinedParameter => "42P02",
     DuplicateFunction => "42723",
     DependentObjectsStillExist => "2BP01",
+    DuplicateSchema => "42P06",
+    ReservedName => "42939",
     InvalidSchemaName => "3F000",
     DuplicateTable => "42P07",
     WrongObjectType => "42809",

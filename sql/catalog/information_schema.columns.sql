@@ -1,4 +1,4 @@
-SELECT lw_current_database(), 'public', r.name, a.attname, a.attnum, d.adbin,
+SELECT lw_current_database(), r.nspname, r.relname, a.attname, a.attnum, d.adbin,
        CASE WHEN a.not_null THEN 'NO' ELSE 'YES' END, lw_type(a.type, 'data_type'),
        lw_type(a.type, 'character_maximum_length'), lw_type(a.type, 'character_octet_length'),
        lw_type(a.type, 'numeric_precision'), lw_type(a.type, 'numeric_precision_radix'),

@@ -1,4 +1,4 @@
-SELECT lw_current_database(), 'public', c.conname, lw_current_database(), 'public', r.name,
+SELECT lw_current_database(), r.nspname, c.conname, lw_current_database(), r.nspname, r.relname,
        a.attname, k.key + 1,
        CASE c.contype WHEN 'f' THEN
          (SELECT f.key + 1 FROM json_each('[' || substr(c.confkey, 2, length(c.confkey) - 2) || ']') f

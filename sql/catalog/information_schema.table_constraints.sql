@@ -1,4 +1,4 @@
-SELECT lw_current_database(), 'public', c.conname, lw_current_database(), 'public', r.name,
+SELECT lw_current_database(), r.nspname, c.conname, lw_current_database(), r.nspname, r.relname,
        CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE'
                       WHEN 'f' THEN 'FOREIGN KEY' ELSE 'CHECK' END,
        'NO', 'NO', 'YES', CASE WHEN c.contype IN ('p', 'u') THEN 'YES' END

@@ -1,7 +1,12 @@
 -- What the introspection functions and reg* casts look up, under column
 -- names no catalog relation uses, so that an unqualified argument such as
 -- `pg_get_constraintdef(oid)` still names the caller's column.
-SELECT 'class', oid, 0, relname, relname FROM pg_class
+-- A relation outside public and pg_catalog is named schema-qualified, by its
+-- stored name (see lw_relations).
+SELECT 'class', q.oid, 0, q.name, q.name
+FROM (SELECT c.oid, CASE WHEN n.nspname IN ('public', 'pg_catalog') THEN c.relname
+                         ELSE n.nspname || '.' || c.relname END AS name
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace) q
 -- The system catalogs themselves, by Postgres's fixed oids (the `classoid`
 -- of pg_description and pg_depend rows).
 UNION ALL SELECT 'class', column2, 0, column1, column1 FROM (VALUES
@@ -19,5 +24,5 @@ UNION ALL SELECT 'triggerdef', oid, 0, NULL, lw_def FROM pg_trigger
 UNION ALL SELECT 'viewdef', c.oid, 0, NULL, v.definition
   FROM pg_views v JOIN pg_class c ON c.relname = v.viewname
 UNION ALL SELECT 'serial', a.attrelid, a.attnum, r.name || '.' || a.attname,
-                 'public.' || r.name || '_' || a.attname || '_seq'
+                 r.nspname || '.' || r.relname || '_' || a.attname || '_seq'
   FROM lw_attributes a JOIN lw_relations r ON r.oid = a.attrelid WHERE a.rowid_pk

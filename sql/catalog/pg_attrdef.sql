@@ -1,7 +1,8 @@
 -- adbin holds the default as Postgres prints it (pg_get_expr returns it).
 SELECT a.attrelid * 64 + a.attnum, a.attrelid, a.attnum,
        CASE WHEN a.rowid_pk
-            THEN 'nextval(''' || r.name || '_' || a.attname || '_seq''::regclass)'
+            THEN 'nextval(''' || CASE r.nsp WHEN 2200 THEN '' ELSE r.nspname || '.' END
+                 || r.relname || '_' || a.attname || '_seq''::regclass)'
             -- An enum's label literal is cast to the enum, named in _lw_enums.
             WHEN a.type LIKE 'enum(%'
             THEN replace(lw_pg_default(a.dflt, a.type), '::text',

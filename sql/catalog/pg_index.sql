@@ -7,7 +7,7 @@ SELECT x.oid, x.indrelid,
        -- collation, default operator class, ascending), as vectors print.
        x.zeros, x.zeros, x.zeros, NULL, NULL,
        'CREATE ' || CASE WHEN x.isunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' ||
-         lw_quote_ident(x.name) || ' ON public.' || lw_quote_ident(x.tbl) ||
+         lw_quote_ident(x.name) || ' ON ' || lw_quote_ident(x.nspname) || '.' || lw_quote_ident(x.tblname) ||
          ' USING btree (' || x.colnames || ')'
 FROM (SELECT *, rtrim(replace(hex(zeroblob(length(indkey) - length(replace(indkey, ' ', '')) + 1)),
                               '00', '0 ')) AS zeros

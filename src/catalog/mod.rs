@@ -104,6 +104,8 @@ pub struct Catalog {
     sequences: HashSet<String>,
     /// Enum types by name (`_lw_enums`).
     enums: HashMap<String, EnumType>,
+    /// Schemas made with CREATE SCHEMA (`_lw_schemas`); `public` is implicit.
+    schemas: HashSet<String>,
 }
 
 /// A `CREATE TYPE ... AS ENUM` type: its oid and labels in declaration order.
@@ -125,7 +127,39 @@ impl Catalog {
             views: HashMap::new(),
             sequences: HashSet::new(),
             enums: HashMap::new(),
+            schemas: HashSet::new(),
         }
+    }
+
+    /// This catalog with the schemas made by CREATE SCHEMA.
+    pub fn with_schemas(mut self, schemas: impl IntoIterator<Item = String>) -> Self {
+        self.schemas = schemas.into_iter().collect();
+        self
+    }
+
+    /// Whether schema `name` exists (`public` always does; the system
+    /// schemas hold no user relations and do not count).
+    pub fn has_schema(&self, name: &str) -> bool {
+        name == PUBLIC || self.schemas.contains(name)
+    }
+
+    /// Whether a table, view or sequence is stored under `stored` (see
+    /// [`stored_name`]).
+    pub fn has_relation(&self, stored: &str) -> bool {
+        self.tables.contains_key(&stored.to_ascii_lowercase()) || self.is_sequence(stored)
+    }
+
+    /// The stored names of the relations in schema `schema` (not `public`).
+    pub fn relations_in(&self, schema: &str) -> Vec<String> {
+        let prefix = format!("{schema}.");
+        let mut names: Vec<String> = self
+            .tables
+            .values()
+            .map(|t| t.name.clone())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        names.sort();
+        names
     }
 
     /// This catalog with the named relations marked as views, each with the
@@ -256,6 +290,63 @@ impl Catalog {
         let mut next = self.clone();
         next.tables.insert(table.name.to_ascii_lowercase(), table);
         next
+    }
+}
+
+/// The schema every database has, whose relations keep their bare names.
+pub const PUBLIC: &str = "public";
+
+/// The name a relation of `schema` is stored under in SQLite, which has one
+/// namespace: `public` relations keep their bare name (so databases made
+/// before schemas read the same), others are `"schema.name"`.
+pub fn stored_name(schema: &str, name: &str) -> String {
+    if schema == PUBLIC {
+        name.to_string()
+    } else {
+        format!("{schema}.{name}")
+    }
+}
+
+/// `search_path`: the schemas unqualified names are looked up in, in order,
+/// and the first of which (that exists) new relations are created in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPath(Vec<String>);
+
+impl Default for SearchPath {
+    fn default() -> Self {
+        SearchPath(vec![PUBLIC.to_string()])
+    }
+}
+
+impl SearchPath {
+    /// Parses the setting's text (`"$user", public`, `app,public`): unquoted
+    /// names fold to lower case, as identifiers do. `$user` names the schema
+    /// called like the session's user, which litewire does not create, so it
+    /// is left out.
+    pub fn parse(setting: &str) -> SearchPath {
+        let schemas = setting
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(
+                |s| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                    Some(quoted) => quoted.replace("\"\"", "\""),
+                    None => s.to_ascii_lowercase(),
+                },
+            )
+            .filter(|s| s != "$user")
+            .collect();
+        SearchPath(schemas)
+    }
+
+    /// The schemas in order.
+    pub fn schemas(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Where `schema` is on the path (0 first), if it is.
+    pub fn position(&self, schema: &str) -> Option<usize> {
+        self.0.iter().position(|s| s == schema)
     }
 }
 

@@ -56,7 +56,7 @@ macro_rules! relation {
 pub const RELATIONS: &[Relation] = &[
     relation!(
         "lw_relations",
-        "oid oid, name text, kind text, tbl text, sql text"
+        "oid oid, name text, kind text, tbl text, sql text, relname text, nsp oid, nspname text"
     ),
     relation!(
         "lw_attributes",
@@ -65,7 +65,8 @@ pub const RELATIONS: &[Relation] = &[
     relation!(
         "lw_indexes",
         "oid oid, name text, indrelid oid, tbl text, isunique bool, isprimary bool, origin text, \
-         indkey text, colnames text, partial bool, sqlite_name text"
+         indkey text, colnames text, partial bool, sqlite_name text, nsp oid, nspname text, \
+         tblname text"
     ),
     relation!(
         "lw_index_columns",

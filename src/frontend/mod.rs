@@ -203,7 +203,7 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
         pid,
         identity,
     );
-    session.settings = Arc::new(settings::Settings::from_startup(socket.metadata().iter()));
+    session.start_with(settings::Settings::from_startup(socket.metadata().iter()));
     let _registered = frontend.register(pid, secret, session.cancel.clone());
     Connection::new(socket, session, notifications)
         .run(shutdown)

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use tokio::sync::mpsc;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SearchPath};
 use crate::error::{Error, Result, SqlState};
 use crate::live::{LiveEngine, LiveId};
 use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
@@ -112,12 +112,13 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// Class 00 (`... does not exist, skipping`) is a NOTICE in Postgres; the
-    /// others a session sends (25001, 25P01) are warnings.
+    /// The transaction-state complaints (25001, 25P01) are warnings in
+    /// Postgres; the rest (`... does not exist, skipping`, `schema "s"
+    /// already exists, skipping`) are notices.
     pub fn severity(&self) -> &'static str {
         match self.state {
-            SqlState::SuccessfulCompletion => "NOTICE",
-            _ => "WARNING",
+            SqlState::ActiveSqlTransaction | SqlState::NoActiveSqlTransaction => "WARNING",
+            _ => "NOTICE",
         }
     }
 }
@@ -189,6 +190,8 @@ pub struct Session {
     /// Shared with the statements that read them (`current_setting`);
     /// changed copy-on-write.
     pub settings: Arc<Settings>,
+    /// `search_path`, parsed from `settings` whenever they change.
+    search_path: SearchPath,
     pub notices: Vec<Notice>,
     /// Translations by query text, valid while the catalog is the same one.
     plans: HashMap<String, (Arc<Catalog>, Arc<Vec<Plan>>)>,
@@ -223,6 +226,7 @@ impl Session {
             pid,
             tx: TxState::Idle,
             settings: Arc::new(Settings::default()),
+            search_path: SearchPath::default(),
             cancel: CancelSlot::default(),
             notices: Vec::new(),
             plans: HashMap::new(),
@@ -288,6 +292,27 @@ impl Session {
         Ok((plans, values))
     }
 
+    /// The session's settings as the startup packet set them.
+    pub fn start_with(&mut self, settings: Settings) {
+        let _ = self.change_settings(|s| {
+            *s = settings;
+            Ok(())
+        });
+    }
+
+    /// Changes the settings through `change`. A new `search_path`
+    /// invalidates the cached plans, whose relation names were resolved
+    /// along the old one.
+    fn change_settings(&mut self, change: impl FnOnce(&mut Settings) -> Result<()>) -> Result<()> {
+        change(Arc::make_mut(&mut self.settings))?;
+        let path = self.settings.search_path();
+        if path != self.search_path {
+            self.search_path = path;
+            self.plans.clear();
+        }
+        Ok(())
+    }
+
     fn cached_plan(&mut self, key: &str, sql: &str, params: &[PgType]) -> Result<Arc<Vec<Plan>>> {
         let catalog = self.store.catalog();
         if let Some((cat, plans)) = self.plans.get(key)
@@ -295,7 +320,12 @@ impl Session {
         {
             return Ok(plans.clone());
         }
-        let plans = Arc::new(translate::translate_with_params(sql, &catalog, params)?);
+        let plans = Arc::new(translate::translate_with_params(
+            sql,
+            &catalog,
+            params,
+            &self.search_path,
+        )?);
         if self.plans.len() >= PLAN_CACHE_LIMIT {
             self.plans.clear();
         }
@@ -355,8 +385,8 @@ impl Session {
         match plan {
             Plan::Empty => Ok(Outcome::Empty),
             Plan::Accepted(tag) => command(tag),
-            Plan::Skipped { tag, notice } => {
-                self.warn(SqlState::SuccessfulCompletion, notice);
+            Plan::Skipped { tag, state, notice } => {
+                self.warn(*state, notice);
                 command(tag)
             }
             Plan::Copy(_) | Plan::Deallocate(_) | Plan::Prepare { .. } | Plan::Execute { .. } => {
@@ -433,12 +463,15 @@ impl Session {
                 command("ROLLBACK")
             }
             Plan::Set { name, value } => {
-                Arc::make_mut(&mut self.settings).set(name, value.clone())?;
+                self.change_settings(|s| s.set(name, value.clone()))?;
                 command("SET")
             }
             Plan::Show(name) => self.show(name),
             Plan::ResetAll => {
-                Arc::make_mut(&mut self.settings).reset_all();
+                self.change_settings(|s| {
+                    s.reset_all();
+                    Ok(())
+                })?;
                 command("RESET")
             }
             Plan::DiscardAll => {
@@ -448,11 +481,18 @@ impl Session {
                         "DISCARD ALL cannot run inside a transaction block",
                     ));
                 }
-                Arc::make_mut(&mut self.settings).reset_all();
+                self.change_settings(|s| {
+                    s.reset_all();
+                    Ok(())
+                })?;
                 self.apply_listening(ListenChange::UnlistenAll);
                 command("DISCARD ALL")
             }
             Plan::Sql(sql) => self.run_sql(sql.clone(), params, described).await,
+            Plan::Noticed { notice, plan } => {
+                self.warn(SqlState::SuccessfulCompletion, notice);
+                self.run_sql(plan.clone(), params, described).await
+            }
             Plan::Lock(tables) => {
                 if !matches!(&self.tx, TxState::Active(tx) if !tx.implicit) {
                     return Err(Error::new(

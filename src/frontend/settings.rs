@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::catalog::SearchPath;
 use crate::error::{Error, Result, SqlState};
 
 /// The server version litewire reports (clients parse it to pick features).
@@ -126,6 +127,10 @@ impl Settings {
 
     pub fn reset_all(&mut self) {
         self.values.clear();
+    }
+
+    pub fn search_path(&self) -> SearchPath {
+        SearchPath::parse(&self.get("search_path").unwrap_or_default())
     }
 
     pub fn lock_timeout(&self) -> Duration {

@@ -48,6 +48,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | DuplicateTable
         | DuplicateObject
         | DuplicateFunction
+        | DuplicateSchema
         | DependentObjectsStillExist => StatusCode::CONFLICT,
         NotNullViolation
         | CheckViolation
@@ -64,6 +65,7 @@ pub fn status(state: SqlState) -> StatusCode {
         | InvalidArgumentForLogarithm
         | InvalidArgumentForPowerFunction
         | InvalidSchemaName
+        | ReservedName
         | DatetimeFieldOverflow
         | IntervalFieldOverflow
         | BadCopyFileFormat

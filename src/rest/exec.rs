@@ -203,7 +203,7 @@ fn translated(sql: &str, catalog: &Catalog) -> Result<Step> {
         ));
     }
     match plans.remove(0) {
-        Plan::Sql(plan) => Ok(Step::Sql(plan)),
+        Plan::Sql(plan) | Plan::Noticed { plan, .. } => Ok(Step::Sql(plan)),
         Plan::Notify { channel, payload } => Ok(Step::Notify { channel, payload }),
         other => Err(Error::unsupported(format!(
             "{} over HTTP (each request is its own transaction)",
@@ -231,6 +231,7 @@ fn plan_name(plan: &Plan) -> &'static str {
         | Plan::Accepted(_)
         | Plan::Skipped { .. }
         | Plan::Sql(_)
+        | Plan::Noticed { .. }
         | Plan::Notify { .. } => "this statement",
     }
 }

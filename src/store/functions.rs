@@ -12,6 +12,7 @@ use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
 use rust_decimal::Decimal;
 
+use crate::catalog::SearchPath;
 use crate::error::{Error, function_error};
 use crate::types::{ColumnType, PgType, TypeModifier, array, datetime, input, json, numeric};
 
@@ -190,6 +191,19 @@ pub fn register(
             }
         })?;
     }
+    // Where schema `name` is on the session's search_path (0 first); NULL
+    // when it is not on it. The HTTP doors search the default path.
+    let path = context.clone();
+    conn.create_scalar_function("lw_search_position", 1, VOLATILE, move |ctx| {
+        let name: String = ctx.get(0)?;
+        let setting = path
+            .state()
+            .settings
+            .clone()
+            .and_then(|s| s.setting("search_path"));
+        let path = setting.map_or_else(SearchPath::default, |s| SearchPath::parse(&s));
+        Ok(path.position(&name).map(|p| p as i64))
+    })?;
     let alter = context.clone();
     conn.create_scalar_function("lw_alter_table", 2, VOLATILE, move |ctx| {
         alter.state().alterations.push((ctx.get(0)?, ctx.get(1)?));

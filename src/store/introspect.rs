@@ -77,9 +77,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             _ => None,
         })
     })?;
-    conn.create_scalar_function("lw_unqualify", 1, PURE, |ctx| {
+    conn.create_scalar_function("lw_stored_relation", 1, PURE, |ctx| {
         let name: Option<String> = ctx.get(0)?;
-        Ok(name.map(|n| unqualify(&n)))
+        Ok(name.map(|n| stored_relation(&n)))
     })?;
     conn.create_scalar_function(
         "lw_undefined",
@@ -331,12 +331,51 @@ fn sequence_default(expr: &str) -> Option<&str> {
     rest.split_once("')").map(|(name, _)| name)
 }
 
-/// `public.orders` or `"Orders"` as the bare relation name.
-pub(super) fn unqualify(name: &str) -> String {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    match last.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
-        Some(quoted) => quoted.replace("\"\"", "\""),
-        None => last.to_ascii_lowercase(),
+/// The stored name of a relation written `orders`, `public.orders`,
+/// `app.orders` or `"Orders"` (see `catalog::stored_name`); system
+/// relations and types by their bare names, as the catalog lists them.
+pub(super) fn stored_relation(name: &str) -> String {
+    let parts = identifier_parts(name);
+    match parts.as_slice() {
+        [.., schema, name] if schema == "pg_catalog" => name.clone(),
+        [.., schema, name] => crate::catalog::stored_name(schema, name),
+        [name] => name.clone(),
+        [] => String::new(),
+    }
+}
+
+/// The dot-separated identifiers of a possibly qualified name, each as an
+/// identifier means it: quoted ones exactly, unquoted ones folded.
+fn identifier_parts(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut part, mut quoted, mut in_quotes) = (String::new(), false, false);
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if in_quotes && chars.peek() == Some(&'"') => {
+                part.push('"');
+                chars.next();
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                quoted = true;
+            }
+            '.' if !in_quotes => {
+                parts.push(folded(std::mem::take(&mut part), quoted));
+                quoted = false;
+            }
+            c => part.push(c),
+        }
+    }
+    parts.push(folded(part, quoted));
+    parts
+}
+
+fn folded(part: String, quoted: bool) -> String {
+    if quoted {
+        part
+    } else {
+        part.to_ascii_lowercase()
     }
 }
 

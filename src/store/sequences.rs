@@ -148,7 +148,7 @@ fn load(conn: &Connection, ctx: &Context<'_>) -> rusqlite::Result<Sequence> {
         ),
         _ => {
             let text: String = ctx.get(0)?;
-            let name = super::introspect::unqualify(&text);
+            let name = super::introspect::stored_relation(&text);
             (
                 conn.prepare_cached(&format!("{COLUMNS} WHERE name = ?1"))?
                     .query_row([&name], row)

@@ -1,9 +1,11 @@
 //! SELECT, INSERT, UPDATE, DELETE: expand `*` into typed columns, name and type
 //! the result columns, and coerce values written into typed columns.
 
+use std::ops::ControlFlow;
+
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Expr, Ident, OnConflictAction, OnInsert, Query, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
+    Assignment, AssignmentTarget, Expr, FromTable, Ident, OnConflictAction, OnInsert, Query,
+    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
 };
 
 use super::expr::{Typer, coerce_to_column, column_name, object_name};
@@ -41,7 +43,8 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
             };
             let table = object_name(name);
             super::views::refuse_write("insert into", &table, catalog)?;
-            let names = returning(&mut insert.returning, catalog.table(&table), &typer);
+            let alias = insert.table_alias.clone();
+            let names = returning(&mut insert.returning, catalog.table(&table), alias);
             ("INSERT", Access::Write, names)
         }
         Statement::Update(update) => {
@@ -52,7 +55,8 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
                 }
                 _ => None,
             };
-            let names = returning(&mut update.returning, table, &typer);
+            let alias = alias_of(&update.table.relation);
+            let names = returning(&mut update.returning, table, alias);
             ("UPDATE", Access::Write, names)
         }
         Statement::Delete(delete) => {
@@ -61,7 +65,12 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
                 super::views::refuse_write("delete from", target, catalog)?;
             }
             let table = target.and_then(|t| catalog.table(&t));
-            let names = returning(&mut delete.returning, table, &typer);
+            let alias = match &delete.from {
+                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => {
+                    t.first().and_then(|t| alias_of(&t.relation))
+                }
+            };
+            let names = returning(&mut delete.returning, table, alias);
             ("DELETE", Access::Write, names)
         }
         _ => unreachable!("dml::plan is called for DML statements only"),
@@ -145,7 +154,6 @@ fn delete_using(delete: &mut sqlparser::ast::Delete) -> Result<()> {
 }
 
 fn delete_target(delete: &sqlparser::ast::Delete) -> Option<String> {
-    use sqlparser::ast::FromTable;
     let tables = match &delete.from {
         FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
     };
@@ -245,13 +253,36 @@ fn item_name(item: &SelectItem) -> String {
     }
 }
 
+/// The alias a write target is given (`UPDATE t AS x`).
+fn alias_of(factor: &TableFactor) -> Option<Ident> {
+    match factor {
+        TableFactor::Table { alias, .. } => alias.as_ref().map(|a| a.name.clone()),
+        _ => None,
+    }
+}
+
 /// Expands `RETURNING *` against the target table and names the columns.
+/// Columns qualified by the target's alias lose the qualifier: SQLite's
+/// RETURNING knows the table only by its name.
 fn returning(
     items: &mut Option<Vec<SelectItem>>,
     table: Option<&Table>,
-    _typer: &Typer<'_>,
+    alias: Option<Ident>,
 ) -> Option<Vec<String>> {
     let list = items.as_mut()?;
+    if let Some(alias) = alias {
+        let alias = super::ident_text(&alias);
+        let _ = sqlparser::ast::visit_expressions_mut(list, |expr| {
+            if let Expr::CompoundIdentifier(idents) = expr
+                && let [qualifier, column] = idents.as_slice()
+                && super::ident_text(qualifier) == alias
+            {
+                let column = column.clone();
+                *expr = Expr::Identifier(column);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
     let mut expanded = Vec::new();
     for item in list.iter().cloned() {
         match item {

@@ -190,6 +190,7 @@ impl Relation {
         }
         Ok((missing.len() == names.len()).then(|| Plan::Skipped {
             tag: self.tag(),
+            state: SqlState::SuccessfulCompletion,
             notice: format!("{message}, skipping"),
         }))
     }

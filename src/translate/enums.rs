@@ -89,6 +89,7 @@ pub fn alter(alter: AlterType, catalog: &Catalog) -> Result<Plan> {
         if if_not_exists {
             return Ok(Plan::Skipped {
                 tag: "ALTER TYPE",
+                state: SqlState::DuplicateObject,
                 notice: format!("{exists}, skipping"),
             });
         }
@@ -246,6 +247,7 @@ pub fn drop(names: &[String], if_exists: bool, catalog: &Catalog) -> Result<Plan
     if present.is_empty() {
         return Ok(Plan::Skipped {
             tag: "DROP TYPE",
+            state: SqlState::SuccessfulCompletion,
             notice: format!("type \"{}\" does not exist, skipping", names[0]),
         });
     }

@@ -29,6 +29,12 @@ use crate::catalog::{Catalog, Table};
 use crate::error::{Error, Result};
 use crate::types::{ColumnType, PgType, input};
 
+/// LIKE's escape character when none is given: a backslash, as in
+/// Postgres (SQLite has none by default).
+fn like_escape() -> Value {
+    Value::SingleQuotedString("\\".into())
+}
+
 /// The element type `array_agg` leaves for [`Typer::type_arrays`] to name.
 const UNTYPED_ARRAY: &str = "_lw_untyped";
 
@@ -479,16 +485,16 @@ impl<'a> Typer<'a> {
                     any: false,
                     expr: Box::new(call("lower", vec![take(inner)])),
                     pattern: Box::new(call("lower", vec![take(pattern)])),
-                    escape_char: escape_char.clone(),
+                    escape_char: Some(escape_char.clone().unwrap_or_else(like_escape)),
                 };
             }
             Expr::Like {
-                expr: inner,
                 pattern,
+                escape_char,
                 ..
             } => {
-                let _ = inner;
                 self.infer_param(pattern, ColumnType::plain(PgType::Text));
+                escape_char.get_or_insert_with(like_escape);
             }
             Expr::InList {
                 expr: inner, list, ..

@@ -29,6 +29,10 @@ use super::expr::{call, function_args, object_name};
 use crate::catalog::catalog_relation;
 use crate::error::{Error, Result};
 
+/// `current_schema`: the first schema of the session's search path that exists.
+const CURRENT_SCHEMA: &str = "(SELECT nspname FROM pg_namespace \
+     WHERE lw_search_position(nspname) IS NOT NULL ORDER BY lw_search_position(nspname) LIMIT 1)";
+
 /// Rewrites catalog relations, functions, casts and operators in `node`.
 pub fn rewrite<T: VisitMut>(node: &mut T) -> Result<()> {
     super::visit(node, &mut Rewriter)
@@ -125,7 +129,7 @@ fn rewrite_expr(expr: &mut Expr) -> Result<Option<Expr>> {
                 "current_user" | "session_user" | "current_role" | "user" => {
                     Some(call("lw_current_user", vec![]))
                 }
-                "current_schema" => Some(parse("'public'")?),
+                "current_schema" => Some(parse(CURRENT_SCHEMA)?),
                 _ => None,
             }
         }
@@ -387,7 +391,7 @@ fn cast(inner: &Expr, data_type: &DataType) -> Result<Option<Expr>> {
         // Text in: the oid of the object named (a number is taken as the oid).
         format!(
             "coalesce(lw_oid_text({inner}), (SELECT lw_oid FROM lw_lookup \
-             WHERE lw_kind = '{kind}' AND lw_key = lw_unqualify({inner})), \
+             WHERE lw_kind = '{kind}' AND lw_key = lw_stored_relation({inner})), \
              lw_undefined('{kind}', {inner}))"
         )
     } else if kind == "type" {
@@ -465,16 +469,21 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         }
         "pg_get_serial_sequence" => format!(
             "(SELECT lw_name FROM lw_lookup WHERE lw_kind = 'serial' \
-             AND lw_key = lw_unqualify({a}) || '.' || {b})"
+             AND lw_key = lw_stored_relation({a}) || '.' || {b})"
         ),
         "to_regclass" => format!(
-            "(SELECT lw_oid FROM lw_lookup WHERE lw_kind = 'class' AND lw_key = lw_unqualify({a}))"
+            "(SELECT lw_oid FROM lw_lookup WHERE lw_kind = 'class' AND lw_key = lw_stored_relation({a}))"
         ),
         "to_regtype" => format!(
-            "(SELECT lw_oid FROM lw_lookup WHERE lw_kind = 'type' AND lw_key = lw_unqualify({a}))"
+            "(SELECT lw_oid FROM lw_lookup WHERE lw_kind = 'type' AND lw_key = lw_stored_relation({a}))"
         ),
-        "pg_table_is_visible"
-        | "pg_type_is_visible"
+        // Relations of schemas off the search path are not visible (psql's
+        // \dt lists visible ones); every other relation is litewire's.
+        "pg_table_is_visible" => format!(
+            "coalesce((SELECT lw_search_position(r.nspname) IS NOT NULL FROM lw_relations r \
+             WHERE r.oid = {a} - ({a} - 16384) % 16 AND {a} BETWEEN 16384 AND 1073741823), true)"
+        ),
+        "pg_type_is_visible"
         | "pg_function_is_visible"
         | "has_table_privilege"
         | "has_schema_privilege"
@@ -489,8 +498,13 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         "pg_encoding_to_char" => "'UTF8'".into(),
         "current_database" => "lw_current_database()".into(),
         "current_user" | "session_user" | "user" | "current_role" => "lw_current_user()".into(),
-        "current_schema" => "'public'".into(),
-        "current_schemas" => "'{pg_catalog,public}'".into(),
+        "current_schema" => CURRENT_SCHEMA.into(),
+        "current_schemas" => format!(
+            "(SELECT '{{' || group_concat(nspname, ',') || '}}' FROM (SELECT nspname \
+             FROM pg_namespace WHERE (nspname = 'pg_catalog' AND {a}) \
+             OR lw_search_position(nspname) IS NOT NULL \
+             ORDER BY nspname <> 'pg_catalog', lw_search_position(nspname)))"
+        ),
         "array_to_string" => format!("lw_array_to_string({a}, {b})"),
         "array_upper" | "array_length" => format!("lw_array_length({a})"),
         "pg_partition_ancestors" => format!("({a})"),

@@ -32,6 +32,7 @@ pub use litewire_schema::{PRESENCE, derived_table};
 pub use views::sources as view_sources;
 pub mod normalize;
 mod plpgsql;
+mod schemas;
 mod sequences;
 mod srf;
 pub mod triggers;
@@ -43,7 +44,7 @@ use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SearchPath};
 use crate::error::{Error, Result, SqlState};
 use crate::types::{ColumnType, PgType};
 
@@ -79,7 +80,15 @@ pub enum Plan {
     /// (`trigger "t" for relation "x" does not exist, skipping`).
     Skipped {
         tag: &'static str,
+        /// The NOTICE's SQLSTATE (42P06 for an existing schema, ...).
+        state: SqlState,
         notice: String,
+    },
+    /// A DDL statement Postgres announces with a NOTICE before it runs
+    /// (`drop cascades to table s.t`).
+    Noticed {
+        notice: String,
+        plan: Arc<SqlPlan>,
     },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
@@ -233,12 +242,18 @@ pub fn split(sql: &str) -> Option<Vec<String>> {
 
 /// Translates a query string, which may hold several statements.
 pub fn translate(sql: &str, catalog: &Catalog) -> Result<Vec<Plan>> {
-    translate_with_params(sql, catalog, &[])
+    translate_with_params(sql, catalog, &[], &SearchPath::default())
 }
 
 /// Translates with the types of `$1..$n` known up front (the literals that
 /// [`normalize`] took out); context still decides where they are `unknown`.
-pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) -> Result<Vec<Plan>> {
+/// Unqualified relation names are looked up along `path`.
+pub fn translate_with_params(
+    sql: &str,
+    catalog: &Catalog,
+    params: &[PgType],
+    path: &SearchPath,
+) -> Result<Vec<Plan>> {
     if sql.trim().trim_matches(';').trim().is_empty() {
         return Ok(vec![Plan::Empty]);
     }
@@ -293,7 +308,10 @@ pub fn translate_with_params(sql: &str, catalog: &Catalog, params: &[PgType]) ->
         .map_err(|e| Error::syntax(parse_message(&e.to_string())))?;
     statements
         .into_iter()
-        .map(|s| translate_statement(s, catalog, params))
+        .map(|mut statement| {
+            schemas::resolve(&mut statement, catalog, path)?;
+            translate_statement(statement, catalog, params)
+        })
         .collect()
 }
 
@@ -428,6 +446,18 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
         | Statement::Update(_)
         | Statement::Delete(_) => Plan::Sql(Arc::new(dml::plan(statement, catalog, params)?)),
         Statement::CreateView(view) => Plan::Sql(Arc::new(views::create(view, catalog)?)),
+        Statement::CreateSchema {
+            schema_name,
+            if_not_exists,
+            ..
+        } => schemas::create(&schema_name, if_not_exists, catalog)?,
+        Statement::Drop {
+            object_type: sqlparser::ast::ObjectType::Schema,
+            names,
+            if_exists,
+            cascade,
+            ..
+        } => schemas::drop(&names, if_exists, cascade, catalog)?,
         Statement::Drop { .. } => drops::plan(statement, catalog)?,
         Statement::CreateType {
             name,

@@ -218,6 +218,7 @@ fn alter(words: &mut Words, catalog: &Catalog) -> Result<Option<Plan>> {
         if if_exists {
             return Ok(Some(Plan::Skipped {
                 tag: "ALTER SEQUENCE",
+                state: SqlState::SuccessfulCompletion,
                 notice: format!("{missing}, skipping"),
             }));
         }

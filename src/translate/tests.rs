@@ -147,3 +147,11 @@ fn generate_series_becomes_a_recursive_subquery_named_by_its_alias() {
     );
     assert!(plan.sql.contains("AS \"x\" FROM lw_series"), "{}", plan.sql);
 }
+
+#[test]
+fn returning_drops_the_target_alias() {
+    let plan = sql_of("UPDATE orders AS o SET total = o.total + 1 RETURNING o.id");
+    assert!(plan.sql.ends_with("RETURNING id"), "{}", plan.sql);
+    let plan = sql_of("DELETE FROM orders AS o WHERE o.id = 1 RETURNING o.id, o.total");
+    assert!(plan.sql.ends_with("RETURNING id, total"), "{}", plan.sql);
+}

@@ -329,6 +329,7 @@ fn drop_trigger(drop: DropTrigger, catalog: &Catalog) -> Result<Plan> {
 fn skipped(tag: &'static str, missing: &str) -> Plan {
     Plan::Skipped {
         tag,
+        state: SqlState::SuccessfulCompletion,
         notice: format!("{missing}, skipping"),
     }
 }
