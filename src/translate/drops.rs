@@ -85,12 +85,28 @@ fn with_dependents(
     dependents: Vec<(String, String)>,
     catalog: &Catalog,
 ) -> Result<SqlPlan> {
-    let views = Statement::Drop {
-        object_type: ObjectType::View,
+    let views = dependents.into_iter().map(|(view, _)| view).collect();
+    let mut plan = drop_relations(ObjectType::View, views, catalog)?;
+    let target = ddl::plan(statement, catalog)?;
+    plan.after.push(target.sql);
+    plan.after.extend(target.after);
+    plan.tag = target.tag;
+    Ok(plan)
+}
+
+/// `DROP <kind>` of relations by their stored names, translated (what a
+/// CASCADE takes along).
+pub(super) fn drop_relations(
+    object_type: ObjectType,
+    names: Vec<String>,
+    catalog: &Catalog,
+) -> Result<SqlPlan> {
+    let drop = Statement::Drop {
+        object_type,
         if_exists: false,
-        names: dependents
+        names: names
             .into_iter()
-            .map(|(view, _)| ObjectName::from(vec![Ident::with_quote('"', view)]))
+            .map(|name| ObjectName::from(vec![Ident::with_quote('"', name)]))
             .collect(),
         cascade: false,
         restrict: false,
@@ -98,12 +114,7 @@ fn with_dependents(
         temporary: false,
         table: None,
     };
-    let mut plan = ddl::plan(views, catalog)?;
-    let target = ddl::plan(statement, catalog)?;
-    plan.after.push(target.sql);
-    plan.after.extend(target.after);
-    plan.tag = target.tag;
-    Ok(plan)
+    ddl::plan(drop, catalog)
 }
 
 fn unqualified(name: &sqlparser::ast::ObjectName) -> String {

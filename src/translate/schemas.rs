@@ -421,20 +421,11 @@ pub fn drop(
         if group.is_empty() {
             continue;
         }
-        let drop = Statement::Drop {
+        let target = super::drops::drop_relations(
             object_type,
-            if_exists: true,
-            names: group
-                .into_iter()
-                .map(|r| stored_object(r.clone()))
-                .collect(),
-            cascade: false,
-            restrict: false,
-            purge: false,
-            temporary: false,
-            table: None,
-        };
-        let target = ddl::plan(drop, catalog)?;
+            group.into_iter().cloned().collect(),
+            catalog,
+        )?;
         plan.after.push(target.sql);
         plan.after.extend(target.after);
     }
