@@ -6,6 +6,7 @@ diffs the two servers' output directly when both targets are selected.
 """
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -207,11 +208,24 @@ def test_describe_commands(psql_bin, target):
     assert r.stdout == expected
 
 
-@pytest.mark.parametrize("command", ["\\l", "\\df", "\\dv", "\\dT", "\\timing"])
+@pytest.mark.parametrize("command", ["\\l", "\\df", "\\dv", "\\dT", "\\timing", "\\l+",
+                                     "\\dt+", "\\di+", "\\dn+"])
 def test_meta_commands_do_not_error(psql_bin, target, command):
     r = psql(psql_bin, target, "-v", "ON_ERROR_STOP=1", "-c", command, "-c", "SELECT 1")
     assert r.returncode == 0, r.stderr
     assert "ERROR" not in r.stderr
+
+
+def test_describe_plus_shows_sizes(psql_bin, target, uniq):
+    """\\d+ and \\dt+ name the table and give its size (the bytes differ between
+    the two servers: pages are counted by each one's storage)."""
+    table = uniq("dplus")
+    at(psql_bin, target, "-q", "-c", f"CREATE TABLE {table} (id int PRIMARY KEY, note text)")
+    r = psql(psql_bin, target, "-v", "ON_ERROR_STOP=1", "-c", f"\\d+ {table}", "-c", f"\\dt+ {table}")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert f'Table "public.{table}"' in r.stdout
+    assert re.search(rf"{table}\s*\|\s*table\s*\|\s*postgres\s*\|\s*permanent\s*\|\s*heap\s*\|\s*\d+ (bytes|kB)",
+                     r.stdout), r.stdout
 
 
 DIALECT_SCRIPTS = sorted(

@@ -77,9 +77,16 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             _ => None,
         })
     })?;
+    conn.create_scalar_function("lw_size_pretty", 1, PURE, |ctx| {
+        let size: Option<f64> = ctx.get(0)?;
+        Ok(size.map(|s| size_pretty(s as i64)))
+    })?;
+    // A name (an oid names nothing here: NULL).
     conn.create_scalar_function("lw_stored_relation", 1, PURE, |ctx| {
-        let name: Option<String> = ctx.get(0)?;
-        Ok(name.map(|n| stored_relation(&n)))
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().map(stored_relation),
+            _ => None,
+        })
     })?;
     conn.create_scalar_function(
         "lw_undefined",
@@ -329,6 +336,29 @@ fn pg_default(default: &str, ty: Option<ColumnType>) -> String {
 fn sequence_default(expr: &str) -> Option<&str> {
     let (_, rest) = expr.split_once("lw_nextval('")?;
     rest.split_once("')").map(|(name, _)| name)
+}
+
+/// `pg_size_pretty`: bytes below 10 kB, then the largest unit that keeps
+/// the number under 20480, rounded half away from zero, as Postgres 15 does.
+fn size_pretty(size: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    if size.abs() < LIMIT {
+        return format!("{size} bytes");
+    }
+    // One extra bit is kept for rounding; division (not a shift) rounds
+    // negative sizes as positive ones.
+    let mut size = size / (1 << 9);
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT * 2 - 1 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size /= 1 << 10;
+    }
+    format!("{} PB", half_rounded(size))
+}
+
+fn half_rounded(x: i64) -> i64 {
+    (x + if x < 0 { -1 } else { 1 }) / 2
 }
 
 /// The stored name of a relation written `orders`, `public.orders`,

@@ -179,12 +179,14 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
     });
     let mut typer = Typer::new(&scope);
     typer.add_table(&table_name, None);
+    let key_columns = table_key_columns(&create);
 
     for (def, column) in create.columns.iter_mut().zip(&columns) {
         let primary_key = def
             .options
             .iter()
             .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)));
+        let in_key = primary_key || key_columns.contains(&column.name);
         let identity = def.options.iter().any(|o| {
             matches!(
                 o.option,
@@ -214,18 +216,27 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
                 option.name = Some(Ident::new(format!("{table_name}_{}_check", column.name)));
             }
         }
-        let has_default = def
-            .options
-            .iter()
-            .any(|o| matches!(o.option, ColumnOption::Default(_)));
         let decl = match column.ty.ty.sqlite_decl() {
             _ if auto => "INTEGER",
-            // SQLite fills an `INTEGER PRIMARY KEY` (the rowid) itself, never
-            // from its DEFAULT (`nextval('s')`); `INT` has the same affinity
-            // without being the rowid.
-            "INTEGER" if has_default && primary_key => "INT",
+            // SQLite fills an `INTEGER PRIMARY KEY` (the rowid) itself when
+            // given NULL, never from its DEFAULT (`nextval('s')`); `INT` has
+            // the same affinity without being the rowid, so a key that is
+            // not serial must be given (23502), as in Postgres.
+            "INTEGER" if primary_key => "INT",
             decl => decl,
         };
+        // A primary key is NOT NULL in Postgres; SQLite lets NULL into a key
+        // that is not the rowid.
+        let not_null = def
+            .options
+            .iter()
+            .any(|o| matches!(o.option, ColumnOption::NotNull));
+        if in_key && !auto && !not_null {
+            def.options.push(sqlparser::ast::ColumnOptionDef {
+                name: None,
+                option: ColumnOption::NotNull,
+            });
+        }
         def.data_type = DataType::Custom(
             ObjectName(vec![ObjectNamePart::Identifier(Ident::new(decl))]),
             vec![],
@@ -258,6 +269,23 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         after,
         "CREATE TABLE",
     ))
+}
+
+/// The columns of a table-level `PRIMARY KEY (a, b)`.
+fn table_key_columns(create: &CreateTable) -> Vec<String> {
+    create
+        .constraints
+        .iter()
+        .filter_map(|c| match c {
+            sqlparser::ast::TableConstraint::PrimaryKey(pk) => Some(&pk.columns),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|c| match &c.column.expr {
+            Expr::Identifier(name) => Some(super::ident_text(name)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `PRIMARY KEY (id)` as a table constraint on one column is that column's

@@ -332,9 +332,8 @@ impl<'a> Typer<'a> {
             "lw_now" => plain(PgType::Timestamptz),
             "lw_regex" | "lw_regex_i" => plain(PgType::Bool),
             "lw_current_database" | "lw_current_user" => plain(PgType::Name),
-            "lw_format_type" | "lw_array_to_string" | "lw_unqualify" | "lw_array_get" => {
-                plain(PgType::Text)
-            }
+            "lw_format_type" | "lw_array_to_string" | "lw_stored_relation" | "lw_array_get"
+            | "lw_size_pretty" => plain(PgType::Text),
             "lw_array_text" => args
                 .get(1)
                 .and_then(|a| literal_text(a))

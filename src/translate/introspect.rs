@@ -496,6 +496,20 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         "col_description" => description(&a, &b),
         "shobj_description" | "pg_get_statisticsobjdef_columns" => "CAST(NULL AS TEXT)".into(),
         "pg_encoding_to_char" => "'UTF8'".into(),
+        // Sizes as SQLite's dbstat counts the pages of each b-tree.
+        "pg_table_size" | "pg_relation_size" => pages_size(&format!("name = {}", stored(&a))),
+        "pg_total_relation_size" => pages_size(&format!(
+            "name IN (SELECT name FROM main.sqlite_schema WHERE tbl_name = {})",
+            stored(&a)
+        )),
+        "pg_indexes_size" => pages_size(&format!(
+            "name IN (SELECT name FROM main.sqlite_schema WHERE type = 'index' AND tbl_name = {})",
+            stored(&a)
+        )),
+        "pg_database_size" => "lw_cast((SELECT page_count * page_size \
+             FROM pragma_page_count(), pragma_page_size()), 'int8', 'int8')"
+            .into(),
+        "pg_size_pretty" => format!("lw_size_pretty({a})"),
         "current_database" => "lw_current_database()".into(),
         "current_user" | "session_user" | "user" | "current_role" => "lw_current_user()".into(),
         "current_schema" => CURRENT_SCHEMA.into(),
@@ -511,6 +525,20 @@ fn function(f: &mut Function) -> Result<Option<Expr>> {
         _ => return Ok(None),
     };
     parse(&sql).map(Some)
+}
+
+/// The bytes of the b-trees `filter` picks out of dbstat, as a bigint.
+fn pages_size(filter: &str) -> String {
+    format!("lw_cast((SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE {filter}), 'int8', 'int8')")
+}
+
+/// The stored name of relation `relation`: an oid, or a name (`'t'`, as
+/// the implicit cast to regclass takes it).
+fn stored(relation: &str) -> String {
+    format!(
+        "(SELECT name FROM lw_relations WHERE oid = {relation} \
+         OR name = lw_stored_relation({relation}))"
+    )
 }
 
 /// The `pg_description` of object `oid`'s part `subid` (0: the object).
