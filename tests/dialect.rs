@@ -319,3 +319,111 @@ async fn char_padding_does_not_count_as_text() {
     assert_eq!(row.get::<_, i32>(1), 2);
     assert_eq!(row.get::<_, String>(2), "ab|");
 }
+
+/// `b` tries advisory lock `key` (a bigint) and says whether it got it.
+async fn try_lock(db: &tokio_postgres::Client, key: i64) -> bool {
+    db.query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn unlock(db: &tokio_postgres::Client, key: i64) -> bool {
+    db.query_one("SELECT pg_advisory_unlock($1)", &[&key])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_locks_belong_to_a_session() {
+    let server = start().await;
+    let a = std::sync::Arc::new(connect(&server).await);
+    let b = connect(&server).await;
+    a.execute("SELECT pg_advisory_lock($1)", &[&42i64])
+        .await
+        .unwrap();
+    assert!(!try_lock(&b, 42).await, "held by a");
+    assert!(try_lock(&a, 42).await, "re-entrant for its holder");
+    assert!(unlock(&a, 42).await);
+    assert!(!try_lock(&b, 42).await, "a took it twice");
+    assert!(unlock(&a, 42).await);
+    assert!(try_lock(&b, 42).await);
+    assert!(!unlock(&a, 42).await, "not a's");
+    // Two ints name other locks than one bigint.
+    assert!(try_lock(&a, 7).await);
+    let pair: bool = b
+        .query_one("SELECT pg_try_advisory_lock(0, 7)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(pair);
+
+    // a waits for b's lock until b unlocks it.
+    let waiter = {
+        let a = a.clone();
+        tokio::spawn(async move { a.execute("SELECT pg_advisory_lock(42)", &[]).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "pg_advisory_lock waits");
+    assert!(unlock(&b, 42).await);
+    tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .expect("woken by the unlock")
+        .unwrap()
+        .unwrap();
+    assert!(!try_lock(&b, 42).await, "a has it now");
+
+    // A lock at transaction level goes at COMMIT; a session's locks go with it.
+    a.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(5)")
+        .await
+        .unwrap();
+    assert!(!try_lock(&b, 5).await);
+    a.batch_execute("COMMIT").await.unwrap();
+    assert!(try_lock(&b, 5).await);
+    drop(b);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        a.execute("SELECT pg_advisory_lock(5)", &[]),
+    )
+    .await
+    .expect("freed when b's session ended")
+    .unwrap();
+
+    // An explicit lock_timeout bounds the wait (55P03), as in Postgres.
+    let c = connect(&server).await;
+    c.batch_execute("SET lock_timeout = '100ms'").await.unwrap();
+    let err = c
+        .execute("SELECT pg_advisory_lock(5)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "55P03");
+    c.batch_execute("SELECT pg_advisory_unlock_all()")
+        .await
+        .unwrap();
+    a.batch_execute("SELECT pg_advisory_unlock_all()")
+        .await
+        .unwrap();
+    assert!(try_lock(&c, 5).await, "unlock_all freed a's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_table_if_not_exists_skips_an_existing_table() {
+    let server = start().await;
+    let db = connect(&server).await;
+    // As sqlx creates `_sqlx_migrations` on every run: the second statement
+    // must not reach SQLite, which has no `DEFAULT now()`.
+    let create = "CREATE TABLE IF NOT EXISTS m (version bigint PRIMARY KEY, \
+                  installed_on timestamptz NOT NULL DEFAULT now(), checksum bytea NOT NULL)";
+    db.batch_execute(create).await.unwrap();
+    db.execute("INSERT INTO m (version, checksum) VALUES (1, '\\x01')", &[])
+        .await
+        .unwrap();
+    db.batch_execute(create).await.unwrap();
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM m", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}

@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::catalog::{Catalog, SearchPath};
 use crate::error::{Error, Result, SqlState};
 use crate::live::{LiveEngine, LiveId};
 use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
 use crate::store::exec::{self, ColumnMeta, Output};
-use crate::store::{Conn, Store, WriterGuard, blocking};
+use crate::store::{Conn, Store, WriterGuard, advisory, blocking};
 use crate::translate::{self, Access, Plan, SqlPlan};
 use crate::types::{ColumnType, PgType};
 
@@ -367,6 +367,9 @@ impl Session {
         let result = self.execute_inner(plan, params, described).await;
         if result.is_err() {
             self.on_error();
+        }
+        if !self.in_transaction() {
+            self.store.advisory().end_transaction(self.pid);
         }
         result
     }
@@ -722,11 +725,13 @@ impl Session {
             TxState::Failed(tx) => (tx.implicit, true),
             TxState::Idle => (false, false),
         };
-        match (implicit, failed) {
+        let ended = match (implicit, failed) {
             (true, false) => self.commit().await.map(|_| ()),
             (true, true) => self.rollback().await,
-            (false, _) => Ok(()),
-        }
+            (false, _) => return Ok(()),
+        };
+        self.store.advisory().end_transaction(self.pid);
+        ended
     }
 
     /// Ends any open transaction without committing (ROLLBACK, or connection end).
@@ -817,26 +822,17 @@ impl Session {
                 Ok((result?, meta, notifications))
             }
         };
-        let (output, meta, notifications) = if holds_writer || plan.access != Access::Read {
-            if self.in_transaction() {
-                self.ensure_writer().await?;
-                let TxState::Active(tx) = &mut self.tx else {
-                    return Err(Error::in_failed_transaction());
-                };
-                let guard = tx.writer.take().expect("ensure_writer took it");
-                tx.changed_schema |= plan.access == Access::Schema;
-                let (guard, result) = on_conn(&self.cancel, guard, work).await;
-                tx.writer = Some(guard);
-                result?
-            } else {
-                let guard = self.store.writer(self.settings.lock_timeout()).await?;
-                let result = on_conn(&self.cancel, guard, work).await.1?;
-                self.store.committed();
-                result
+        // A statement that meets an advisory lock another session holds runs
+        // again once some lock is freed (see `store::advisory`).
+        let started = tokio::time::Instant::now();
+        let (output, meta, notifications) = loop {
+            let mut released = self.store.advisory().released();
+            match self.dispatch(&plan, holds_writer, work.clone()).await {
+                Err(e) if advisory::is_busy(&e) => {
+                    self.wait_for_advisory(&mut released, started).await?
+                }
+                result => break result?,
             }
-        } else {
-            let reader = self.store.reader().await;
-            on_conn(&self.cancel, reader, work).await.1?
         };
         for (channel, payload) in notifications {
             self.notify(channel, payload).await?;
@@ -856,6 +852,74 @@ impl Session {
             rows: output.rows,
             tag,
         })
+    }
+
+    /// Runs `work` where `plan` belongs: on the writer for writes and for a
+    /// transaction that holds it (an autocommit write commits on its own),
+    /// else on a reader.
+    async fn dispatch<F>(
+        &mut self,
+        plan: &SqlPlan,
+        holds_writer: bool,
+        work: F,
+    ) -> Result<StatementResult>
+    where
+        F: FnOnce(&mut Conn) -> Result<StatementResult> + Send + 'static,
+    {
+        if holds_writer || plan.access != Access::Read {
+            if self.in_transaction() {
+                self.ensure_writer().await?;
+                let TxState::Active(tx) = &mut self.tx else {
+                    return Err(Error::in_failed_transaction());
+                };
+                let guard = tx.writer.take().expect("ensure_writer took it");
+                tx.changed_schema |= plan.access == Access::Schema;
+                let (guard, result) = on_conn(&self.cancel, guard, work).await;
+                tx.writer = Some(guard);
+                result
+            } else {
+                let guard = self.store.writer(self.settings.lock_timeout()).await?;
+                let result = on_conn(&self.cancel, guard, work).await.1?;
+                self.store.committed();
+                Ok(result)
+            }
+        } else {
+            let reader = self.store.reader().await;
+            on_conn(&self.cancel, reader, work).await.1
+        }
+    }
+
+    /// Waits until some advisory lock is freed (`released` moved since this
+    /// try of the statement began), the client cancels, or a `lock_timeout`
+    /// the client chose passes since the statement `started` (litewire's
+    /// default bounds waits for the writer; advisory locks wait for ever by
+    /// default, as in Postgres).
+    async fn wait_for_advisory(
+        &self,
+        released: &mut watch::Receiver<u64>,
+        started: tokio::time::Instant,
+    ) -> Result<()> {
+        let timeout = Some(self.settings.lock_timeout())
+            .filter(|t| self.settings.chosen("lock_timeout") && !t.is_zero());
+        let expired = async {
+            match timeout {
+                Some(t) => tokio::time::sleep_until(started + t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = released.changed() => {
+                changed.map_err(|_| Error::internal("advisory locks dropped"))
+            }
+            () = self.cancel.cancelled() => Err(Error::new(
+                SqlState::QueryCanceled,
+                "canceling statement due to user request",
+            )),
+            () = expired => Err(Error::new(
+                SqlState::LockNotAvailable,
+                "canceling statement due to lock timeout",
+            )),
+        }
     }
 
     /// Describes a statement's result columns without running it.
@@ -942,6 +1006,13 @@ impl Session {
                 oid: ct.oid(),
             })
             .collect()
+    }
+}
+
+/// A session's advisory locks end with it, however its connection ended.
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.store.advisory().end_session(self.pid);
     }
 }
 

@@ -99,6 +99,13 @@ impl Settings {
             })
     }
 
+    /// Whether the client chose `name` (with SET or at startup) rather than
+    /// leaving it at litewire's default.
+    pub fn chosen(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.values.contains_key(&name) || self.startup.contains_key(&name)
+    }
+
     /// `SET name = value`; `None` resets to the default.
     pub fn set(&mut self, name: &str, value: Option<String>) -> Result<()> {
         let name = name.to_ascii_lowercase();

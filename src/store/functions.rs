@@ -37,6 +37,9 @@ struct ContextState {
     identity: Option<(String, String)>,
     /// The session's settings (`current_setting()`); none for the HTTP doors.
     settings: Option<Arc<dyn SessionSettings>>,
+    /// Advisory locks the statement took so far (key, transaction level),
+    /// given back if a later one is busy (see `store::advisory`).
+    advisory: Vec<(super::advisory::Key, bool)>,
 }
 
 /// A session's settings as `current_setting(name)` reads them (the front end
@@ -61,6 +64,7 @@ impl StatementContext {
         state.listening = listening;
         state.identity = None;
         state.settings = None;
+        state.advisory.clear();
     }
 
     /// Names the user and database of the statement's session; statements of
@@ -89,6 +93,14 @@ impl StatementContext {
     /// The table changes `lw_alter_table()` queued: (table, change as JSON).
     pub fn take_alterations(&self) -> Vec<(String, String)> {
         std::mem::take(&mut self.state().alterations)
+    }
+
+    pub(super) fn note_advisory(&self, key: super::advisory::Key, xact: bool) {
+        self.state().advisory.push((key, xact));
+    }
+
+    pub(super) fn take_advisory(&self) -> Vec<(super::advisory::Key, bool)> {
+        std::mem::take(&mut self.state().advisory)
     }
 
     /// The backend pid of the statement's session.

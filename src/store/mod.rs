@@ -8,6 +8,7 @@
 //! on pooled connections and never wait for the writer (WAL snapshots).
 //! SQLite calls run on blocking threads ([`blocking`]), never on the executor.
 
+pub mod advisory;
 pub mod alter;
 mod datetime_functions;
 mod enums;
@@ -61,6 +62,8 @@ pub struct Store {
     writer_waits: AtomicUsize,
     readers: Arc<ReaderPool>,
     catalog: RwLock<Arc<Catalog>>,
+    /// Advisory locks of every session; a session frees its own when it ends.
+    advisory: Arc<advisory::AdvisoryLocks>,
 }
 
 struct ReaderPool {
@@ -106,6 +109,7 @@ fn open_conn(
     writer: bool,
     presence: &PresenceSource,
     sequences: &sequences::Memory,
+    advisory: &Arc<advisory::AdvisoryLocks>,
 ) -> Result<Conn> {
     let sqlite = Connection::open_with_flags(
         path,
@@ -125,6 +129,7 @@ fn open_conn(
     introspect::register(&sqlite)?;
     enums::register(&sqlite)?;
     sequences::register(&sqlite, context.clone(), sequences.clone())?;
+    advisory::register(&sqlite, context.clone(), advisory.clone())?;
     // The pg_catalog views are this connection's own (TEMP), so they are
     // created before a reader turns read-only.
     sqlite.execute_batch(crate::catalog::relations::views_sql())?;
@@ -145,12 +150,16 @@ impl Store {
         let presence = PresenceSource::default();
         // Shared by all connections: what nextval handed out is never taken back.
         let sequences = sequences::Memory::default();
+        // Shared by all connections: a lock is the session's, whichever
+        // connection its statement ran on.
+        let advisory = Arc::new(advisory::AdvisoryLocks::default());
         let writer = open_conn(
             &config.path,
             config.synchronous,
             true,
             &presence,
             &sequences,
+            &advisory,
         )?;
         writer.sqlite.execute_batch(schema::BOOTSTRAP)?;
         let catalog = schema::load_catalog(&writer.sqlite)?;
@@ -166,6 +175,7 @@ impl Store {
                     false,
                     &presence,
                     &sequences,
+                    &advisory,
                 )
             })
             .collect::<Result<Vec<_>>>()?;
@@ -181,6 +191,7 @@ impl Store {
                 permits,
             }),
             catalog: RwLock::new(Arc::new(catalog)),
+            advisory,
         })
     }
 
@@ -194,6 +205,11 @@ impl Store {
     /// stream's dispatcher) that need no SQL functions.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The advisory locks (`pg_advisory_lock`) of all sessions.
+    pub fn advisory(&self) -> &advisory::AdvisoryLocks {
+        &self.advisory
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {

@@ -10,7 +10,7 @@ use sqlparser::ast::{
 };
 
 use super::expr::{Typer, cast_call, coerce_literal, coerce_to_column, column_type, object_name};
-use super::{Access, SqlPlan};
+use super::{Access, Plan, SqlPlan};
 use crate::catalog::{Catalog, Column, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::store::alter::TableChange;
@@ -126,6 +126,23 @@ fn is_serial(data_type: &DataType) -> bool {
     )
 }
 
+/// `CREATE TABLE IF NOT EXISTS` of a relation that exists: nothing to run
+/// (the statement as written may not even be SQLite), a notice as Postgres
+/// gives.
+pub fn create_existing(create: &CreateTable, catalog: &Catalog) -> Option<Plan> {
+    // The name is stored (`s.t` for schema s): the notice names the table.
+    let name = object_name(&create.name);
+    let exists = catalog.is_sequence(&name) || catalog.table(&name).is_some();
+    let shown = name
+        .rsplit_once('.')
+        .map_or(name.as_str(), |(_, bare)| bare);
+    (create.if_not_exists && exists).then(|| Plan::Skipped {
+        tag: "CREATE TABLE",
+        state: SqlState::DuplicateTable,
+        notice: format!("relation \"{shown}\" already exists, skipping"),
+    })
+}
+
 fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
     if create.temporary {
         return Err(Error::unsupported("CREATE TEMPORARY TABLE"));
@@ -157,9 +174,6 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         table_name.clone(),
     ))]);
     let is_sequence = catalog.is_sequence(&table_name);
-    if create.if_not_exists && (is_sequence || catalog.table(&table_name).is_some()) {
-        return Ok(schema_plan(create.to_string(), Vec::new(), "CREATE TABLE"));
-    }
     if is_sequence {
         return Err(duplicate_relation(&table_name));
     }

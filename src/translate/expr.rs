@@ -35,6 +35,17 @@ fn like_escape() -> Value {
     Value::SingleQuotedString("\\".into())
 }
 
+/// Postgres's advisory lock functions, which keep their names (litewire
+/// registers them on every SQLite connection).
+const ADVISORY_LOCKS: [&str; 6] = [
+    "pg_advisory_lock",
+    "pg_advisory_xact_lock",
+    "pg_try_advisory_lock",
+    "pg_try_advisory_xact_lock",
+    "pg_advisory_unlock",
+    "pg_advisory_unlock_all",
+];
+
 /// The element type `array_agg` leaves for [`Typer::type_arrays`] to name.
 const UNTYPED_ARRAY: &str = "_lw_untyped";
 
@@ -351,6 +362,12 @@ impl<'a> Typer<'a> {
                 .map(ColumnType::enumerated),
             "lw_nextval" | "lw_currval" | "lw_setval" | "lw_lastval" => plain(PgType::Int8),
             "lw_notify" => plain(PgType::Void),
+            "pg_advisory_lock" | "pg_advisory_xact_lock" | "pg_advisory_unlock_all" => {
+                plain(PgType::Void)
+            }
+            "pg_try_advisory_lock" | "pg_try_advisory_xact_lock" | "pg_advisory_unlock" => {
+                plain(PgType::Bool)
+            }
             "lw_publish_batch" => plain(PgType::Int8),
             "lw_json_get" => plain(PgType::Jsonb),
             "lw_json_get_text" => plain(PgType::Text),
@@ -738,6 +755,18 @@ impl<'a> Typer<'a> {
             return Ok(Some(e));
         }
         let args = function_args(f);
+        if ADVISORY_LOCKS.contains(&name.as_str()) {
+            // One bigint key, or two int keys (store::advisory runs them).
+            let ty = if args.len() == 2 {
+                PgType::Int4
+            } else {
+                PgType::Int8
+            };
+            for arg in &args {
+                self.infer_param(arg, ColumnType::plain(ty));
+            }
+            return Ok(None);
+        }
         let arg_type = |i: usize| args.get(i).and_then(|a| self.type_of(a)).map(|t| t.ty);
         let renamed = match name.as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" => {

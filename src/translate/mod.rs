@@ -475,7 +475,14 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             comment,
             catalog,
         )?)),
-        Statement::CreateTable(_) | Statement::CreateIndex(_) | Statement::AlterTable(_) => {
+        Statement::CreateTable(create) => match ddl::create_existing(&create, catalog) {
+            Some(skipped) => skipped,
+            None => Plan::Sql(Arc::new(ddl::plan(
+                Statement::CreateTable(create),
+                catalog,
+            )?)),
+        },
+        Statement::CreateIndex(_) | Statement::AlterTable(_) => {
             Plan::Sql(Arc::new(ddl::plan(statement, catalog)?))
         }
         Statement::CreateFunction(_)

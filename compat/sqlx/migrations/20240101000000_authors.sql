@@ -1,0 +1,7 @@
+-- Authors: a unique name, an optional email.
+CREATE TABLE sqlx_authors (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    email TEXT,
+    active BOOLEAN NOT NULL DEFAULT true
+);

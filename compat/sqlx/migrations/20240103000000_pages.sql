@@ -1,0 +1,1 @@
+ALTER TABLE sqlx_books ADD COLUMN pages INTEGER;
