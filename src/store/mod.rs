@@ -14,6 +14,7 @@ mod enums;
 pub mod exec;
 mod functions;
 mod introspect;
+mod rows;
 pub mod schema;
 mod sequences;
 mod text_functions;
@@ -124,6 +125,7 @@ fn open_conn(
     functions::register(&sqlite, context.clone(), presence.clone())?;
     introspect::register(&sqlite)?;
     enums::register(&sqlite)?;
+    rows::register(&sqlite)?;
     sequences::register(&sqlite, context.clone(), sequences.clone())?;
     // The pg_catalog views are this connection's own (TEMP), so they are
     // created before a reader turns read-only.
