@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{code, connect, start};
+use common::{code, connect, simple_rows, start};
 use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::types::Type;
 
@@ -11,18 +11,6 @@ const ORDERS: &str = "CREATE TABLE orders (
   id bigserial PRIMARY KEY, customer text NOT NULL, status varchar(20) NOT NULL DEFAULT 'pending',
   total numeric(10,2) CHECK (total >= 0), paid boolean DEFAULT false, placed_at timestamptz DEFAULT now(),
   ref uuid DEFAULT gen_random_uuid(), meta jsonb, raw bytea, day date, ratio double precision)";
-
-fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_scenario_matches_postgres() {

@@ -15,6 +15,7 @@ mod enums;
 pub mod exec;
 mod functions;
 mod introspect;
+mod rows;
 pub mod schema;
 mod sequences;
 mod text_functions;
@@ -128,6 +129,7 @@ fn open_conn(
     functions::register(&sqlite, context.clone(), presence.clone())?;
     introspect::register(&sqlite)?;
     enums::register(&sqlite)?;
+    rows::register(&sqlite)?;
     sequences::register(&sqlite, context.clone(), sequences.clone())?;
     advisory::register(&sqlite, context.clone(), advisory.clone())?;
     // The pg_catalog views are this connection's own (TEMP), so they are

@@ -21,6 +21,7 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
     super::srf::rewrite(&mut statement)?;
     super::introspect::rewrite(&mut statement)?;
     super::litewire_schema::rewrite(&mut statement);
+    super::lateral::prepare(&mut statement, catalog)?;
     let mut typer = Typer::new(catalog);
     typer.params = params.iter().map(|t| Some(ColumnType::plain(*t))).collect();
     typer.collect_tables(&mut statement);
@@ -78,12 +79,6 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
     typer.rewrite(&mut statement)?;
     coerce_writes(&mut statement, catalog, &mut typer)?;
     super::litewire_schema::expand(&mut statement);
-    let sql = statement.to_string();
-    let access = if super::sequences::advances(&sql) {
-        Access::Write
-    } else {
-        access
-    };
     let columns = names.map(|names| {
         let exprs = projection_exprs(&statement);
         names
@@ -95,6 +90,14 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
             })
             .collect()
     });
+    // Result columns are typed from the lateral subqueries' columns first.
+    super::lateral::finish(&mut statement, &typer)?;
+    let sql = statement.to_string();
+    let access = if super::sequences::advances(&sql) {
+        Access::Write
+    } else {
+        access
+    };
     let distinct_on = match &statement {
         Statement::Query(query) => super::distinct_on::rewrite(
             query,
@@ -174,18 +177,8 @@ fn query_projection(query: &mut Query, typer: &Typer<'_>) -> Result<Option<Vec<S
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
             match factor {
                 TableFactor::Table { name, alias, .. } => {
-                    let table_name = object_name(name);
-                    let key = alias
-                        .as_ref()
-                        .map(|a| super::ident_text(&a.name))
-                        .unwrap_or_else(|| {
-                            table_name
-                                .rsplit('.')
-                                .next()
-                                .unwrap_or(&table_name)
-                                .to_string()
-                        });
-                    from_tables.push((key, typer.table(&table_name)));
+                    let key = super::source_name(name, alias.as_ref());
+                    from_tables.push((key, typer.table(&object_name(name))));
                 }
                 _ => from_tables.push((String::new(), None)),
             }

@@ -737,6 +737,59 @@ impl<'a> Typer<'a> {
         )
     }
 
+    /// The typed result columns of a rewritten query (its first SELECT's).
+    fn result_types(&self, query: &sqlparser::ast::Query) -> Option<Vec<(String, ColumnType)>> {
+        use sqlparser::ast::{SelectItem, SetExpr};
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return None;
+        };
+        let columns = select
+            .projection
+            .iter()
+            .filter_map(|item| {
+                let (name, expr) = match item {
+                    SelectItem::UnnamedExpr(e) => (column_name(e), e),
+                    SelectItem::ExprWithAlias { expr, alias } => (super::ident_text(alias), expr),
+                    _ => return None,
+                };
+                Some((name, self.type_of(expr)?))
+            })
+            .collect();
+        Some(columns)
+    }
+
+    /// Types the subqueries in a query's FROM (on a copy) before the visit
+    /// reaches its select list, which comes first but reads them: so that
+    /// `s.total * 2` over a numeric `s.total` is exact arithmetic.
+    fn type_derived_early(&mut self, query: &mut sqlparser::ast::Query) {
+        for select in super::lateral::selects(&mut query.body) {
+            for (factor, _) in super::lateral::factors(select) {
+                let TableFactor::Derived {
+                    subquery,
+                    alias: Some(alias),
+                    ..
+                } = factor
+                else {
+                    continue;
+                };
+                let mut copy = (**subquery).clone();
+                let mut typer = Typer {
+                    catalog: self.catalog,
+                    tables: self.tables.clone(),
+                    derived: self.derived.clone(),
+                    params: self.params.clone(),
+                };
+                if copy.visit(&mut typer).is_break() {
+                    continue;
+                }
+                typer.type_arrays(&mut copy);
+                if let Some(columns) = typer.result_types(&copy) {
+                    self.derived.push((super::ident_text(&alias.name), columns));
+                }
+            }
+        }
+    }
+
     fn function(&mut self, f: &mut Function) -> Result<Option<Expr>> {
         let name = object_name(&f.name);
         if let Some(rewritten) = super::json::function(self, &name, f)? {
@@ -851,6 +904,7 @@ impl VisitorMut for Typer<'_> {
         for expr in limit.into_iter().chain(offset).cloned().collect::<Vec<_>>() {
             self.infer_param(&expr, ColumnType::plain(PgType::Int8));
         }
+        self.type_derived_early(query);
         ControlFlow::Continue(())
     }
 
@@ -892,7 +946,6 @@ impl VisitorMut for Typer<'_> {
 
     /// Records a rewritten subquery's typed result columns under its alias.
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
-        use sqlparser::ast::{SelectItem, SetExpr};
         let TableFactor::Derived {
             subquery,
             alias: Some(alias),
@@ -903,22 +956,9 @@ impl VisitorMut for Typer<'_> {
         };
         // Its own FROM is typed by now: its arrays can be named.
         self.type_arrays(subquery.as_mut());
-        let SetExpr::Select(select) = subquery.body.as_ref() else {
-            return ControlFlow::Continue(());
-        };
-        let columns = select
-            .projection
-            .iter()
-            .filter_map(|item| {
-                let (name, expr) = match item {
-                    SelectItem::UnnamedExpr(e) => (column_name(e), e),
-                    SelectItem::ExprWithAlias { expr, alias } => (super::ident_text(alias), expr),
-                    _ => return None,
-                };
-                Some((name, self.type_of(expr)?))
-            })
-            .collect();
-        self.derived.push((super::ident_text(&alias.name), columns));
+        if let Some(columns) = self.result_types(subquery) {
+            self.derived.push((super::ident_text(&alias.name), columns));
+        }
         ControlFlow::Continue(())
     }
 

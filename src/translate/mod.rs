@@ -24,6 +24,7 @@ mod enums;
 mod expr;
 mod introspect;
 mod json;
+mod lateral;
 mod litewire_schema;
 pub mod live;
 
@@ -333,6 +334,20 @@ fn parse_message(raw: &str) -> String {
 /// of the SQL litewire writes, for Postgres and SQLite alike).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The name a table in FROM goes by: its alias, else its unqualified name.
+pub(super) fn source_name(
+    name: &sqlparser::ast::ObjectName,
+    alias: Option<&sqlparser::ast::TableAlias>,
+) -> String {
+    match alias {
+        Some(a) => ident_text(&a.name),
+        None => {
+            let name = expr::object_name(name);
+            name.rsplit('.').next().unwrap_or(&name).to_string()
+        }
+    }
 }
 
 pub fn ident_text(ident: &sqlparser::ast::Ident) -> String {

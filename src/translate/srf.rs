@@ -5,7 +5,10 @@
 //! the session, `lw_listening_channels()`), and `litewire.changes(since_lsn)`
 //! reads the change stream's history. They work in FROM
 //! (`FROM generate_series(1, 3) AS x`, the alias naming the column as in
-//! Postgres) and as the only item of a SELECT without FROM.
+//! Postgres) and as the only item of a SELECT without FROM; there they may
+//! read the tables to their left (`FROM t, LATERAL unnest(t.tags)`), which
+//! `lateral` turns into something SQLite runs. `jsonb_array_elements` and
+//! `jsonb_array_elements_text` give a JSON array's elements.
 
 use std::ops::ControlFlow;
 
@@ -19,13 +22,19 @@ use sqlparser::parser::Parser;
 use super::expr::object_name;
 use crate::error::{Error, Result};
 
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 7] = [
     "generate_series",
     "unnest",
+    "jsonb_array_elements",
+    "jsonb_array_elements_text",
     "pg_listening_channels",
     "litewire.changes",
     "litewire.messages",
 ];
+
+/// Functions whose one column is named `value` whatever the table alias (an
+/// OUT parameter in Postgres); the others take the alias as column name.
+const VALUE_COLUMN: [&str; 2] = ["jsonb_array_elements", "jsonb_array_elements_text"];
 
 /// A function's name; built-ins may be qualified with `pg_catalog.`.
 /// `FROM (VALUES (1, 'a'), ...) AS v(id, name)` (SQLAlchemy's bulk insert
@@ -148,8 +157,9 @@ impl VisitorMut for Rewriter {
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
         name_values_columns(factor);
-        // sqlparser parses `UNNEST(...)` in FROM as a factor of its own.
-        let (function, alias, args) = match factor {
+        // sqlparser parses `UNNEST(...)` in FROM as a factor of its own, and
+        // `LATERAL f(...)` as a function factor.
+        let (function, alias, args, lateral) = match factor {
             TableFactor::UNNEST {
                 alias,
                 array_exprs,
@@ -163,23 +173,33 @@ impl VisitorMut for Rewriter {
                     .iter()
                     .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e.clone())))
                     .collect(),
+                false,
             ),
+            TableFactor::Function {
+                lateral,
+                name,
+                args,
+                alias,
+            } => (function_name(name), alias.clone(), args.clone(), *lateral),
             _ => match table_function(factor) {
-                Some((function, alias, args)) => (function, alias.clone(), args.to_vec()),
+                Some((function, alias, args)) => (function, alias.clone(), args.to_vec(), false),
                 None => return ControlFlow::Continue(()),
             },
         };
         if !FUNCTIONS.contains(&function.as_str()) {
             return ControlFlow::Continue(());
         }
-        // `AS pos(n)` names the column; `AS x` names table and column alike.
-        let column = alias
-            .as_ref()
-            .map(|a| match a.columns.first() {
-                Some(c) => c.name.value.clone(),
-                None => a.name.value.clone(),
-            })
-            .unwrap_or_else(|| function.clone());
+        // `AS pos(n)` names the column; `AS x` names table and column alike
+        // (but `value` stays the name of a JSON element).
+        let named = VALUE_COLUMN
+            .contains(&function.as_str())
+            .then(|| "value".to_string());
+        let column = match alias.as_ref().and_then(|a| a.columns.first()) {
+            Some(c) => c.name.value.clone(),
+            None => named
+                .or_else(|| alias.as_ref().map(|a| a.name.value.clone()))
+                .unwrap_or_else(|| function.clone()),
+        };
         let alias = alias.map(|a| TableAlias {
             columns: vec![],
             ..a
@@ -193,8 +213,10 @@ impl VisitorMut for Rewriter {
             Ok(body) => body,
             Err(e) => return ControlFlow::Break(e),
         };
+        // A function in FROM may read the tables to its left, with or
+        // without the LATERAL keyword, as in Postgres.
         *factor = TableFactor::Derived {
-            lateral: false,
+            lateral: lateral || super::lateral::reads_columns(&args),
             subquery: Box::new(body),
             alias: Some(table_alias),
             sample: None,
@@ -228,6 +250,8 @@ fn subquery(function: &str, args: &[FunctionArg], column: &str) -> Result<Query>
                 .unwrap_or_else(|| series(start, stop, step, &column))
         }
         ("unnest", [first, rest @ ..]) => unnest(first, rest, &column),
+        ("jsonb_array_elements", [array]) => elements(array, "lw_json_get", &column),
+        ("jsonb_array_elements_text", [array]) => elements(array, "lw_json_get_text", &column),
         ("pg_listening_channels", []) => {
             format!("SELECT value AS {column} FROM json_each(lw_listening_channels())")
         }
@@ -271,6 +295,16 @@ fn unnest(first: &str, rest: &[String], column: &Ident) -> String {
         "SELECT {} FROM {} AS lw_a0 ORDER BY lw_a0.key",
         columns.join(", "),
         elements(first)
+    )
+}
+
+/// `jsonb_array_elements(array)` and its `_text` twin: each element through
+/// `->` or `->>` (so it prints as Postgres prints jsonb), in array order. A
+/// non-array fails as in Postgres (22023), through `jsonb_array_length`.
+fn elements(array: &str, get: &str, column: &Ident) -> String {
+    format!(
+        "SELECT {get}({array}, lw_e.key) AS {column} FROM json_each({array}) AS lw_e \
+         WHERE lw_jsonb_array_length({array}) IS NOT NULL ORDER BY lw_e.key"
     )
 }
 

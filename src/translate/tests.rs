@@ -155,3 +155,76 @@ fn returning_drops_the_target_alias() {
     let plan = sql_of("DELETE FROM orders AS o WHERE o.id = 1 RETURNING o.id, o.total");
     assert!(plan.sql.ends_with("RETURNING id, total"), "{}", plan.sql);
 }
+
+#[test]
+fn lateral_subquery_reads_packed_rows_through_json_each() {
+    let plan = sql_of(
+        "SELECT o.id, s.total FROM orders o LEFT JOIN LATERAL \
+         (SELECT total FROM orders i WHERE i.id < o.id ORDER BY total DESC LIMIT 1) s ON true \
+         WHERE s.total > 5",
+    );
+    assert!(
+        plan.sql.contains(
+            "LEFT JOIN json_each((SELECT json_group_array(lw_row(lw_lateral.\"total\")) FROM (SELECT"
+        ),
+        "{}",
+        plan.sql
+    );
+    // A numeric column compares by value, as a table's numeric column does.
+    assert!(
+        plan.sql
+            .contains("CAST(lw_field(\"s\".value, 0) AS TEXT) COLLATE lw_numeric > '5.00'"),
+        "{}",
+        plan.sql
+    );
+    assert_eq!(plan.columns.unwrap()[1].ty.unwrap().ty, PgType::Numeric);
+}
+
+#[test]
+fn lateral_column_aliases_and_star_name_the_columns() {
+    let plan = sql_of(
+        "SELECT * FROM orders o, LATERAL (SELECT paid, meta FROM orders i WHERE i.id = o.id) AS s(p)",
+    );
+    let columns = plan.columns.unwrap();
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["id", "total", "placed_at", "meta", "paid", "p", "meta"]
+    );
+    assert_eq!(columns[5].ty.unwrap().ty, PgType::Bool);
+    assert_eq!(columns[6].ty.unwrap().ty, PgType::Jsonb);
+}
+
+#[test]
+fn function_reading_a_column_in_from_is_lateral() {
+    let plan = sql_of("SELECT o.id, e.value FROM orders o, jsonb_array_elements(o.meta) e");
+    assert!(
+        plan.sql
+            .contains("json_each((SELECT json_group_array(lw_row("),
+        "{}",
+        plan.sql
+    );
+    assert_eq!(plan.columns.unwrap()[1].ty.unwrap().ty, PgType::Jsonb);
+    // An unqualified name json_each would capture is qualified with its table.
+    let plan = sql_of("SELECT id FROM orders o, LATERAL generate_series(1, o.id) g");
+    assert!(
+        plan.sql.starts_with("SELECT \"o\".id AS \"id\" FROM"),
+        "{}",
+        plan.sql
+    );
+}
+
+#[test]
+fn lateral_shapes_sqlite_cannot_run_are_refused() {
+    for sql in [
+        "SELECT 1 FROM orders o, LATERAL json_array_elements(o.meta::json) e",
+        "SELECT 1 FROM orders o RIGHT JOIN LATERAL (SELECT o.id) s ON true",
+    ] {
+        let err = translate(sql, &catalog()).unwrap_err();
+        assert_eq!(
+            err.state,
+            crate::error::SqlState::FeatureNotSupported,
+            "{sql}"
+        );
+    }
+}

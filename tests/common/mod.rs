@@ -52,6 +52,19 @@ pub async fn connect_as(
     Ok(client)
 }
 
+/// The rows of a simple-protocol result, as the text Postgres prints.
+pub fn simple_rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The SQLSTATE of a failed query.
 pub fn code(err: &tokio_postgres::Error) -> String {
     err.code()
