@@ -427,3 +427,34 @@ async fn create_table_if_not_exists_skips_an_existing_table() {
         .get(0);
     assert_eq!(n, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn array_columns_take_and_give_driver_lists() {
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE arr (id int PRIMARY KEY, tags text[], nums int[])")
+        .await
+        .unwrap();
+    let tags = vec!["x".to_string(), "y z".to_string()];
+    db.execute(
+        "INSERT INTO arr VALUES (1, $1, $2)",
+        &[&tags, &vec![1i32, 2]],
+    )
+    .await
+    .unwrap();
+    db.execute("INSERT INTO arr VALUES (2, '{w}', '{}')", &[])
+        .await
+        .unwrap();
+    let rows = db
+        .query(
+            "SELECT id, tags, nums FROM arr WHERE tags && $1 AND NOT nums @> ARRAY[3] ORDER BY id",
+            &[&vec!["y z".to_string(), "w".to_string()]],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(i32, Vec<String>, Vec<i32>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(got, [(1, tags, vec![1, 2]), (2, vec!["w".into()], vec![])]);
+}

@@ -819,13 +819,14 @@ impl Session {
                     run(conn)
                 };
                 let notifications = conn.context.take_notifications();
-                Ok((result?, meta, notifications))
+                let set_configs = conn.context.take_set_configs();
+                Ok((result?, meta, notifications, set_configs))
             }
         };
         // A statement that meets an advisory lock another session holds runs
         // again once some lock is freed (see `store::advisory`).
         let started = tokio::time::Instant::now();
-        let (output, meta, notifications) = loop {
+        let (output, meta, notifications, set_configs) = loop {
             let mut released = self.store.advisory().released();
             match self.dispatch(&plan, holds_writer, work.clone()).await {
                 Err(e) if advisory::is_busy(&e) => {
@@ -836,6 +837,9 @@ impl Session {
         };
         for (channel, payload) in notifications {
             self.notify(channel, payload).await?;
+        }
+        for (name, value) in set_configs {
+            self.change_settings(|s| s.set(&name, Some(value)))?;
         }
         if !returns_rows(&plan) {
             return Ok(Outcome::Command {
@@ -1017,8 +1021,14 @@ impl Drop for Session {
 }
 
 /// What running a statement produced: its output, SQLite's column metadata when
-/// asked for, and the notifications `pg_notify()` queued.
-type StatementResult = (Output, Option<Vec<ColumnMeta>>, Vec<(String, String)>);
+/// asked for, the notifications `pg_notify()` queued and the settings
+/// `set_config()` changed.
+type StatementResult = (
+    Output,
+    Option<Vec<ColumnMeta>>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+);
 
 /// [`blocking`] with the connection published in `slot` while `f` runs.
 async fn on_conn<G, R, F>(slot: &CancelSlot, guard: G, f: F) -> (G, R)

@@ -31,6 +31,9 @@ struct ContextState {
     /// Table definition changes ALTER TABLE queued (`lw_alter_table`), for
     /// the store to apply after the statement (see `store::alter`).
     alterations: Vec<(String, String)>,
+    /// `set_config(name, value, is_local)` calls, for the session to apply
+    /// after the statement (it owns the settings).
+    set_configs: Vec<(String, String)>,
     listening: Vec<String>,
     /// The user and database of the statement's session (`current_user`,
     /// `current_database()`).
@@ -61,6 +64,7 @@ impl StatementContext {
         state.pid = pid;
         state.notifications.clear();
         state.alterations.clear();
+        state.set_configs.clear();
         state.listening = listening;
         state.identity = None;
         state.settings = None;
@@ -93,6 +97,11 @@ impl StatementContext {
     /// The table changes `lw_alter_table()` queued: (table, change as JSON).
     pub fn take_alterations(&self) -> Vec<(String, String)> {
         std::mem::take(&mut self.state().alterations)
+    }
+
+    /// The settings `set_config()` changed: (name, value).
+    pub fn take_set_configs(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.state().set_configs)
     }
 
     pub(super) fn note_advisory(&self, key: super::advisory::Key, xact: bool) {
@@ -192,8 +201,18 @@ pub fn register(
         conn.create_scalar_function("current_setting", arity, VOLATILE, move |ctx| {
             let name: String = ctx.get(0)?;
             let missing_ok = arity == 2 && ctx.get::<Option<bool>>(1)?.unwrap_or(false);
-            let source = settings.state().settings.clone();
-            match source.and_then(|s| s.setting(&name)) {
+            // This statement's own set_config() calls come first.
+            let (set, source) = {
+                let state = settings.state();
+                let set = state
+                    .set_configs
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                    .map(|(_, v)| v.clone());
+                (set, state.settings.clone())
+            };
+            match set.or_else(|| source.and_then(|s| s.setting(&name))) {
                 Some(value) => Ok(Some(value)),
                 None if missing_ok => Ok(None),
                 None => Err(to_sqlite(Error::new(
@@ -215,6 +234,15 @@ pub fn register(
             .and_then(|s| s.setting("search_path"));
         let path = setting.map_or_else(SearchPath::default, |s| SearchPath::parse(&s));
         Ok(path.position(&name).map(|p| p as i64))
+    })?;
+    // set_config(name, value, is_local): queued for the session, which owns
+    // the settings; is_local is taken as SET LOCAL is (for the session).
+    let set = context.clone();
+    conn.create_scalar_function("set_config", 3, VOLATILE, move |ctx| {
+        let name: String = ctx.get(0)?;
+        let value: String = ctx.get::<Option<String>>(1)?.unwrap_or_default();
+        set.state().set_configs.push((name, value.clone()));
+        Ok(value)
     })?;
     let alter = context.clone();
     conn.create_scalar_function("lw_alter_table", 2, VOLATILE, move |ctx| {

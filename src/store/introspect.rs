@@ -167,9 +167,30 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             .map(|t| array::elements(&t).len() as i64)
             .filter(|n| *n > 0))
     })?;
+    // `a @> b` (every element of b is in a) and `a && b` (one in common);
+    // NULL elements match nothing, as in Postgres.
+    conn.create_scalar_function("lw_array_contains", 2, PURE, |ctx| {
+        let (Some(a), Some(b)) = (array_arg(ctx, 0)?, array_arg(ctx, 1)?) else {
+            return Ok(None);
+        };
+        Ok(Some(b.iter().all(|e| e.is_some() && a.contains(e))))
+    })?;
+    conn.create_scalar_function("lw_array_overlap", 2, PURE, |ctx| {
+        let (Some(a), Some(b)) = (array_arg(ctx, 0)?, array_arg(ctx, 1)?) else {
+            return Ok(None);
+        };
+        Ok(Some(b.iter().any(|e| e.is_some() && a.contains(e))))
+    })?;
     register_regex(conn, "lw_regex", "")?;
     register_regex(conn, "lw_regex_i", "(?i)")?;
     Ok(())
+}
+
+/// Argument `i` as an array's elements (None for NULL).
+fn array_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Vec<Option<String>>>> {
+    let text: Option<String> = ctx.get(i)?;
+    text.map(|t| array::parse(&t).map_err(|e| function_error(e.state, e.message)))
+        .transpose()
 }
 
 /// Foreign-key actions: `pg_constraint` letter and the SQL words.

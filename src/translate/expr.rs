@@ -341,7 +341,9 @@ impl<'a> Typer<'a> {
             "lw_num_add" | "lw_num_sub" | "lw_num_mul" | "lw_num_div" | "lw_num_mod"
             | "lw_num_sum" | "lw_num_avg" => plain(PgType::Numeric),
             "lw_now" => plain(PgType::Timestamptz),
-            "lw_regex" | "lw_regex_i" => plain(PgType::Bool),
+            "lw_regex" | "lw_regex_i" | "lw_array_contains" | "lw_array_overlap" => {
+                plain(PgType::Bool)
+            }
             "lw_current_database" | "lw_current_user" => plain(PgType::Name),
             "lw_format_type" | "lw_array_to_string" | "lw_stored_relation" | "lw_array_get"
             | "lw_size_pretty" => plain(PgType::Text),
@@ -384,8 +386,8 @@ impl<'a> Typer<'a> {
             "lower" | "upper" | "group_concat" | "string_agg" | "concat" | "replace" | "substr"
             | "ltrim" | "rtrim" | "btrim" | "md5" | "version" | "repeat" | "lpad" | "rpad"
             | "initcap" | "left" | "right" | "split_part" | "reverse" | "translate"
-            | "current_setting" | "regexp_replace" | "quote_literal" | "to_hex" | "chr"
-            | "trim" => plain(PgType::Text),
+            | "current_setting" | "set_config" | "regexp_replace" | "quote_literal" | "to_hex"
+            | "chr" | "trim" => plain(PgType::Text),
             "ascii" | "instr" => plain(PgType::Int4),
             "starts_with" => plain(PgType::Bool),
             "sqrt" | "cbrt" | "exp" | "ln" | "log" | "power" | "pow" | "pi" | "degrees"
@@ -476,6 +478,38 @@ impl<'a> Typer<'a> {
                 let target = column_type(&typed.data_type)?;
                 let literal = Expr::Value(typed.value.clone());
                 *expr = cast_call(literal, None, target);
+            }
+            // `~~`, `~~*` and their negations are LIKE and ILIKE.
+            Expr::BinaryOp {
+                left,
+                op:
+                    op @ (BinaryOperator::PGLikeMatch
+                    | BinaryOperator::PGILikeMatch
+                    | BinaryOperator::PGNotLikeMatch
+                    | BinaryOperator::PGNotILikeMatch),
+                right,
+            } => {
+                use BinaryOperator::{PGILikeMatch, PGNotILikeMatch, PGNotLikeMatch};
+                let negated = matches!(op, PGNotLikeMatch | PGNotILikeMatch);
+                let (inner, pattern) = (Box::new(take(left)), Box::new(take(right)));
+                *expr = if matches!(op, PGILikeMatch | PGNotILikeMatch) {
+                    Expr::ILike {
+                        negated,
+                        any: false,
+                        expr: inner,
+                        pattern,
+                        escape_char: None,
+                    }
+                } else {
+                    Expr::Like {
+                        negated,
+                        any: false,
+                        expr: inner,
+                        pattern,
+                        escape_char: None,
+                    }
+                };
+                return self.on_expr(expr);
             }
             Expr::BinaryOp { left, op, right } => {
                 let enum_oid = super::enums::oid(self.type_of(left))
@@ -625,6 +659,31 @@ impl<'a> Typer<'a> {
         Ok(())
     }
 
+    /// `@>`, `<@` and `&&` between arrays (jsonb has its own `@>`).
+    fn array_operator(
+        &mut self,
+        left: &mut Box<Expr>,
+        op: &BinaryOperator,
+        right: &mut Box<Expr>,
+    ) -> Option<Expr> {
+        use BinaryOperator::*;
+        if !matches!(op, AtArrow | ArrowAt | PGOverlap) {
+            return None;
+        }
+        let array = [&**left, &**right]
+            .iter()
+            .find_map(|e| self.type_of(e).filter(|t| t.ty.element().is_some()))?;
+        for side in [&mut *left, &mut *right] {
+            self.infer_param(side, array);
+        }
+        let (a, b) = (take(left), take(right));
+        Some(match op {
+            ArrowAt => call("lw_array_contains", vec![b, a]),
+            PGOverlap => call("lw_array_overlap", vec![a, b]),
+            _ => call("lw_array_contains", vec![a, b]),
+        })
+    }
+
     fn binary(
         &mut self,
         left: &mut Box<Expr>,
@@ -632,6 +691,9 @@ impl<'a> Typer<'a> {
         right: &mut Box<Expr>,
     ) -> Result<Option<Expr>> {
         use BinaryOperator::*;
+        if let Some(rewritten) = self.array_operator(left, op, right) {
+            return Ok(Some(rewritten));
+        }
         if let Some(rewritten) = super::json::operator(self, left, op, right)? {
             return Ok(Some(rewritten));
         }
@@ -1002,11 +1064,16 @@ pub(super) fn number_type(text: &str) -> PgType {
 
 pub fn column_type(data_type: &DataType) -> Result<ColumnType> {
     let text = data_type.to_string();
+    if let Some(ty) = ColumnType::parse(&text) {
+        return Ok(ty);
+    }
     if text.ends_with("[]") || matches!(data_type, DataType::Array(_)) {
         return Err(Error::unsupported(format!("array type {text}")));
     }
-    ColumnType::parse(&text)
-        .ok_or_else(|| Error::unsupported(format!("type {}", text.to_ascii_lowercase())))
+    Err(Error::unsupported(format!(
+        "type {}",
+        text.to_ascii_lowercase()
+    )))
 }
 
 pub fn function_args(f: &Function) -> Vec<&Expr> {

@@ -291,10 +291,13 @@ pub fn translate_with_params(
     {
         return Ok(vec![Plan::Fetch(fetch)]);
     }
-    let overriding;
+    let unparsable;
     let sql = if first_word.eq_ignore_ascii_case("insert") {
-        overriding = without_overriding(sql);
-        overriding.as_str()
+        unparsable = replace_clause(sql, "OVERRIDING SYSTEM VALUE", "");
+        unparsable.as_str()
+    } else if first_word.eq_ignore_ascii_case("drop") {
+        unparsable = replace_clause(sql, "INDEX CONCURRENTLY", "INDEX");
+        unparsable.as_str()
     } else {
         sql
     };
@@ -535,13 +538,13 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
     })
 }
 
-/// `INSERT ... OVERRIDING SYSTEM VALUE VALUES ...`, which sqlparser does
-/// not parse, without the clause: identity columns are rowid aliases here,
-/// which take a given value as it asks.
-fn without_overriding(sql: &str) -> String {
-    const CLAUSE: &str = "OVERRIDING SYSTEM VALUE";
-    match sql.to_ascii_uppercase().find(CLAUSE) {
-        Some(at) => format!("{}{}", &sql[..at], &sql[at + CLAUSE.len()..]),
+/// A statement with a clause sqlparser does not parse, which litewire has
+/// no use for, taken out: `INSERT ... OVERRIDING SYSTEM VALUE` (identity columns are
+/// rowid aliases here, which take a given value as it asks) and `DROP INDEX
+/// CONCURRENTLY` (SQLite drops an index at once).
+fn replace_clause(sql: &str, clause: &str, with: &str) -> String {
+    match sql.to_ascii_uppercase().find(clause) {
+        Some(at) => format!("{}{with}{}", &sql[..at], &sql[at + clause.len()..]),
         None => sql.to_string(),
     }
 }
