@@ -296,3 +296,40 @@ def test_error_sqlstate(target, uniq, case):
         assert tuple(row) == (1, 1)
 
     run(target, body)
+
+
+
+def test_copy_records_to_table(target, uniq):
+    """copy_records_to_table: COPY FROM STDIN in the binary format."""
+    table = uniq("acopy")
+
+    async def body(conn):
+        await conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, name text, "
+                           "price numeric(8,2), at timestamptz, ok boolean, doc jsonb)")
+        at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+        records = [(1, "a", Decimal("1.50"), at, True, '{"k": [1, 2]}'),
+                   (2, None, None, None, None, None)]
+        result = await conn.copy_records_to_table(table, records=records)
+        assert result == "COPY 2"
+        rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY id")
+        assert [tuple(r) for r in rows] == records
+        await conn.execute(f"DROP TABLE {table}")
+
+    run(target, body)
+
+
+def test_json_codec(target, uniq):
+    """A custom json codec, set through asyncpg's type introspection."""
+    table = uniq("acodec")
+
+    async def body(conn):
+        await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads,
+                                  schema="pg_catalog")
+        await conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, raw json)")
+        await conn.execute(f"INSERT INTO {table} VALUES ($1, $2)", 1, {"n": [5, None]})
+        assert await conn.fetchval(f"SELECT raw FROM {table} WHERE raw->>'n' IS NOT NULL") \
+            == {"n": [5, None]}
+        assert await conn.fetchval("SELECT json_build_object('a', 1)") == {"a": 1}
+        await conn.execute(f"DROP TABLE {table}")
+
+    run(target, body)

@@ -436,6 +436,73 @@ async fn copy_from_stdin_and_to_stdout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_stdin_in_the_binary_format() {
+    use futures::SinkExt;
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    let server = start().await;
+    let db = connect(&server).await;
+    db.batch_execute("CREATE TABLE b (id int PRIMARY KEY, name text, ok bool, at timestamptz)")
+        .await
+        .unwrap();
+    let sink = db
+        .copy_in("COPY b (id, name, ok, at) FROM STDIN (FORMAT binary)")
+        .await
+        .unwrap();
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[Type::INT4, Type::TEXT, Type::BOOL, Type::TIMESTAMPTZ],
+    );
+    futures::pin_mut!(writer);
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    writer
+        .as_mut()
+        .write(&[&1i32, &"ann", &true, &at])
+        .await
+        .unwrap();
+    writer
+        .as_mut()
+        .write(&[
+            &2i32,
+            &None::<&str>,
+            &false,
+            &None::<chrono::DateTime<chrono::Utc>>,
+        ])
+        .await
+        .unwrap();
+    assert_eq!(writer.finish().await.unwrap(), 2);
+    let rows = simple_rows(
+        &db.simple_query("SELECT id, name, ok, at FROM b ORDER BY id")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        rows,
+        [
+            vec![
+                Some("1".into()),
+                Some("ann".into()),
+                Some("t".into()),
+                Some("2026-01-02 03:04:05+00".into())
+            ],
+            vec![Some("2".into()), None, Some("f".into()), None],
+        ]
+    );
+    // Bytes that are not a binary COPY stream: 22P04, and nothing stays.
+    let sink = db
+        .copy_in("COPY b FROM STDIN (FORMAT binary)")
+        .await
+        .unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"not a binary copy header"))
+        .await
+        .unwrap();
+    assert_eq!(code(&sink.finish().await.unwrap_err()), "22P04");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_statement_query_sees_the_schema_its_earlier_statements_made() {
     let server = start().await;
     let client = connect(&server).await;

@@ -87,7 +87,7 @@ pub const RELATIONS: &[Relation] = &[
         "oid oid, relname name, relnamespace oid, reltype oid, reloftype oid, relowner oid, \
          relam oid, relfilenode oid, reltablespace oid, relpages int4, reltuples float4, \
          relallvisible int4, reltoastrelid oid, relhasindex bool, relisshared bool, \
-         relpersistence text, relkind text, relnatts int2, relchecks int2, relhasrules bool, \
+         relpersistence \"char\", relkind \"char\", relnatts int2, relchecks int2, relhasrules bool, \
          relhastriggers bool, relhassubclass bool, relrowsecurity bool, relforcerowsecurity bool, \
          relispopulated bool, relreplident text, relispartition bool, relrewrite oid, \
          relfrozenxid text, relminmxid text, relacl text, reloptions text, relpartbound text"
@@ -112,7 +112,7 @@ pub const RELATIONS: &[Relation] = &[
     ),
     relation!(
         "pg_constraint",
-        "oid oid, conname name, connamespace oid, contype text, condeferrable bool, \
+        "oid oid, conname name, connamespace oid, contype \"char\", condeferrable bool, \
          condeferred bool, convalidated bool, conrelid oid, contypid oid, conindid oid, \
          conparentid oid, confrelid oid, confupdtype text, confdeltype text, \
          confmatchtype text, conislocal bool, coninhcount int4, connoinherit bool, \
@@ -276,7 +276,7 @@ pub const RELATIONS: &[Relation] = &[
     Relation {
         name: "pg_type",
         columns: "oid oid, typname name, typnamespace oid, typowner oid, typlen int2, \
-                  typbyval bool, typtype text, typcategory text, typispreferred bool, \
+                  typbyval bool, typtype \"char\", typcategory \"char\", typispreferred bool, \
                   typisdefined bool, typdelim text, typrelid oid, typsubscript text, \
                   typelem oid, typarray oid, typinput text, typoutput text, typreceive text, \
                   typsend text, typmodin text, typmodout text, typanalyze text, \

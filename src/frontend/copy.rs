@@ -14,7 +14,7 @@ use crate::error::{Error, SqlState};
 use crate::live::LiveEvent;
 use crate::translate::Plan;
 use crate::translate::copy::{self, CopyFormat};
-use crate::types::{ColumnType, PgType, input, output};
+use crate::types::{ColumnType, PgType, binary, input, output};
 
 impl Connection {
     pub(super) async fn copy_in(
@@ -61,12 +61,15 @@ impl Connection {
             .collect();
 
         self.session.begin_implicit();
-        let response = CopyInResponse::new(0, columns.len() as i16, vec![0; columns.len()]);
+        let code = i16::from(format.binary);
+        let response =
+            CopyInResponse::new(code as i8, columns.len() as i16, vec![code; columns.len()]);
         self.socket_mut()
             .send(PgWireBackendMessage::CopyInResponse(response))
             .await?;
 
         let mut pending: Vec<u8> = Vec::new();
+        let mut binary = copy::BinaryReader::default();
         let mut state = Rows {
             count: 0,
             header: format.header,
@@ -75,6 +78,20 @@ impl Connection {
         };
         loop {
             match self.socket_mut().next().await {
+                Some(Ok(PgWireFrontendMessage::CopyData(data))) if format.binary => {
+                    binary.push(&data.data);
+                    self.copy_binary_rows(&mut binary, &plan, &types, &mut state)
+                        .await;
+                }
+                Some(Ok(PgWireFrontendMessage::CopyDone(_))) if format.binary => {
+                    if binary.incomplete() && state.error.is_none() {
+                        state.error = Some(Error::new(
+                            SqlState::BadCopyFileFormat,
+                            "unexpected EOF in COPY data",
+                        ));
+                    }
+                    break;
+                }
                 Some(Ok(PgWireFrontendMessage::CopyData(data))) => {
                     pending.extend_from_slice(&data.data);
                     while let Some(end) = pending.iter().position(|b| *b == b'\n') {
@@ -117,6 +134,56 @@ impl Connection {
         }
     }
 
+    /// Inserts the binary rows that arrived whole; as with text, the input
+    /// after the first error is read and ignored.
+    async fn copy_binary_rows(
+        &mut self,
+        reader: &mut copy::BinaryReader,
+        plan: &Plan,
+        types: &[ColumnType],
+        state: &mut Rows,
+    ) {
+        while state.error.is_none() {
+            let tuple = match reader.next_tuple() {
+                Ok(Some(tuple)) => tuple,
+                Ok(None) => return,
+                Err(e) => {
+                    state.error = Some(e);
+                    return;
+                }
+            };
+            let values = check_width(tuple.len(), types.len()).and_then(|()| {
+                tuple
+                    .iter()
+                    .zip(types)
+                    .map(|(field, ty)| match field {
+                        None => Ok(Value::Null),
+                        Some(bytes) => binary::read_binary(ty.ty, bytes),
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+            });
+            self.insert_row(plan, values, state).await;
+        }
+    }
+
+    /// Runs the COPY's INSERT for one row's values, counting it or keeping
+    /// the first error.
+    async fn insert_row(
+        &mut self,
+        plan: &Plan,
+        values: Result<Vec<Value>, Error>,
+        state: &mut Rows,
+    ) {
+        let result = match values {
+            Ok(values) => self.session.execute(plan, values, None).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => state.count += 1,
+            Err(e) => state.error = Some(e),
+        }
+    }
+
     /// Inserts one input line; after the first error the rest of the input is
     /// read and ignored (the client keeps sending until CopyDone).
     async fn copy_row(
@@ -138,7 +205,7 @@ impl Connection {
         if std::mem::take(&mut state.header) {
             return;
         }
-        let result = async {
+        let values = (|| {
             let text = std::str::from_utf8(line).map_err(|_| {
                 Error::new(
                     SqlState::InvalidTextRepresentation,
@@ -146,29 +213,17 @@ impl Connection {
                 )
             })?;
             let fields = copy::parse_line(text, format)?;
-            if fields.len() != types.len() {
-                let message = if fields.len() < types.len() {
-                    "missing data for column"
-                } else {
-                    "extra data after last expected column"
-                };
-                return Err(Error::new(SqlState::BadCopyFileFormat, message));
-            }
-            let values = fields
+            check_width(fields.len(), types.len())?;
+            fields
                 .iter()
                 .zip(types)
                 .map(|(f, ty)| match f {
                     None => Ok(Value::Null),
                     Some(text) => input::from_text(*ty, text),
                 })
-                .collect::<Result<Vec<_>, Error>>()?;
-            self.session.execute(plan, values, None).await
-        }
-        .await;
-        match result {
-            Ok(_) => state.count += 1,
-            Err(e) => state.error = Some(e),
-        }
+                .collect::<Result<Vec<_>, Error>>()
+        })();
+        self.insert_row(plan, values, state).await;
     }
 
     pub(super) async fn copy_out(
@@ -331,4 +386,19 @@ struct Rows {
     error: Option<Error>,
     /// `\.` seen: the rest is ignored.
     ended: bool,
+}
+
+/// A row of `got` fields for `want` columns: Postgres's 22P04 otherwise.
+fn check_width(got: usize, want: usize) -> Result<(), Error> {
+    match got.cmp(&want) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Less => Err(Error::new(
+            SqlState::BadCopyFileFormat,
+            "missing data for column",
+        )),
+        std::cmp::Ordering::Greater => Err(Error::new(
+            SqlState::BadCopyFileFormat,
+            "extra data after last expected column",
+        )),
+    }
 }

@@ -61,6 +61,7 @@ fn column_schema(ty: PgType, nullable: bool) -> Json {
         | PgType::Varchar
         | PgType::Bpchar
         | PgType::Name
+        | PgType::Char
         | PgType::Unknown
         | PgType::Void => json!({"type": "string"}),
     };

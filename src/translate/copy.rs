@@ -10,6 +10,8 @@ use crate::error::{Error, Result, SqlState};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyFormat {
     pub csv: bool,
+    /// `FORMAT binary`: Postgres's binary COPY file format (FROM STDIN only).
+    pub binary: bool,
     pub delimiter: char,
     pub null: String,
     pub header: bool,
@@ -19,6 +21,7 @@ impl Default for CopyFormat {
     fn default() -> Self {
         CopyFormat {
             csv: false,
+            binary: false,
             delimiter: '\t',
             null: "\\N".into(),
             header: false,
@@ -134,6 +137,9 @@ pub fn plan(
         match option {
             CopyOption::Format(name) if name.value.eq_ignore_ascii_case("csv") => csv(&mut format),
             CopyOption::Format(name) if name.value.eq_ignore_ascii_case("text") => {}
+            CopyOption::Format(name) if name.value.eq_ignore_ascii_case("binary") => {
+                format.binary = true;
+            }
             CopyOption::Format(name) => {
                 return Err(Error::unsupported(format!("COPY format {name}")));
             }
@@ -150,10 +156,14 @@ pub fn plan(
             CopyLegacyOption::Delimiter(c) => format.delimiter = c,
             CopyLegacyOption::Null(s) => format.null = s,
             CopyLegacyOption::Header => format.header = true,
+            CopyLegacyOption::Binary => format.binary = true,
             other => return Err(Error::unsupported(format!("COPY option {other}"))),
         }
     }
     let names = |cols: &[Ident]| cols.iter().map(super::ident_text).collect::<Vec<_>>();
+    if format.binary && to {
+        return Err(Error::unsupported("COPY TO STDOUT in the binary format"));
+    }
     match (source, to, target) {
         (
             CopySource::Table {
@@ -401,4 +411,105 @@ mod tests {
             ]
         );
     }
+}
+
+/// The signature that starts a binary COPY stream.
+const BINARY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// One row of a binary COPY stream: each field's bytes in its type's binary
+/// format, None for NULL.
+pub type BinaryTuple = Vec<Option<Vec<u8>>>;
+
+/// Reads Postgres's binary COPY format as its bytes arrive: the header
+/// (signature, flags, extension), then tuples (a field count, then each
+/// field's length and bytes), then the trailer (a count of -1).
+#[derive(Default)]
+pub struct BinaryReader {
+    buffer: Vec<u8>,
+    header_read: bool,
+    /// Whether the trailer was read; bytes after it are an error.
+    pub ended: bool,
+}
+
+impl BinaryReader {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next complete tuple, None when more bytes are needed (or after
+    /// the trailer).
+    pub fn next_tuple(&mut self) -> Result<Option<BinaryTuple>> {
+        if !self.header_read && !self.read_header()? {
+            return Ok(None);
+        }
+        if self.ended {
+            return Ok(None);
+        }
+        let mut at = 0;
+        let Some(count) = take_i16(&self.buffer, &mut at) else {
+            return Ok(None);
+        };
+        if count == -1 {
+            self.ended = true;
+            self.buffer.drain(..at);
+            return Ok(None);
+        }
+        let mut fields = Vec::with_capacity(count.max(0) as usize);
+        for _ in 0..count {
+            let Some(len) = take_i32(&self.buffer, &mut at) else {
+                return Ok(None);
+            };
+            if len < 0 {
+                fields.push(None);
+                continue;
+            }
+            let end = at + len as usize;
+            let Some(bytes) = self.buffer.get(at..end) else {
+                return Ok(None);
+            };
+            fields.push(Some(bytes.to_vec()));
+            at = end;
+        }
+        self.buffer.drain(..at);
+        Ok(Some(fields))
+    }
+
+    /// Whether the header is complete (and valid), consuming it.
+    fn read_header(&mut self) -> Result<bool> {
+        let fixed = BINARY_SIGNATURE.len() + 8;
+        if self.buffer.len() < fixed {
+            return Ok(false);
+        }
+        if !self.buffer.starts_with(BINARY_SIGNATURE) {
+            return Err(Error::new(
+                SqlState::BadCopyFileFormat,
+                "COPY file signature not recognized",
+            ));
+        }
+        let mut at = BINARY_SIGNATURE.len() + 4;
+        let extension = take_i32(&self.buffer, &mut at).unwrap_or(0).max(0) as usize;
+        if self.buffer.len() < fixed + extension {
+            return Ok(false);
+        }
+        self.buffer.drain(..fixed + extension);
+        self.header_read = true;
+        Ok(true)
+    }
+
+    /// Whether bytes were left that are not a whole tuple (at CopyDone).
+    pub fn incomplete(&self) -> bool {
+        !self.buffer.is_empty() || !self.header_read
+    }
+}
+
+fn take_i16(buffer: &[u8], at: &mut usize) -> Option<i16> {
+    let bytes = buffer.get(*at..*at + 2)?;
+    *at += 2;
+    Some(i16::from_be_bytes([bytes[0], bytes[1]]))
+}
+
+fn take_i32(buffer: &[u8], at: &mut usize) -> Option<i32> {
+    let bytes = buffer.get(*at..*at + 4)?;
+    *at += 4;
+    Some(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }

@@ -91,6 +91,7 @@ pub fn write_binary(ty: PgType, value: ValueRef<'_>, out: &mut BytesMut) -> Resu
         | PgType::Varchar
         | PgType::Bpchar
         | PgType::Name
+        | PgType::Char
         | PgType::Json
         | PgType::Unknown => out.put_slice(text_of(value).as_bytes()),
     }
@@ -167,6 +168,7 @@ pub fn read_binary(ty: PgType, bytes: &[u8]) -> Result<Value, Error> {
         | PgType::Varchar
         | PgType::Bpchar
         | PgType::Name
+        | PgType::Char
         | PgType::Json
         | PgType::Unknown => {
             let text = std::str::from_utf8(bytes).map_err(|_| bad(ty))?;

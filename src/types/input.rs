@@ -116,7 +116,7 @@ pub fn from_text(ct: ColumnType, text: &str) -> Result<Value, Error> {
             Value::Text(d.to_string())
         }
         PgType::Varchar | PgType::Bpchar => Value::Text(check_length(ct, text)?),
-        PgType::Text | PgType::Name | PgType::Unknown | PgType::Void => {
+        PgType::Text | PgType::Name | PgType::Char | PgType::Unknown | PgType::Void => {
             Value::Text(text.to_string())
         }
         PgType::Bytea => Value::Blob(parse_bytea(text)?),

@@ -35,6 +35,9 @@ pub enum PgType {
     Varchar,
     Bpchar,
     Name,
+    /// `"char"`: one byte, the type of catalog flags (`typtype`, `relkind`),
+    /// which drivers compare as bytes.
+    Char,
     Bytea,
     Date,
     Time,
@@ -75,6 +78,7 @@ impl PgType {
             Bool => 16,
             Bytea => 17,
             Name => 19,
+            Char => 18,
             Int8 => 20,
             Int2 => 21,
             Int4 => 23,
@@ -109,6 +113,7 @@ impl PgType {
             16 => Bool,
             17 => Bytea,
             19 => Name,
+            18 => Char,
             20 => Int8,
             21 => Int2,
             23 => Int4,
@@ -139,11 +144,12 @@ impl PgType {
     }
 
     /// Every type, in `pg_type` order (the catalog lists them).
-    pub const ALL: [PgType; 28] = {
+    pub const ALL: [PgType; 29] = {
         use PgType::*;
         [
             Bool,
             Bytea,
+            Char,
             Name,
             Int8,
             Int2,
@@ -180,6 +186,7 @@ impl PgType {
             Bool => ('B', 1000),
             Bytea => ('U', 1001),
             Name => ('S', 1003),
+            Char => ('Z', 1002),
             Int8 => ('N', 1016),
             Int2 => ('N', 1005),
             Int4 => ('N', 1007),
@@ -208,7 +215,7 @@ impl PgType {
     pub fn size(self) -> i16 {
         use PgType::*;
         match self {
-            Bool => 1,
+            Bool | Char => 1,
             Int2 => 2,
             Int4 | Float4 | Date | Oid | Void => 4,
             Int8 | Float8 | Time | Timestamp | Timestamptz => 8,
@@ -235,6 +242,7 @@ impl PgType {
             Varchar => "character varying",
             Bpchar => "character",
             Name => "name",
+            Char => "\"char\"",
             Bytea => "bytea",
             Date => "date",
             Time => "time without time zone",
@@ -270,6 +278,7 @@ impl PgType {
             Varchar => "varchar",
             Bpchar => "bpchar",
             Name => "name",
+            Char => "char",
             Bytea => "bytea",
             Date => "date",
             Time => "time",
@@ -296,8 +305,8 @@ impl PgType {
             Bool | Int2 | Int4 | Int8 | Oid => Storage::Integer,
             Float4 | Float8 => Storage::Real,
             Bytea => Storage::Blob,
-            Numeric | Text | Varchar | Bpchar | Name | Date | Time | Timestamp | Timestamptz
-            | Interval | Uuid | Json | Jsonb | Unknown | Void => Storage::Text,
+            Numeric | Text | Varchar | Bpchar | Name | Char | Date | Time | Timestamp
+            | Timestamptz | Interval | Uuid | Json | Jsonb | Unknown | Void => Storage::Text,
             TextArray | BoolArray | Int2Array | Int4Array | Int8Array => Storage::Text,
         }
     }
@@ -381,6 +390,7 @@ impl PgType {
             "varchar" | "character varying" => Varchar,
             "char" | "character" | "bpchar" => Bpchar,
             "name" => Name,
+            "\"char\"" => Char,
             "bytea" => Bytea,
             "date" => Date,
             "time" | "time without time zone" => Time,
