@@ -236,7 +236,13 @@ pub fn validate_notification(channel: &str, payload: &str) -> Result<()> {
 /// multi-statement query can be translated one statement at a time, each
 /// against the schema the ones before it left. `None` when the string does
 /// not parse as a whole (it is then translated as one, for its error).
+///
+/// A string without a `;` before its end is one statement: it is not parsed
+/// here (a point query's parse would cost as much as the rest of its run).
 pub fn split(sql: &str) -> Option<Vec<String>> {
+    if !sql.trim_end().trim_end_matches(';').contains(';') {
+        return None;
+    }
     let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     Some(statements.iter().map(ToString::to_string).collect())
 }
