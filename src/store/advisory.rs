@@ -13,6 +13,7 @@
 //! connection, so it cannot starve the holder of one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
@@ -45,6 +46,10 @@ struct Holder {
 #[derive(Default)]
 pub struct AdvisoryLocks {
     held: Mutex<HashMap<Key, Holder>>,
+    /// Whether `held` has any entry, read without the lock: ending a
+    /// transaction or a session (after every autocommit statement) is then
+    /// free when no session uses advisory locks.
+    any: AtomicBool,
     /// Bumped whenever a lock is freed; waiting sessions watch it.
     released: watch::Sender<u64>,
 }
@@ -71,6 +76,7 @@ impl AdvisoryLocks {
         if holder.pid != pid {
             return false;
         }
+        self.any.store(true, Ordering::Release);
         if xact {
             holder.xact += 1;
         } else {
@@ -94,6 +100,9 @@ impl AdvisoryLocks {
     /// Applies `change` to each lock `pid` holds and frees those left with no
     /// hold; returns how many were freed and wakes waiters if any.
     fn release(&self, pid: i32, mut change: impl FnMut(&Key, &mut Holder)) -> usize {
+        if !self.any.load(Ordering::Acquire) {
+            return 0;
+        }
         let mut held = self.held();
         let before = held.len();
         held.retain(|key, holder| {
@@ -103,6 +112,7 @@ impl AdvisoryLocks {
             holder.session + holder.xact > 0
         });
         let freed = before - held.len();
+        self.any.store(!held.is_empty(), Ordering::Release);
         drop(held);
         if freed > 0 {
             self.released.send_modify(|n| *n = n.wrapping_add(1));

@@ -99,6 +99,22 @@ impl StatementContext {
         std::mem::take(&mut self.state().alterations)
     }
 
+    /// Setting `name` as the statement sees it: its own `set_config()`
+    /// calls first, then its session's settings.
+    fn setting(&self, name: &str) -> Option<String> {
+        let (set, session) = {
+            let state = self.state();
+            let set = state
+                .set_configs
+                .iter()
+                .rev()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone());
+            (set, state.settings.clone())
+        };
+        set.or_else(|| session.and_then(|s| s.setting(name)))
+    }
+
     /// The settings `set_config()` changed: (name, value).
     pub fn take_set_configs(&self) -> Vec<(String, String)> {
         std::mem::take(&mut self.state().set_configs)
@@ -201,18 +217,7 @@ pub fn register(
         conn.create_scalar_function("current_setting", arity, VOLATILE, move |ctx| {
             let name: String = ctx.get(0)?;
             let missing_ok = arity == 2 && ctx.get::<Option<bool>>(1)?.unwrap_or(false);
-            // This statement's own set_config() calls come first.
-            let (set, source) = {
-                let state = settings.state();
-                let set = state
-                    .set_configs
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-                    .map(|(_, v)| v.clone());
-                (set, state.settings.clone())
-            };
-            match set.or_else(|| source.and_then(|s| s.setting(&name))) {
+            match settings.setting(&name) {
                 Some(value) => Ok(Some(value)),
                 None if missing_ok => Ok(None),
                 None => Err(to_sqlite(Error::new(
@@ -227,11 +232,7 @@ pub fn register(
     let path = context.clone();
     conn.create_scalar_function("lw_search_position", 1, VOLATILE, move |ctx| {
         let name: String = ctx.get(0)?;
-        let setting = path
-            .state()
-            .settings
-            .clone()
-            .and_then(|s| s.setting("search_path"));
+        let setting = path.setting("search_path");
         let path = setting.map_or_else(SearchPath::default, |s| SearchPath::parse(&s));
         Ok(path.position(&name).map(|p| p as i64))
     })?;

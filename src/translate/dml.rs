@@ -66,11 +66,7 @@ pub fn plan(mut statement: Statement, catalog: &Catalog, params: &[PgType]) -> R
                 super::views::refuse_write("delete from", target, catalog)?;
             }
             let table = target.and_then(|t| catalog.table(&t));
-            let alias = match &delete.from {
-                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => {
-                    t.first().and_then(|t| alias_of(&t.relation))
-                }
-            };
+            let alias = delete_relation(delete).and_then(alias_of);
             let names = returning(&mut delete.returning, table, alias);
             ("DELETE", Access::Write, names)
         }
@@ -156,11 +152,16 @@ fn delete_using(delete: &mut sqlparser::ast::Delete) -> Result<()> {
     Ok(())
 }
 
-fn delete_target(delete: &sqlparser::ast::Delete) -> Option<String> {
+/// The table a DELETE removes rows from (its first FROM item).
+fn delete_relation(delete: &sqlparser::ast::Delete) -> Option<&TableFactor> {
     let tables = match &delete.from {
         FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
     };
-    match &tables.first()?.relation {
+    tables.first().map(|t| &t.relation)
+}
+
+fn delete_target(delete: &sqlparser::ast::Delete) -> Option<String> {
+    match delete_relation(delete)? {
         TableFactor::Table { name, .. } => Some(object_name(name)),
         _ => None,
     }

@@ -33,10 +33,21 @@ pub fn resolve(statement: &mut Statement, catalog: &Catalog, path: &SearchPath) 
     // Names of what a statement creates resolve differently (to the first
     // schema of the path, whether or not the name exists elsewhere): they are
     // taken out while the rest is visited.
-    let created = resolver.take_created(statement)?;
+    let created = take_created(statement);
     super::visit(statement, &mut Visitor(&resolver))?;
     resolver.put_created(statement, created)?;
     resolver.resolve_references(statement)
+}
+
+/// The name of the relation `statement` creates, taken out of it (an empty
+/// name stands in until [`Resolver::put_created`] puts the stored one back).
+fn take_created(statement: &mut Statement) -> Option<ObjectName> {
+    let slot = match statement {
+        Statement::CreateTable(create) => &mut create.name,
+        Statement::CreateView(view) => &mut view.name,
+        _ => return None,
+    };
+    Some(std::mem::replace(slot, ObjectName(vec![])))
 }
 
 struct Resolver<'a> {
@@ -125,15 +136,6 @@ impl Resolver<'_> {
         }
         *name = stored_object(stored.clone());
         (stored != bare).then(|| Ident::with_quote('"', bare))
-    }
-
-    fn take_created(&self, statement: &mut Statement) -> Result<Option<ObjectName>> {
-        let slot = match statement {
-            Statement::CreateTable(create) => &mut create.name,
-            Statement::CreateView(view) => &mut view.name,
-            _ => return Ok(None),
-        };
-        Ok(Some(std::mem::replace(slot, ObjectName(vec![]))))
     }
 
     fn put_created(&self, statement: &mut Statement, created: Option<ObjectName>) -> Result<()> {
