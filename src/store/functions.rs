@@ -283,6 +283,7 @@ pub fn register(
     register_json(conn)?;
     super::datetime_functions::register(conn)?;
     super::text_functions::register(conn)?;
+    super::math_functions::register(conn)?;
     Ok(())
 }
 

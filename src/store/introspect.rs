@@ -5,13 +5,13 @@
 //! expression matching (`~`, which psql's `\d` uses).
 
 use rusqlite::Connection;
-use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::functions::Context;
 use rusqlite::types::{Value, ValueRef};
 
 use crate::error::{SqlState, function_error};
 use crate::types::{ColumnType, PgType, TypeModifier, array};
 
-const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+use super::functions::PURE;
 
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("lw_pg_type", 2, PURE, |ctx| {
@@ -189,7 +189,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 /// Argument `i` as an array's elements (None for NULL).
 fn array_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Vec<Option<String>>>> {
     let text: Option<String> = ctx.get(i)?;
-    text.map(|t| array::parse(&t).map_err(|e| function_error(e.state, e.message)))
+    text.map(|t| array::parse(&t).map_err(super::functions::to_sqlite))
         .transpose()
 }
 

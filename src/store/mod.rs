@@ -15,6 +15,7 @@ mod enums;
 pub mod exec;
 mod functions;
 mod introspect;
+mod math_functions;
 mod rows;
 pub mod schema;
 mod sequences;

@@ -12,13 +12,13 @@
 //! are plain JSON.
 
 use rusqlite::Connection;
-use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::functions::Context;
 use rusqlite::types::{Value, ValueRef};
 use serde_json::Value as Json;
 
 use crate::error::{SqlState, function_error};
 
-const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+use super::functions::PURE;
 
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("lw_row", -1, PURE, |ctx| {

@@ -1,19 +1,15 @@
-//! Postgres's string and math functions that SQLite lacks or spells
+//! Postgres's string functions that SQLite lacks or spells
 //! differently, registered under their Postgres names (`upper`/`lower`
 //! replace SQLite's ASCII-only ones). The translator rewrites the special
 //! syntax forms (`position(a IN b)`, `substring(s FROM a FOR b)`,
 //! `trim(BOTH x FROM s)`) into plain calls.
 
 use rusqlite::Connection;
-use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::functions::Context;
 
-use crate::error::{Error, SqlState, function_error};
+use crate::error::{Error, SqlState};
 
-const PURE: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
-
-fn sql_error(e: Error) -> rusqlite::Error {
-    function_error(e.state, e.message)
-}
+use super::functions::{PURE, to_sqlite};
 
 /// Registers a one-argument text function (NULL in, NULL out).
 fn text1(
@@ -23,20 +19,6 @@ fn text1(
 ) -> rusqlite::Result<()> {
     conn.create_scalar_function(name, 1, PURE, move |ctx| {
         Ok(ctx.get::<Option<String>>(0)?.map(|s| f(&s)))
-    })
-}
-
-/// Registers a one-argument float function (NULL in, NULL out).
-fn float1(
-    conn: &Connection,
-    name: &str,
-    f: impl Fn(f64) -> Result<f64, Error> + Send + Sync + 'static,
-) -> rusqlite::Result<()> {
-    conn.create_scalar_function(name, 1, PURE, move |ctx| {
-        ctx.get::<Option<f64>>(0)?
-            .map(&f)
-            .transpose()
-            .map_err(sql_error)
     })
 }
 
@@ -186,7 +168,7 @@ fn register_text(conn: &Connection) -> rusqlite::Result<()> {
         ) else {
             return Ok(None);
         };
-        split_part(&s, &d, n).map(Some).map_err(sql_error)
+        split_part(&s, &d, n).map(Some).map_err(to_sqlite)
     })?;
     for (name, at_left) in [("lpad", true), ("rpad", false)] {
         for arity in [2, 3] {
@@ -216,7 +198,7 @@ fn register_text(conn: &Connection) -> rusqlite::Result<()> {
             let flags = a.get(3).map_or("", String::as_str);
             regexp_replace(&a[0], &a[1], &a[2], flags)
                 .map(Some)
-                .map_err(sql_error)
+                .map_err(to_sqlite)
         })?;
     }
     conn.create_scalar_function("starts_with", 2, PURE, |ctx| {
@@ -243,51 +225,9 @@ fn register_text(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn domain(what: &str) -> Error {
-    Error::new(SqlState::InvalidArgumentForLogarithm, what.to_string())
-}
-
-fn register_math(conn: &Connection) -> rusqlite::Result<()> {
-    float1(conn, "sqrt", |x| {
-        if x < 0.0 {
-            Err(Error::new(
-                SqlState::InvalidArgumentForPowerFunction,
-                "cannot take square root of a negative number",
-            ))
-        } else {
-            Ok(x.sqrt())
-        }
-    })?;
-    float1(conn, "cbrt", |x| Ok(x.cbrt()))?;
-    float1(conn, "exp", |x| Ok(x.exp()))?;
-    float1(conn, "ln", |x| match x {
-        0.0 => Err(domain("cannot take logarithm of zero")),
-        x if x < 0.0 => Err(domain("cannot take logarithm of a negative number")),
-        x => Ok(x.ln()),
-    })?;
-    float1(conn, "log", |x| match x {
-        0.0 => Err(domain("cannot take logarithm of zero")),
-        x if x < 0.0 => Err(domain("cannot take logarithm of a negative number")),
-        x => Ok(x.log10()),
-    })?;
-    float1(conn, "degrees", |x| Ok(x.to_degrees()))?;
-    float1(conn, "radians", |x| Ok(x.to_radians()))?;
-    conn.create_scalar_function("pi", 0, PURE, |_| Ok(std::f64::consts::PI))?;
-    for name in ["power", "pow"] {
-        conn.create_scalar_function(name, 2, PURE, |ctx| {
-            Ok(ctx
-                .get::<Option<f64>>(0)?
-                .zip(ctx.get::<Option<f64>>(1)?)
-                .map(|(x, y)| x.powf(y)))
-        })?;
-    }
-    Ok(())
-}
-
-/// Registers the string and math functions on `conn`.
+/// Registers the string functions on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    register_text(conn)?;
-    register_math(conn)
+    register_text(conn)
 }
 
 #[cfg(test)]
