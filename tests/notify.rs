@@ -214,6 +214,76 @@ async fn read_until_ready(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
     }
 }
 
+/// A session over a bare socket that has run `LISTEN channel` and is idle.
+async fn raw_listener(server: &litewire::Server, channel: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(server.pg_addr)
+        .await
+        .unwrap();
+    let mut startup = Vec::new();
+    startup.extend_from_slice(&196608i32.to_be_bytes());
+    startup.extend_from_slice(b"user\0postgres\0\0");
+    let mut packet = ((startup.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend(startup);
+    stream.write_all(&packet).await.unwrap();
+    read_until_ready(&mut stream).await;
+    let listen = format!("LISTEN {channel}\0");
+    stream
+        .write_all(&message(b'Q', listen.as_bytes()))
+        .await
+        .unwrap();
+    read_until_ready(&mut stream).await;
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_listener_that_stops_reading_gets_whole_messages_in_order_then_is_cut_off() {
+    use tokio::io::AsyncReadExt;
+    let mut config = litewire::config::Config::new(temp_dir("stalled"));
+    config.notify_queue = 4;
+    let server = start_with(config).await;
+    let mut stalled = raw_listener(&server, "big").await;
+    let sender = connect(&server).await;
+    // 3,000 notifications of 7 kB in one transaction: far more than the
+    // socket buffers and the queue hold while the listener does not read, so
+    // some are written to the socket in part.
+    sender
+        .batch_execute(
+            "SELECT pg_notify('big', n || ':' || repeat('x', 7000)) \
+             FROM generate_series(1, 3000) AS n",
+        )
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    // What arrived is a run of whole NotificationResponses numbered 1, 2, ...,
+    // then the overflow NOTICE and the FATAL error.
+    let mut kinds = Vec::new();
+    let mut expected = 1;
+    let mut at = 0;
+    while at < rest.len() {
+        let kind = rest[at];
+        let len = i32::from_be_bytes(rest[at + 1..at + 5].try_into().unwrap()) as usize;
+        let body = &rest[at + 5..at + 1 + len];
+        if kind == b'A' {
+            let text = String::from_utf8_lossy(&body[4..]);
+            let payload = text.split('\0').nth(1).unwrap();
+            assert_eq!(payload, format!("{expected}:{}", "x".repeat(7000)));
+            expected += 1;
+        }
+        kinds.push(kind);
+        at += 1 + len;
+    }
+    assert!(expected > 5, "only {} notifications arrived", expected - 1);
+    assert_eq!(&kinds[kinds.len() - 2..], b"NE");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.contains("54000") && text.contains("notification queue overflow"));
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_that_falls_behind_is_told_and_disconnected_without_stalling_others() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -226,20 +296,7 @@ async fn a_listener_that_falls_behind_is_told_and_disconnected_without_stalling_
 
     // The slow session LISTENs, then stays inside an unfinished extended-protocol
     // batch (Parse, no Sync): it is never idle, so its notifications pile up.
-    let mut slow = tokio::net::TcpStream::connect(server.pg_addr)
-        .await
-        .unwrap();
-    let mut startup = Vec::new();
-    startup.extend_from_slice(&196608i32.to_be_bytes());
-    startup.extend_from_slice(b"user\0postgres\0\0");
-    let mut packet = ((startup.len() + 4) as i32).to_be_bytes().to_vec();
-    packet.extend(startup);
-    slow.write_all(&packet).await.unwrap();
-    read_until_ready(&mut slow).await;
-    slow.write_all(&message(b'Q', b"LISTEN busy\0"))
-        .await
-        .unwrap();
-    read_until_ready(&mut slow).await;
+    let mut slow = raw_listener(&server, "busy").await;
     let mut batch = message(b'P', b"\0SELECT 1\0\0\0");
     batch.extend(message(b'H', b""));
     slow.write_all(&batch).await.unwrap();

@@ -19,6 +19,7 @@ use pgwire::messages::response::{
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec};
 use rusqlite::types::Value;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +28,7 @@ use super::encode;
 use super::session::{Described, Outcome, Session};
 use crate::error::{Error, Result, SqlState};
 use crate::notify::Notification;
+use crate::notify::direct::DirectSocket;
 use crate::translate::{self, Access, Plan};
 use crate::types::{ColumnType, PgType, binary, input};
 
@@ -140,6 +142,14 @@ struct Pending {
     tag: String,
 }
 
+/// Resolves when the hub left the end of a message for the session to send.
+async fn backlog_ready(direct: Option<&DirectSocket>) {
+    match direct {
+        Some(direct) => direct.backlog_ready().await,
+        None => std::future::pending().await,
+    }
+}
+
 pub struct Connection {
     socket: Socket,
     pub(super) session: Session,
@@ -153,6 +163,9 @@ pub struct Connection {
     /// Between ReadyForQuery and the next message: the only time Postgres
     /// sends a notification on its own (otherwise they wait for ReadyForQuery).
     idle: bool,
+    /// The socket as shared with the hub, which writes notifications to it
+    /// directly while this session is idle (plain TCP only).
+    direct: Option<Arc<DirectSocket>>,
 }
 
 fn status(session: &Session) -> TransactionStatus {
@@ -184,6 +197,7 @@ impl Connection {
         socket: Socket,
         session: Session,
         notifications: mpsc::Receiver<Arc<Notification>>,
+        direct: Option<Arc<DirectSocket>>,
     ) -> Self {
         Connection {
             socket,
@@ -193,6 +207,7 @@ impl Connection {
             skip_to_sync: false,
             notifications,
             idle: false,
+            direct,
         }
     }
 
@@ -203,17 +218,33 @@ impl Connection {
             let message = tokio::select! {
                 m = self.socket.next() => m,
                 n = self.notifications.recv(), if self.idle => {
-                    if self.push_notifications(n).await.is_err() {
+                    let pushed = match n {
+                        Some(n) => self.push_notifications(Some(n)).await,
+                        None => Err(self.overflowed().await),
+                    };
+                    if pushed.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                _ = backlog_ready(self.direct.as_deref()), if self.idle => {
+                    if self.push_notifications(None).await.is_err() {
                         break;
                     }
                     continue;
                 }
                 _ = shutdown.cancelled() => {
                     let err = Error::new(SqlState::AdminShutdown, "terminating connection due to administrator command");
-                    let _ = self.socket.send(PgWireBackendMessage::ErrorResponse(error_response(&err, "FATAL"))).await;
+                    if self.take_socket_back().await.is_ok() {
+                        let _ = self.socket.send(PgWireBackendMessage::ErrorResponse(error_response(&err, "FATAL"))).await;
+                    }
                     break;
                 }
             };
+            self.idle = false;
+            if self.take_socket_back().await.is_err() {
+                break;
+            }
             let message = match message {
                 Some(Ok(PgWireFrontendMessage::Terminate(_))) | None => break,
                 Some(Ok(m)) => m,
@@ -228,44 +259,68 @@ impl Connection {
                     break;
                 }
             };
-            self.idle = false;
             if let Err(e) = self.handle(message).await {
                 tracing::debug!(pid = self.session.pid, error = %e, "connection closed");
                 break;
             }
         }
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         self.session.close().await;
+    }
+
+    /// Stops the hub's direct writes before this session writes itself, and
+    /// sends the end of a message the hub could write only in part.
+    async fn take_socket_back(&mut self) -> std::io::Result<()> {
+        let Some(direct) = &self.direct else {
+            return Ok(());
+        };
+        let backlog = direct.disarm();
+        if !backlog.is_empty() {
+            self.socket.get_mut().write_all(&backlog).await?;
+        }
+        Ok(())
+    }
+
+    /// Lets the hub write to the socket directly, unless notifications are
+    /// queued (the select loop sends those first, then arms again).
+    fn arm_direct(&self) {
+        if let Some(direct) = &self.direct {
+            direct.arm(&self.notifications);
+        }
     }
 
     pub(super) fn socket_mut(&mut self) -> &mut Socket {
         &mut self.socket
     }
 
-    /// Sends `first` and what is already queued behind it (at most
-    /// [`PUSH_BATCH`]) with one flush: under fan-out a burst of notifications
-    /// costs one write to the socket, not one each. `None` (the hub dropped
-    /// the queue) or a lagging session ends the connection.
+    /// Sends, while idle, what the hub left for this session: the end of a
+    /// message it wrote in part, then `first` and what is queued behind it (at
+    /// most [`PUSH_BATCH`]) with one flush, so a burst of notifications costs
+    /// one write to the socket, not one each. Then the hub may write directly
+    /// again. A lagging session ends the connection.
     async fn push_notifications(
         &mut self,
         first: Option<Arc<Notification>>,
     ) -> std::io::Result<()> {
-        let mut next = first;
+        self.take_socket_back().await?;
+        let mut next = first.or_else(|| self.notifications.try_recv().ok());
         let mut budget = PUSH_BATCH;
-        loop {
-            match next.take() {
-                Some(n) if !self.session.lagging() => self.send_notification(n).await?,
-                _ => return Err(self.overflowed().await),
+        while let Some(n) = next.take() {
+            if self.session.lagging() {
+                return Err(self.overflowed().await);
             }
+            self.send_notification(n).await?;
             budget -= 1;
             if budget == 0 {
                 break;
             }
-            match self.notifications.try_recv() {
-                Ok(n) => next = Some(n),
-                Err(_) => break,
-            }
+            next = self.notifications.try_recv().ok();
         }
-        self.socket.flush().await
+        self.socket.flush().await?;
+        self.arm_direct();
+        Ok(())
     }
 
     async fn send_notification(&mut self, n: Arc<Notification>) -> std::io::Result<()> {
@@ -328,7 +383,9 @@ impl Connection {
                 status,
             )))
             .await?;
-        self.socket.flush().await
+        self.socket.flush().await?;
+        self.arm_direct();
+        Ok(())
     }
 
     async fn flush_notices(&mut self) -> std::io::Result<()> {

@@ -27,7 +27,7 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::startup::SecretKey;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::TlsAcceptor;
-use pgwire::tokio::server::{negotiate_tls, process_error};
+use pgwire::tokio::server::{MaybeTls, negotiate_tls, process_error};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +35,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Users;
 use crate::notify::NotifyHub;
+use crate::notify::direct::DirectSocket;
 use crate::store::Store;
 use connection::{Connection, Socket};
 use session::{CancelSlot, Session};
@@ -196,18 +197,32 @@ async fn handle(tcp: TcpStream, frontend: Arc<Frontend>, shutdown: CancellationT
             .unwrap_or_else(|| user.clone());
         (user, database)
     };
+    let direct = direct_socket(&socket);
     let (mut session, notifications) = Session::new(
         frontend.store.clone(),
         frontend.hub.clone(),
         frontend.live.clone(),
         pid,
         identity,
+        direct.clone(),
     );
     session.start_with(settings::Settings::from_startup(socket.metadata().iter()));
     let _registered = frontend.register(pid, secret, session.cancel.clone());
-    Connection::new(socket, session, notifications)
+    Connection::new(socket, session, notifications, direct)
         .run(shutdown)
         .await;
+}
+
+/// The socket the hub may write notifications to while the session is idle:
+/// a duplicate of a plain TCP connection (a TLS stream's state cannot be
+/// shared, so those take every notification through the session's queue).
+fn direct_socket(socket: &Socket) -> Option<Arc<DirectSocket>> {
+    use std::os::fd::AsFd;
+    let MaybeTls::Plain(tcp) = socket.get_ref() else {
+        return None;
+    };
+    let fd = tcp.as_fd().try_clone_to_owned().ok()?;
+    Some(DirectSocket::new(std::net::TcpStream::from(fd)))
 }
 
 /// Removes a session from the cancel registry when its connection ends.

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::catalog::{Catalog, SearchPath};
 use crate::error::{Error, Result, SqlState};
 use crate::live::{LiveEngine, LiveId};
+use crate::notify::direct::DirectSocket;
 use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
 use crate::store::exec::{self, ColumnMeta, Output};
 use crate::store::{Conn, Store, WriterGuard, advisory, blocking};
@@ -216,8 +217,12 @@ impl Session {
         live: Arc<LiveEngine>,
         pid: i32,
         identity: (String, String),
+        direct: Option<Arc<DirectSocket>>,
     ) -> (Self, mpsc::Receiver<Arc<Notification>>) {
-        let (listener, notifications) = hub.listener(pid);
+        let (listener, notifications) = match direct {
+            Some(socket) => hub.direct_listener(pid, socket),
+            None => hub.listener(pid),
+        };
         let session = Session {
             store,
             hub,

@@ -95,12 +95,7 @@ pub async fn replay(store: &Arc<Store>, channel: String, after: i64) -> Result<V
             "SELECT id, payload FROM _lw_messages WHERE channel = ?1 AND id > ?2 ORDER BY id",
         )?;
         let rows = stmt.query_map(rusqlite::params![channel, after], |r| {
-            Ok(Notification {
-                channel: channel.clone(),
-                payload: r.get(1)?,
-                pid: 0,
-                id: Some(r.get(0)?),
-            })
+            Ok(Notification::durable(channel.clone(), r.get(1)?, r.get(0)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     })

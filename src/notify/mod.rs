@@ -13,13 +13,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc;
 
 pub mod changes;
+pub mod direct;
 pub mod durable;
 pub mod presence;
+
+use direct::DirectSocket;
 
 /// One delivered notification, as NotificationResponse carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,9 @@ pub struct Notification {
     pub pid: i32,
     /// The message id on a durable channel (see [`durable`]).
     pub id: Option<i64>,
+    /// Its NotificationResponse bytes, encoded once for all the sockets it
+    /// is written to directly (see [`direct`]).
+    wire: OnceLock<Vec<u8>>,
 }
 
 impl Notification {
@@ -39,7 +45,32 @@ impl Notification {
             payload,
             pid,
             id: None,
+            wire: OnceLock::new(),
         }
+    }
+
+    /// A message of a durable channel, numbered `id`.
+    pub fn durable(channel: String, payload: String, id: i64) -> Notification {
+        Notification {
+            id: Some(id),
+            ..Notification::new(channel, payload, 0)
+        }
+    }
+
+    /// The NotificationResponse message (type, length, pid, channel, payload).
+    fn encoded(&self) -> &[u8] {
+        self.wire.get_or_init(|| {
+            let body = 4 + self.channel.len() + 1 + self.payload.len() + 1;
+            let mut bytes = Vec::with_capacity(1 + 4 + body);
+            bytes.push(b'A');
+            bytes.extend_from_slice(&((4 + body) as i32).to_be_bytes());
+            bytes.extend_from_slice(&self.pid.to_be_bytes());
+            for text in [&self.channel, &self.payload] {
+                bytes.extend_from_slice(text.as_bytes());
+                bytes.push(0);
+            }
+            bytes
+        })
     }
 }
 
@@ -48,6 +79,8 @@ type Push = Box<dyn Fn(&Arc<Notification>) -> bool + Send + Sync>;
 
 enum Delivery {
     Queue(mpsc::Sender<Arc<Notification>>),
+    /// A wire session's queue and, while it is idle, its socket.
+    Direct(mpsc::Sender<Arc<Notification>>, Arc<DirectSocket>),
     Push(Push),
 }
 
@@ -68,6 +101,7 @@ impl Listener {
     fn deliver(&self, n: &Arc<Notification>) -> bool {
         match &self.delivery {
             Delivery::Queue(queue) => queue.try_send(n.clone()).is_ok(),
+            Delivery::Direct(queue, socket) => socket.deliver(n, queue),
             Delivery::Push(push) => push(n),
         }
     }
@@ -95,6 +129,17 @@ impl NotifyHub {
     pub fn listener(&self, pid: i32) -> (Arc<Listener>, mpsc::Receiver<Arc<Notification>>) {
         let (queue, receiver) = mpsc::channel(self.capacity);
         (Self::with(pid, Delivery::Queue(queue)), receiver)
+    }
+
+    /// A listener for a wire session whose socket the hub may write to
+    /// directly while the session is idle.
+    pub fn direct_listener(
+        &self,
+        pid: i32,
+        socket: Arc<DirectSocket>,
+    ) -> (Arc<Listener>, mpsc::Receiver<Arc<Notification>>) {
+        let (queue, receiver) = mpsc::channel(self.capacity);
+        (Self::with(pid, Delivery::Direct(queue, socket)), receiver)
     }
 
     /// A listener that takes each notification with `push` (which must not
