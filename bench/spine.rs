@@ -7,25 +7,35 @@
 //! (litewire's own settings), the same `kv` table with 10,000 rows, and the
 //! same operations, sequentially from one client:
 //!
-//! - `select_pk`: `SELECT v FROM kv WHERE id = $1`, prepared once
+//! - `select_pk`: `SELECT v FROM kv WHERE id = $1`, prepared once, each
+//!   query sent when the previous answer is in (a round trip each);
+//! - `select_pk_pipelined`: the same queries with 32 in flight on the one
+//!   connection (tokio-postgres pipelines them), so the figure is the cost of
+//!   a query without the wait for the loopback round trip;
 //! - `insert`:    `INSERT INTO kv (id, v) VALUES ($1, $2)`, prepared once,
 //!   each row its own (autocommit) transaction
 //!
 //! What is reported is the ratio litewire / rusqlite, the cost of the wire
 //! protocol, the translation and the session machinery on top of SQLite. Target:
-//! ratio <= 3x. No timing is asserted; the numbers are printed only.
+//! ratio <= 3x. With `SPINE_PG=host:port` (what `bash bench/spine.sh` sets) the
+//! same client also runs against that PostgreSQL, in the same run, to show
+//! which part of a round trip any Postgres server pays. No timing is asserted;
+//! the numbers are printed only.
 //!
 //! Environment: `SPINE_ITERS` (default 20000) iterations per operation,
-//! `SPINE_ROWS` (default 10000) rows loaded before measuring.
+//! `SPINE_ROWS` (default 10000) rows loaded before measuring, `SPINE_PG`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use rusqlite::{Connection, params};
 use tokio_postgres::NoTls;
 
 const TARGET_RATIO: f64 = 3.0;
 const WARMUP: u64 = 1_000;
+/// Queries in flight in `select_pk_pipelined`.
+const PIPELINE_DEPTH: usize = 32;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -89,6 +99,7 @@ fn value(id: i64) -> String {
 #[derive(Default)]
 struct Timings {
     select_pk: Duration,
+    select_pk_pipelined: Duration,
     insert: Duration,
 }
 
@@ -100,18 +111,24 @@ async fn bench_litewire(rows: u64, iters: u64) -> Timings {
     let server = litewire::start(litewire::config::Config::new(&dir.0), listener)
         .await
         .expect("start litewire");
+    let t = bench_wire("litewire", "127.0.0.1", server.pg_addr.port(), rows, iters).await;
+    server.stop().await;
+    t
+}
 
+/// The operations over the wire, against the Postgres server at host:port.
+async fn bench_wire(name: &str, host: &str, port: u16, rows: u64, iters: u64) -> Timings {
     let mut config = tokio_postgres::Config::new();
     config
-        .host("127.0.0.1")
-        .port(server.pg_addr.port())
+        .host(host)
+        .port(port)
         .user("postgres")
         .dbname("postgres");
     let (mut client, connection) = config.connect(NoTls).await.expect("connect");
     let conn_task = tokio::spawn(connection);
 
     client
-        .batch_execute("CREATE TABLE kv (id bigint PRIMARY KEY, v text)")
+        .batch_execute("DROP TABLE IF EXISTS kv; CREATE TABLE kv (id bigint PRIMARY KEY, v text)")
         .await
         .expect("create table");
     {
@@ -138,7 +155,7 @@ async fn bench_litewire(rows: u64, iters: u64) -> Timings {
         let id = keys.next();
         let row = client.query_one(&sel, &[&id]).await.expect("select");
         let v: &str = row.get(0);
-        assert_eq!(v, value(id), "litewire returned a wrong row");
+        assert_eq!(v, value(id), "{name} returned a wrong row");
     }
     let mut keys = Keys::new(rows);
     let start = Instant::now();
@@ -149,7 +166,23 @@ async fn bench_litewire(rows: u64, iters: u64) -> Timings {
     }
     t.select_pk = start.elapsed();
 
-    // (b) single-row INSERT, prepared once, autocommit.
+    // (b) the same queries, pipelined.
+    let mut keys = Keys::new(rows);
+    let ids: Vec<i64> = (0..iters).map(|_| keys.next()).collect();
+    let start = Instant::now();
+    let mut answers = futures::stream::iter(ids.iter())
+        .map(|id| {
+            let (client, sel) = (&client, &sel);
+            async move { client.query_one(sel, &[id]).await }
+        })
+        .buffered(PIPELINE_DEPTH);
+    while let Some(row) = answers.next().await {
+        std::hint::black_box(row.expect("select").get::<_, &str>(0));
+    }
+    drop(answers);
+    t.select_pk_pipelined = start.elapsed();
+
+    // (c) single-row INSERT, prepared once, autocommit.
     let ins = client
         .prepare("INSERT INTO kv (id, v) VALUES ($1, $2)")
         .await
@@ -178,11 +211,10 @@ async fn bench_litewire(rows: u64, iters: u64) -> Timings {
         .await
         .expect("count")
         .get(0);
-    assert_eq!(count, next_id - 1, "litewire lost rows");
+    assert_eq!(count, next_id - 1, "{name} lost rows");
 
     drop(client);
     let _ = conn_task.await;
-    server.stop().await;
     t
 }
 
@@ -231,6 +263,8 @@ fn bench_rusqlite(rows: u64, iters: u64) -> Timings {
         std::hint::black_box(select(keys.next()));
     }
     t.select_pk = start.elapsed();
+    // In-process there is no round trip to overlap.
+    t.select_pk_pipelined = t.select_pk;
 
     let insert = |id: i64| -> usize {
         let mut st = conn
@@ -276,26 +310,40 @@ fn main() {
         .build()
         .expect("tokio runtime");
 
-    println!("spine: {rows} rows loaded, {iters} sequential ops per operation, one client");
+    println!("spine: {rows} rows loaded, {iters} ops per operation, one client");
     println!("sqlite: journal_mode=WAL, synchronous=FULL on both sides");
     let started = Instant::now();
     let lw = runtime.block_on(bench_litewire(rows, iters));
     let sq = bench_rusqlite(rows, iters);
+    let pg = std::env::var("SPINE_PG").ok().map(|addr| {
+        let (host, port) = addr.rsplit_once(':').expect("SPINE_PG: host:port");
+        let port = port.parse().expect("SPINE_PG: port");
+        runtime.block_on(bench_wire("postgres", host, port, rows, iters))
+    });
 
     println!();
     println!(
-        "{:<12} {:>16} {:>16} {:>8}",
-        "operation", "litewire us/op", "rusqlite us/op", "ratio"
+        "| operation | rusqlite us/op | litewire us/op | litewire / rusqlite | PostgreSQL us/op | PostgreSQL / rusqlite |"
     );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let operations = |t: &Timings| [t.select_pk, t.select_pk_pipelined, t.insert];
+    let names = ["select_pk", "select_pk_pipelined", "insert"];
     let mut worst: f64 = 0.0;
-    for (name, a, b) in [
-        ("select_pk", lw.select_pk, sq.select_pk),
-        ("insert", lw.insert, sq.insert),
-    ] {
-        let (a, b) = (us_per_op(a, iters), us_per_op(b, iters));
-        let ratio = a / b;
-        worst = worst.max(ratio);
-        println!("{name:<12} {a:>16.2} {b:>16.2} {ratio:>7.2}x");
+    for (i, name) in names.iter().enumerate() {
+        let base = us_per_op(operations(&sq)[i], iters);
+        let ours = us_per_op(operations(&lw)[i], iters);
+        worst = worst.max(ours / base);
+        let theirs = match &pg {
+            Some(pg) => {
+                let theirs = us_per_op(operations(pg)[i], iters);
+                format!("{theirs:.2} | {:.2}x", theirs / base)
+            }
+            None => "- | -".into(),
+        };
+        println!(
+            "| {name} | {base:.2} | {ours:.2} | {:.2}x | {theirs} |",
+            ours / base
+        );
     }
     println!();
     println!(
