@@ -57,6 +57,32 @@ def test_psycopg2_notifies(target):
         sender.close()
 
 
+def test_psycopg2_listener_in_a_transaction_block_waits_for_its_end(target):
+    listener = psycopg2.connect(target.dsn)
+    listener.set_isolation_level(ext.ISOLATION_LEVEL_AUTOCOMMIT)
+    sender = psycopg2.connect(target.dsn)
+    sender.set_isolation_level(ext.ISOLATION_LEVEL_AUTOCOMMIT)
+    try:
+        with listener.cursor() as cur:
+            cur.execute("LISTEN compat_block")
+            cur.execute("BEGIN")
+        with sender.cursor() as cur:
+            cur.execute("NOTIFY compat_block, 'held'")
+        # Idle inside the block, and after a statement in it: nothing.
+        assert select.select([listener], [], [], 0.3) == ([], [], [])
+        with listener.cursor() as cur:
+            cur.execute("SELECT 1")
+        listener.poll()
+        assert listener.notifies == []
+        with listener.cursor() as cur:
+            cur.execute("COMMIT")
+        listener.poll()
+        assert [(n.channel, n.payload) for n in listener.notifies] == [("compat_block", "held")]
+    finally:
+        listener.close()
+        sender.close()
+
+
 def test_psycopg3_notifies_generator(target):
     with psycopg.connect(target.dsn, autocommit=True) as listener, \
             psycopg.connect(target.dsn, autocommit=True) as sender:

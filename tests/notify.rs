@@ -91,6 +91,26 @@ async fn notifications_are_transactional_and_deduplicated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_inside_a_transaction_block_gets_notifications_after_it_ends() {
+    let server = start().await;
+    let (listener, mut rx) = connect_listening(&server).await;
+    let sender = connect(&server).await;
+    listener.batch_execute("LISTEN ch").await.unwrap();
+    listener.batch_execute("BEGIN").await.unwrap();
+    sender.batch_execute("NOTIFY ch, 'held'").await.unwrap();
+    // Idle in the block, and at its statements' ReadyForQuery: nothing, as in
+    // Postgres (assert_none runs a statement in the block).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_none(&listener, &mut rx).await;
+    listener.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(next(&mut rx).await.1, "held");
+    // Outside a block they arrive while the session is idle.
+    sender.batch_execute("NOTIFY ch, 'idle'").await.unwrap();
+    assert_eq!(next(&mut rx).await.1, "idle");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_in_a_rolled_back_transaction_has_no_effect_and_own_notifications_arrive() {
     let server = start().await;
     let (client, mut rx) = connect_listening(&server).await;

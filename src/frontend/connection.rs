@@ -160,8 +160,9 @@ pub struct Connection {
     /// Notifications for this session (from the hub). When it falls too far
     /// behind, the hub drops it and marks it lagging (`Session::lagging`).
     notifications: mpsc::Receiver<Arc<Notification>>,
-    /// Between ReadyForQuery and the next message: the only time Postgres
-    /// sends a notification on its own (otherwise they wait for ReadyForQuery).
+    /// Between ReadyForQuery and the next message, outside a transaction
+    /// block: the only time Postgres sends a notification on its own
+    /// (otherwise they wait for the next ReadyForQuery outside a block).
     idle: bool,
     /// The socket as shared with the hub, which writes notifications to it
     /// directly while this session is idle (plain TCP only).
@@ -365,18 +366,21 @@ impl Connection {
     }
 
     async fn ready(&mut self) -> std::io::Result<()> {
-        // Notifications that arrived meanwhile (including this transaction's own)
-        // go out before ReadyForQuery, as Postgres sends them.
         if self.session.lagging() {
             return Err(self.overflowed().await);
         }
-        for n in self.session.take_replay() {
-            self.send_notification(n).await?;
+        // Outside a transaction block, notifications that arrived meanwhile
+        // (including this transaction's own) go out before ReadyForQuery, as
+        // Postgres sends them; inside one they wait for its end.
+        self.idle = self.session.status() == b'I';
+        if self.idle {
+            for n in self.session.take_replay() {
+                self.send_notification(n).await?;
+            }
+            while let Ok(n) = self.notifications.try_recv() {
+                self.send_notification(n).await?;
+            }
         }
-        while let Ok(n) = self.notifications.try_recv() {
-            self.send_notification(n).await?;
-        }
-        self.idle = true;
         let status = status(&self.session);
         self.socket
             .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
@@ -384,7 +388,9 @@ impl Connection {
             )))
             .await?;
         self.socket.flush().await?;
-        self.arm_direct();
+        if self.idle {
+            self.arm_direct();
+        }
         Ok(())
     }
 
