@@ -91,6 +91,44 @@ async fn notifications_are_transactional_and_deduplicated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_from_several_publishers_arrive_whole_and_in_order() {
+    let server = start().await;
+    let (listener, mut rx) = connect_listening(&server).await;
+    listener.batch_execute("LISTEN burst").await.unwrap();
+    let a = connect(&server).await;
+    // One statement notifying 300 times: more than is held for one direct
+    // write, so the rest goes through the session's queue behind it.
+    a.batch_execute("SELECT pg_notify('burst', 'a' || n) FROM generate_series(1, 300) AS n")
+        .await
+        .unwrap();
+    // Two publishers at once: each one's notifications stay in its order.
+    let send = |client: tokio_postgres::Client, tag: &'static str| async move {
+        for n in 1..=200 {
+            client
+                .execute("SELECT pg_notify('burst', $1)", &[&format!("{tag}{n}")])
+                .await
+                .unwrap();
+        }
+    };
+    let (c, d) = (connect(&server).await, connect(&server).await);
+    tokio::join!(send(c, "c"), send(d, "d"));
+    let mut seen = std::collections::HashMap::new();
+    for _ in 0..700 {
+        let payload = next(&mut rx).await.1;
+        let (tag, n) = payload.split_at(1);
+        let last = seen.insert(tag.to_string(), n.parse::<u32>().unwrap());
+        assert_eq!(
+            last.unwrap_or(0) + 1,
+            n.parse::<u32>().unwrap(),
+            "{payload}"
+        );
+    }
+    assert_eq!(seen.len(), 3);
+    assert_none(&listener, &mut rx).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_inside_a_transaction_block_gets_notifications_after_it_ends() {
     let server = start().await;
     let (listener, mut rx) = connect_listening(&server).await;
@@ -264,13 +302,21 @@ async fn an_idle_listener_that_stops_reading_gets_whole_messages_in_order_then_i
     let server = start_with(config).await;
     let mut stalled = raw_listener(&server, "big").await;
     let sender = connect(&server).await;
-    // 3,000 notifications of 7 kB in one transaction: far more than the
-    // socket buffers and the queue hold while the listener does not read, so
-    // some are written to the socket in part.
+    // Notifications of 7 kB, one statement each (each written to the idle
+    // socket directly): far more than the socket buffers and the queue hold
+    // while the listener does not read, so one is written in part.
+    let notify = sender
+        .prepare("SELECT pg_notify('big', $1 || ':' || repeat('x', 7000))")
+        .await
+        .unwrap();
+    for n in 1..=3000 {
+        sender.execute(&notify, &[&n.to_string()]).await.unwrap();
+    }
+    // And a burst in one statement, past what is held for one write.
     sender
         .batch_execute(
             "SELECT pg_notify('big', n || ':' || repeat('x', 7000)) \
-             FROM generate_series(1, 3000) AS n",
+             FROM generate_series(3001, 3200) AS n",
         )
         .await
         .unwrap();

@@ -271,15 +271,19 @@ impl Connection {
         self.session.close().await;
     }
 
-    /// Stops the hub's direct writes before this session writes itself, and
-    /// sends the end of a message the hub could write only in part.
+    /// Stops the hub's direct writes before this session writes itself: the
+    /// end of a message written only in part goes out first, then the
+    /// notifications held for a direct write that did not happen.
     async fn take_socket_back(&mut self) -> std::io::Result<()> {
         let Some(direct) = &self.direct else {
             return Ok(());
         };
-        let backlog = direct.disarm();
-        if !backlog.is_empty() {
-            self.socket.get_mut().write_all(&backlog).await?;
+        let reclaimed = direct.disarm();
+        if !reclaimed.backlog.is_empty() {
+            self.socket.get_mut().write_all(&reclaimed.backlog).await?;
+        }
+        for n in reclaimed.held {
+            self.send_notification(n).await?;
         }
         Ok(())
     }
@@ -387,11 +391,21 @@ impl Connection {
                 status,
             )))
             .await?;
-        self.socket.flush().await?;
+        self.flush().await?;
         if self.idle {
             self.arm_direct();
         }
         Ok(())
+    }
+
+    /// Writes what this session published to idle listeners, then sends what
+    /// is buffered for its own client. (Writing the fan-out after the reply
+    /// lets the client's next request overlap it, but the publishing thread
+    /// is then often preempted by the client it just woke, and listeners
+    /// wait: measured, p99 grew from about 1 ms to 3-5 ms.)
+    async fn flush(&mut self) -> std::io::Result<()> {
+        self.session.fanout.write();
+        self.socket.flush().await
     }
 
     async fn flush_notices(&mut self) -> std::io::Result<()> {
@@ -438,7 +452,7 @@ impl Connection {
                 }
                 return self.ready().await;
             }
-            PgWireFrontendMessage::Flush(_) => return self.socket.flush().await,
+            PgWireFrontendMessage::Flush(_) => return self.flush().await,
             PgWireFrontendMessage::Parse(parse) => self.parse(parse).await,
             PgWireFrontendMessage::Bind(bind) => self.bind(bind).await,
             PgWireFrontendMessage::Describe(describe) => self.describe(describe).await,

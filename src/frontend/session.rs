@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::catalog::{Catalog, SearchPath};
 use crate::error::{Error, Result, SqlState};
 use crate::live::{LiveEngine, LiveId};
-use crate::notify::direct::DirectSocket;
+use crate::notify::direct::{DirectSocket, Fanout};
 use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
 use crate::store::exec::{self, ColumnMeta, Output};
 use crate::store::{Conn, Store, WriterGuard, advisory, blocking};
@@ -203,6 +203,9 @@ pub struct Session {
     /// Durable consumers by channel, and missed messages still to send.
     durable: HashMap<String, durable::Consumer>,
     replay: Vec<Arc<Notification>>,
+    /// Notifications this session published, held for idle listeners until
+    /// it flushes its reply (see `notify::direct`).
+    pub fanout: Fanout,
     /// Who connected, to which database (`current_user`, `current_database()`).
     identity: Arc<(String, String)>,
 }
@@ -240,6 +243,7 @@ impl Session {
             next_live: 0,
             durable: HashMap::new(),
             replay: Vec::new(),
+            fanout: Fanout::default(),
             identity: Arc::new(identity),
         };
         (session, notifications)
@@ -655,7 +659,7 @@ impl Session {
                 for change in listens {
                     self.apply_listening(change);
                 }
-                self.hub.publish(notifications);
+                self.hub.publish_held(notifications, &mut self.fanout);
                 Ok(Outcome::Command {
                     tag: "COMMIT".into(),
                 })
@@ -673,7 +677,8 @@ impl Session {
             }
             TxState::Idle => {
                 let n = vec![Notification::new(channel, payload, self.pid)];
-                crate::notify::durable::publish(&self.store, &self.hub, n).await
+                let (store, hub) = (&self.store, &self.hub);
+                crate::notify::durable::publish_held(store, hub, n, &mut self.fanout).await
             }
         }
     }

@@ -14,10 +14,18 @@
 //! queued, and *disarms* it before it writes anything. Both happen under the
 //! same lock as the publisher's write, so their bytes never interleave, and a
 //! notification queued while disarmed is always sent before the session arms
-//! again, so order is kept. A write the socket does not take whole leaves its
-//! remainder in a backlog for the session to send first; everything after it is
-//! queued. A socket that takes nothing (its client stopped reading) disarms it,
-//! and the queue's bound then cuts a client that never catches up, as before.
+//! again, so order is kept.
+//!
+//! The hub only *holds* a notification for an armed socket, in commit order;
+//! the publisher writes what is held (see [`Fanout`]) when it flushes its own
+//! reply: outside the hub's lock, one write per socket for all of a
+//! transaction's notifications, and a later publisher's write takes along
+//! what an earlier one still holds, so order is kept across publishers too.
+//! A write the socket does not take whole
+//! leaves its remainder in a backlog for the session to send first;
+//! everything after it is queued. A socket that takes nothing (its client
+//! stopped reading) disarms it and the session sends what is held itself; the
+//! queue's bound then cuts a client that never catches up, as before.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -27,10 +35,16 @@ use tokio::sync::{Notify, mpsc};
 
 use super::Notification;
 
+/// The most notifications held for one socket between writes; a burst past
+/// it (one statement notifying thousands of times) goes through the session's
+/// bounded queue, so memory stays bounded by the queue's size.
+const HELD_LIMIT: usize = 64;
+
 /// A wire session's socket as the hub sees it.
 pub struct DirectSocket {
     state: Mutex<State>,
-    /// Rung when the hub left a backlog: the session must send it.
+    /// Rung when a direct write left a backlog or held notifications: the
+    /// session must send them.
     backlog_ready: Notify,
 }
 
@@ -39,8 +53,52 @@ struct State {
     /// session's own); `None` once the session ends.
     socket: Option<TcpStream>,
     armed: bool,
+    /// Notifications held for a direct write, in order.
+    held: Vec<Arc<Notification>>,
     /// The unsent end of a message the socket took only in part.
     backlog: Vec<u8>,
+}
+
+/// How a socket took a notification.
+pub enum Taken {
+    /// Held: the publisher's [`Fanout`] must write it.
+    Held,
+    Queued,
+    /// The queue is full or gone.
+    Refused,
+}
+
+/// What the session finds when it takes its socket back: bytes to write
+/// first, then notifications to send, before anything else.
+pub struct Reclaimed {
+    pub backlog: Vec<u8>,
+    pub held: Vec<Arc<Notification>>,
+}
+
+/// The sockets a publisher holds notifications for. It writes them with
+/// [`Fanout::write`] as it flushes its reply; dropping it writes them too, so
+/// nothing held is left behind.
+#[derive(Default)]
+pub struct Fanout(Vec<Arc<DirectSocket>>);
+
+impl Fanout {
+    pub fn hold(&mut self, socket: &Arc<DirectSocket>) {
+        if !self.0.iter().any(|s| Arc::ptr_eq(s, socket)) {
+            self.0.push(socket.clone());
+        }
+    }
+
+    pub fn write(&mut self) {
+        for socket in self.0.drain(..) {
+            socket.write_held();
+        }
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        self.write();
+    }
 }
 
 impl DirectSocket {
@@ -50,6 +108,7 @@ impl DirectSocket {
             state: Mutex::new(State {
                 socket: Some(socket),
                 armed: false,
+                held: Vec::new(),
                 backlog: Vec::new(),
             }),
             backlog_ready: Notify::new(),
@@ -60,44 +119,75 @@ impl DirectSocket {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Delivers `n`: written to the socket when the session is armed and `n`
+    /// Takes `n`: held for a direct write when the session is armed and `n`
     /// needs no per-session treatment (a durable message is numbered for its
-    /// consumer by the session), else put on `queue`. `false` when the queue
-    /// is full or gone, as for a queued listener.
-    pub fn deliver(&self, n: &Arc<Notification>, queue: &mpsc::Sender<Arc<Notification>>) -> bool {
+    /// consumer by the session), else put on `queue`.
+    pub fn deliver(&self, n: &Arc<Notification>, queue: &mpsc::Sender<Arc<Notification>>) -> Taken {
         let mut state = self.state();
-        if state.armed && n.id.is_none() {
-            match state.write(n.encoded()) {
-                Written::Whole => return true,
-                Written::Part => {
-                    state.armed = false;
-                    self.backlog_ready.notify_one();
-                    return true;
-                }
-                Written::Nothing => {}
-            }
+        if state.armed && n.id.is_none() && state.held.len() < HELD_LIMIT {
+            state.held.push(n.clone());
+            return Taken::Held;
+        }
+        if state.armed && !state.held.is_empty() {
+            // What is held goes first: the session sends it, then the queue.
+            self.backlog_ready.notify_one();
         }
         state.armed = false;
-        queue.try_send(n.clone()).is_ok()
+        match queue.try_send(n.clone()) {
+            Ok(()) => Taken::Queued,
+            Err(_) => Taken::Refused,
+        }
     }
 
-    /// Marks the session idle, unless a notification or a backlog is still
-    /// waiting for it (`false`: send those first, then arm again).
+    /// Writes the held notifications in one write, if the session is still
+    /// idle (otherwise it sends them itself).
+    fn write_held(&self) {
+        let mut state = self.state();
+        if !state.armed || state.held.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = state
+            .held
+            .iter()
+            .flat_map(|n| n.encoded())
+            .copied()
+            .collect();
+        match state.write(&bytes) {
+            Written::Whole => state.held.clear(),
+            Written::Part => {
+                state.held.clear();
+                state.armed = false;
+                self.backlog_ready.notify_one();
+            }
+            Written::Nothing => {
+                state.armed = false;
+                self.backlog_ready.notify_one();
+            }
+        }
+    }
+
+    /// Marks the session idle, unless something is still waiting for it
+    /// (`false`: send that first, then arm again).
     pub fn arm(&self, queue: &mpsc::Receiver<Arc<Notification>>) -> bool {
         let mut state = self.state();
-        state.armed = state.socket.is_some() && state.backlog.is_empty() && queue.is_empty();
+        state.armed = state.socket.is_some()
+            && state.backlog.is_empty()
+            && state.held.is_empty()
+            && queue.is_empty();
         state.armed
     }
 
-    /// Stops direct writes before the session writes itself; returns the
-    /// bytes it must write before anything else.
-    pub fn disarm(&self) -> Vec<u8> {
+    /// Stops direct writes before the session writes itself.
+    pub fn disarm(&self) -> Reclaimed {
         let mut state = self.state();
         state.armed = false;
-        std::mem::take(&mut state.backlog)
+        Reclaimed {
+            backlog: std::mem::take(&mut state.backlog),
+            held: std::mem::take(&mut state.held),
+        }
     }
 
-    /// Resolves when the hub left a backlog for the session.
+    /// Resolves when a direct write left something for the session to send.
     pub async fn backlog_ready(&self) {
         self.backlog_ready.notified().await
     }

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::direct::Fanout;
 use super::{Notification, NotifyHub};
 use crate::error::Result;
 use crate::store::{Conn, Store, blocking, exec};
@@ -39,13 +40,23 @@ pub fn record(
     Ok(())
 }
 
-/// Publishes outside any transaction (autocommit NOTIFY, the WebSocket and
-/// REST doors): durable messages are recorded in a write transaction of their
-/// own first.
+/// Publishes outside any transaction (the WebSocket and REST doors): durable
+/// messages are recorded in a write transaction of their own first.
 pub async fn publish(
     store: &Arc<Store>,
     hub: &NotifyHub,
+    notifications: Vec<Notification>,
+) -> Result<()> {
+    publish_held(store, hub, notifications, &mut Fanout::default()).await
+}
+
+/// [`publish`] for an autocommit NOTIFY, whose writes to idle sessions wait
+/// in `fanout` until the session flushes its reply.
+pub async fn publish_held(
+    store: &Arc<Store>,
+    hub: &NotifyHub,
     mut notifications: Vec<Notification>,
+    fanout: &mut Fanout,
 ) -> Result<()> {
     let durable = hub.durable_channels();
     if notifications.iter().any(|n| durable.contains(&n.channel)) {
@@ -58,7 +69,7 @@ pub async fn publish(
         .await;
         notifications = result?;
     }
-    hub.publish(notifications);
+    hub.publish_held(notifications, fanout);
     Ok(())
 }
 

@@ -22,7 +22,7 @@ pub mod direct;
 pub mod durable;
 pub mod presence;
 
-use direct::DirectSocket;
+use direct::{DirectSocket, Fanout, Taken};
 
 /// One delivered notification, as NotificationResponse carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,10 +98,18 @@ impl Listener {
         self.lagging.load(Ordering::Acquire)
     }
 
-    fn deliver(&self, n: &Arc<Notification>) -> bool {
+    /// Hands `n` over; `false` when the listener cannot take it.
+    fn deliver(&self, n: &Arc<Notification>, fanout: &mut Fanout) -> bool {
         match &self.delivery {
             Delivery::Queue(queue) => queue.try_send(n.clone()).is_ok(),
-            Delivery::Direct(queue, socket) => socket.deliver(n, queue),
+            Delivery::Direct(queue, socket) => match socket.deliver(n, queue) {
+                Taken::Held => {
+                    fanout.hold(socket);
+                    true
+                }
+                Taken::Queued => true,
+                Taken::Refused => false,
+            },
             Delivery::Push(push) => push(n),
         }
     }
@@ -191,6 +199,13 @@ impl NotifyHub {
 
     /// Delivers a committed transaction's notifications, in order. Never waits.
     pub fn publish(&self, notifications: Vec<Notification>) {
+        self.publish_held(notifications, &mut Fanout::default());
+    }
+
+    /// Like [`NotifyHub::publish`], but the writes to idle wire sessions
+    /// (their order fixed here) are left in `fanout` for the caller to make
+    /// as it flushes its reply (see [`direct`]).
+    pub fn publish_held(&self, notifications: Vec<Notification>, fanout: &mut Fanout) {
         if notifications.is_empty() {
             return;
         }
@@ -204,7 +219,9 @@ impl NotifyHub {
                 };
                 let n = Arc::new(n);
                 for listener in list {
-                    if !listener.deliver(&n) && !listener.lagging.swap(true, Ordering::AcqRel) {
+                    if !listener.deliver(&n, fanout)
+                        && !listener.lagging.swap(true, Ordering::AcqRel)
+                    {
                         tracing::warn!(pid = listener.pid, channel = %n.channel, "listener queue full; disconnecting it");
                         overflowed.push(listener.clone());
                     }
