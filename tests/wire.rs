@@ -603,3 +603,53 @@ async fn deallocate_drops_prepared_statements() {
     let n: i32 = db.query_one("SELECT 3::int4", &[]).await.unwrap().get(0);
     assert_eq!(n, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_follow_the_transaction_they_are_set_in() {
+    let server = start().await;
+    let mut client = connect(&server).await;
+    async fn app(client: &tokio_postgres::Client) -> String {
+        let row = client
+            .query_one("SHOW application_name", &[])
+            .await
+            .unwrap();
+        row.get(0)
+    }
+    client
+        .batch_execute("SET application_name = 'start'")
+        .await
+        .unwrap();
+
+    // Extended protocol inside a transaction: SET LOCAL and
+    // set_config(..., true) end with it, a SET outlives a commit only.
+    let tx = client.transaction().await.unwrap();
+    tx.execute("SET LOCAL application_name = 'local'", &[])
+        .await
+        .unwrap();
+    tx.query_one("SELECT set_config('myapp.user', $1, true)", &[&"7"])
+        .await
+        .unwrap();
+    let seen: String = tx
+        .query_one("SELECT current_setting('myapp.user')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, "7");
+    tx.commit().await.unwrap();
+    assert_eq!(app(&client).await, "start");
+
+    for (set, commit, after) in [
+        ("SET application_name = 'dropped'", false, "start"),
+        ("SET application_name = 'kept'", true, "kept"),
+    ] {
+        let tx = client.transaction().await.unwrap();
+        tx.execute(set, &[]).await.unwrap();
+        if commit {
+            tx.commit().await.unwrap();
+        } else {
+            tx.rollback().await.unwrap();
+        }
+        assert_eq!(app(&client).await, after);
+    }
+    server.stop().await;
+}

@@ -64,21 +64,36 @@ struct Tx {
     changed_schema: bool,
     writer: Option<WriterGuard>,
     started: DateTime<Utc>,
-    /// Savepoint names with how much was pending when each was set.
-    savepoints: Vec<(String, (usize, usize))>,
+    /// The settings as the transaction began (back to them at ROLLBACK).
+    settings_at_start: Arc<Settings>,
+    /// The settings as they will be after COMMIT: its SETs without its SET
+    /// LOCALs, as in Postgres.
+    settings_at_commit: Arc<Settings>,
+    savepoints: Vec<Savepoint>,
     /// NOTIFYs and LISTEN changes, applied only if the transaction commits.
     pending: Pending,
     /// Live cursors (`DECLARE ... CURSOR FOR SUBSCRIBE`), ended with the transaction.
     cursors: HashMap<String, cursor::LiveCursor>,
 }
 
+/// What ROLLBACK TO goes back to.
+struct Savepoint {
+    name: String,
+    /// How much was pending (see [`Pending::mark`]).
+    pending: (usize, usize),
+    settings: Arc<Settings>,
+    settings_at_commit: Arc<Settings>,
+}
+
 impl Tx {
-    fn new(implicit: bool) -> Tx {
+    fn new(implicit: bool, settings: &Arc<Settings>) -> Tx {
         Tx {
             implicit,
             changed_schema: false,
             writer: None,
             started: Utc::now(),
+            settings_at_start: settings.clone(),
+            settings_at_commit: settings.clone(),
             savepoints: Vec::new(),
             pending: Pending::default(),
             cursors: HashMap::new(),
@@ -314,12 +329,61 @@ impl Session {
     /// along the old one.
     fn change_settings(&mut self, change: impl FnOnce(&mut Settings) -> Result<()>) -> Result<()> {
         change(Arc::make_mut(&mut self.settings))?;
+        self.settings_changed();
+        Ok(())
+    }
+
+    fn settings_changed(&mut self) {
         let path = self.settings.search_path();
         if path != self.search_path {
             self.search_path = path;
             self.plans.clear();
         }
+    }
+
+    /// A change that outlives the transaction it is made in, if that
+    /// commits (SET, RESET ALL).
+    fn change_lasting(&mut self, change: impl Fn(&mut Settings) -> Result<()>) -> Result<()> {
+        self.change_settings(&change)?;
+        if let TxState::Active(tx) | TxState::Failed(tx) = &mut self.tx {
+            change(Arc::make_mut(&mut tx.settings_at_commit))?;
+        }
         Ok(())
+    }
+
+    /// SET [LOCAL]: inside a transaction a SET lasts if the transaction
+    /// commits and a SET LOCAL until it ends; outside one SET LOCAL only warns,
+    /// as in Postgres.
+    fn set(&mut self, name: &str, value: Option<String>, local: bool) -> Result<()> {
+        match (local, self.in_transaction()) {
+            (false, _) => self.change_lasting(|s| s.set(name, value.clone())),
+            (true, true) => self.change_settings(|s| s.set(name, value)),
+            (true, false) => {
+                self.warn(
+                    SqlState::NoActiveSqlTransaction,
+                    "SET LOCAL can only be used in transaction blocks",
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Puts back settings saved at a transaction's start or a savepoint.
+    fn restore_settings(&mut self, saved: Arc<Settings>) {
+        if !Arc::ptr_eq(&self.settings, &saved) {
+            self.settings = saved;
+            self.settings_changed();
+        }
+    }
+
+    /// Ends `tx` with `verb` (COMMIT or ROLLBACK); the settings become what
+    /// the transaction leaves behind.
+    async fn end(&mut self, tx: Tx, verb: &'static str) -> Result<()> {
+        let (at_commit, at_start) = (tx.settings_at_commit.clone(), tx.settings_at_start.clone());
+        let ended = finish(tx, verb, &self.store).await;
+        let committed = verb == "COMMIT" && ended.is_ok();
+        self.restore_settings(if committed { at_commit } else { at_start });
+        ended
     }
 
     fn cached_plan(&mut self, key: &str, sql: &str, params: &[PgType]) -> Result<Arc<Vec<Plan>>> {
@@ -413,7 +477,7 @@ impl Session {
                         SqlState::ActiveSqlTransaction,
                         "there is already a transaction in progress",
                     ),
-                    TxState::Idle => self.tx = TxState::Active(Tx::new(false)),
+                    TxState::Idle => self.tx = TxState::Active(Tx::new(false, &self.settings)),
                 }
                 command("BEGIN")
             }
@@ -437,7 +501,12 @@ impl Session {
                 }
                 self.run_on_writer(format!("SAVEPOINT \"{name}\"")).await?;
                 if let TxState::Active(tx) = &mut self.tx {
-                    tx.savepoints.push((name.clone(), tx.pending.mark()));
+                    tx.savepoints.push(Savepoint {
+                        name: name.clone(),
+                        pending: tx.pending.mark(),
+                        settings: self.settings.clone(),
+                        settings_at_commit: tx.settings_at_commit.clone(),
+                    });
                 }
                 command("SAVEPOINT")
             }
@@ -448,7 +517,7 @@ impl Session {
                     let pos = tx
                         .savepoints
                         .iter()
-                        .rposition(|(s, _)| s == name)
+                        .rposition(|s| s.name == *name)
                         .unwrap_or(0);
                     tx.savepoints.truncate(pos);
                 }
@@ -463,24 +532,31 @@ impl Session {
                 };
                 self.run_on_writer(format!("ROLLBACK TO \"{name}\""))
                     .await?;
+                let mut restore = None;
                 if let TxState::Active(tx) = &mut self.tx {
                     let pos = tx
                         .savepoints
                         .iter()
-                        .rposition(|(s, _)| s == name)
+                        .rposition(|s| s.name == *name)
                         .unwrap_or(0);
-                    tx.pending.truncate(tx.savepoints[pos].1);
+                    let savepoint = &tx.savepoints[pos];
+                    tx.pending.truncate(savepoint.pending);
+                    tx.settings_at_commit = savepoint.settings_at_commit.clone();
+                    restore = Some(savepoint.settings.clone());
                     tx.savepoints.truncate(pos + 1);
+                }
+                if let Some(settings) = restore {
+                    self.restore_settings(settings);
                 }
                 command("ROLLBACK")
             }
-            Plan::Set { name, value } => {
-                self.change_settings(|s| s.set(name, value.clone()))?;
+            Plan::Set { name, value, local } => {
+                self.set(name, value.clone(), *local)?;
                 command("SET")
             }
             Plan::Show(name) => self.show(name),
             Plan::ResetAll => {
-                self.change_settings(|s| {
+                self.change_lasting(|s| {
                     s.reset_all();
                     Ok(())
                 })?;
@@ -573,7 +649,7 @@ impl Session {
     fn check_savepoint(&self, name: &str) -> Result<()> {
         let known = match &self.tx {
             TxState::Active(tx) | TxState::Failed(tx) => {
-                tx.savepoints.iter().any(|(s, _)| s == name)
+                tx.savepoints.iter().any(|s| s.name == *name)
             }
             TxState::Idle => {
                 return Err(Error::new(
@@ -624,7 +700,7 @@ impl Session {
                 })
             }
             TxState::Failed(tx) => {
-                finish(tx, "ROLLBACK", &self.store).await?;
+                self.end(tx, "ROLLBACK").await?;
                 Ok(Outcome::Command {
                     tag: "ROLLBACK".into(),
                 })
@@ -654,7 +730,7 @@ impl Session {
                     tx.writer = Some(guard);
                     notifications = recorded?;
                 }
-                finish(tx, "COMMIT", &self.store).await?;
+                self.end(tx, "COMMIT").await?;
                 // Committed: LISTEN changes take effect, notifications go out.
                 for change in listens {
                     self.apply_listening(change);
@@ -723,7 +799,7 @@ impl Session {
     /// Opens an implicit transaction if none is open (see [`Tx::implicit`]).
     pub fn begin_implicit(&mut self) {
         if !self.in_transaction() {
-            self.tx = TxState::Active(Tx::new(true));
+            self.tx = TxState::Active(Tx::new(true, &self.settings));
         }
     }
 
@@ -748,7 +824,7 @@ impl Session {
     pub async fn rollback(&mut self) -> Result<()> {
         match std::mem::replace(&mut self.tx, TxState::Idle) {
             TxState::Idle => Ok(()),
-            TxState::Active(tx) | TxState::Failed(tx) => finish(tx, "ROLLBACK", &self.store).await,
+            TxState::Active(tx) | TxState::Failed(tx) => self.end(tx, "ROLLBACK").await,
         }
     }
 
@@ -828,15 +904,23 @@ impl Session {
                 } else {
                     run(conn)
                 };
-                let notifications = conn.context.take_notifications();
-                let set_configs = conn.context.take_set_configs();
-                Ok((result?, meta, notifications, set_configs))
+                Ok(StatementResult {
+                    output: result?,
+                    meta,
+                    notifications: conn.context.take_notifications(),
+                    set_configs: conn.context.take_set_configs(),
+                })
             }
         };
         // A statement that meets an advisory lock another session holds runs
         // again once some lock is freed (see `store::advisory`).
         let started = tokio::time::Instant::now();
-        let (output, meta, notifications, set_configs) = loop {
+        let StatementResult {
+            output,
+            meta,
+            notifications,
+            set_configs,
+        } = loop {
             let mut released = self.store.advisory().released();
             match self.dispatch(&plan, holds_writer, work.clone()).await {
                 Err(e) if advisory::is_busy(&e) => {
@@ -848,8 +932,8 @@ impl Session {
         for (channel, payload) in notifications {
             self.notify(channel, payload).await?;
         }
-        for (name, value) in set_configs {
-            self.change_settings(|s| s.set(&name, Some(value)))?;
+        for (name, value, local) in set_configs {
+            self.set(&name, Some(value), local)?;
         }
         if !returns_rows(&plan) {
             return Ok(Outcome::Command {
@@ -1030,15 +1114,16 @@ impl Drop for Session {
     }
 }
 
-/// What running a statement produced: its output, SQLite's column metadata when
-/// asked for, the notifications `pg_notify()` queued and the settings
-/// `set_config()` changed.
-type StatementResult = (
-    Output,
-    Option<Vec<ColumnMeta>>,
-    Vec<(String, String)>,
-    Vec<(String, String)>,
-);
+/// What running a statement produced.
+struct StatementResult {
+    output: Output,
+    /// SQLite's column metadata, when asked for.
+    meta: Option<Vec<ColumnMeta>>,
+    /// What `pg_notify()` queued: (channel, payload).
+    notifications: Vec<(String, String)>,
+    /// What `set_config()` changed: (name, value, is_local).
+    set_configs: Vec<(String, String, bool)>,
+}
 
 /// [`blocking`] with the connection published in `slot` while `f` runs.
 async fn on_conn<G, R, F>(slot: &CancelSlot, guard: G, f: F) -> (G, R)

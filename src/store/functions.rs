@@ -33,7 +33,7 @@ struct ContextState {
     alterations: Vec<(String, String)>,
     /// `set_config(name, value, is_local)` calls, for the session to apply
     /// after the statement (it owns the settings).
-    set_configs: Vec<(String, String)>,
+    set_configs: Vec<(String, String, bool)>,
     listening: Vec<String>,
     /// The user and database of the statement's session (`current_user`,
     /// `current_database()`).
@@ -108,15 +108,15 @@ impl StatementContext {
                 .set_configs
                 .iter()
                 .rev()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone());
+                .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v, _)| v.clone());
             (set, state.settings.clone())
         };
         set.or_else(|| session.and_then(|s| s.setting(name)))
     }
 
-    /// The settings `set_config()` changed: (name, value).
-    pub fn take_set_configs(&self) -> Vec<(String, String)> {
+    /// The settings `set_config()` changed: (name, value, is_local).
+    pub fn take_set_configs(&self) -> Vec<(String, String, bool)> {
         std::mem::take(&mut self.state().set_configs)
     }
 
@@ -237,12 +237,13 @@ pub fn register(
         Ok(path.position(&name).map(|p| p as i64))
     })?;
     // set_config(name, value, is_local): queued for the session, which owns
-    // the settings; is_local is taken as SET LOCAL is (for the session).
+    // the settings (is_local is SET LOCAL).
     let set = context.clone();
     conn.create_scalar_function("set_config", 3, VOLATILE, move |ctx| {
         let name: String = ctx.get(0)?;
         let value: String = ctx.get::<Option<String>>(1)?.unwrap_or_default();
-        set.state().set_configs.push((name, value.clone()));
+        let local = ctx.get::<Option<bool>>(2)?.unwrap_or(false);
+        set.state().set_configs.push((name, value.clone(), local));
         Ok(value)
     })?;
     let alter = context.clone();

@@ -64,6 +64,8 @@ pub enum Plan {
     Set {
         name: String,
         value: Option<String>,
+        /// SET LOCAL: until the end of the transaction.
+        local: bool,
     },
     Show(String),
     Listen(String),
@@ -407,6 +409,7 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             sqlparser::ast::Reset::ConfigurationParameter(name) => Plan::Set {
                 name: name.to_string().to_ascii_lowercase(),
                 value: None,
+                local: false,
             },
         },
         Statement::ShowVariable { variable } => Plan::Show(
@@ -605,7 +608,10 @@ fn set_plan(set: sqlparser::ast::Set) -> Result<Plan> {
     use sqlparser::ast::Set;
     Ok(match set {
         Set::SingleAssignment {
-            variable, values, ..
+            variable,
+            values,
+            scope,
+            ..
         } => {
             let name = variable.to_string().to_ascii_lowercase();
             let value = values
@@ -613,26 +619,26 @@ fn set_plan(set: sqlparser::ast::Set) -> Result<Plan> {
                 .map(setting_text)
                 .collect::<Vec<_>>()
                 .join(", ");
-            if value.eq_ignore_ascii_case("default") {
-                Plan::Set { name, value: None }
-            } else {
-                Plan::Set {
-                    name,
-                    value: Some(value),
-                }
+            Plan::Set {
+                name,
+                value: (!value.eq_ignore_ascii_case("default")).then_some(value),
+                local: scope == Some(sqlparser::ast::ContextModifier::Local),
             }
         }
-        Set::SetTimeZone { value, .. } => Plan::Set {
+        Set::SetTimeZone { value, local } => Plan::Set {
             name: "timezone".into(),
             value: Some(setting_text(&value)),
+            local,
         },
         Set::SetNames { charset_name, .. } => Plan::Set {
             name: "client_encoding".into(),
             value: Some(charset_name.value),
+            local: false,
         },
         Set::SetTransaction { .. } => Plan::Set {
             name: "transaction_isolation".into(),
             value: None,
+            local: true,
         },
         other => return Err(Error::unsupported(format!("{other}"))),
     })
