@@ -21,12 +21,13 @@
 //! reply: outside the hub's lock, one write per socket for all of a
 //! transaction's notifications, and a later publisher's write takes along
 //! what an earlier one still holds, so order is kept across publishers too.
-//! A write the socket does not take whole
-//! leaves its remainder in a backlog for the session to send first;
-//! everything after it is queued. A socket that takes nothing (its client
-//! stopped reading) disarms it and the session sends what is held itself; the
-//! queue's bound then cuts a client that never catches up, as before.
+//! A write the socket does not take whole leaves its remainder in a backlog
+//! for the session to send first; everything after it is queued. A socket
+//! that takes nothing (its client stopped reading) disarms it and the session
+//! sends what is held itself; the queue's bound then cuts a client that never
+//! catches up, as before.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -79,17 +80,24 @@ pub struct Reclaimed {
 /// [`Fanout::write`] as it flushes its reply; dropping it writes them too, so
 /// nothing held is left behind.
 #[derive(Default)]
-pub struct Fanout(Vec<Arc<DirectSocket>>);
+pub struct Fanout {
+    sockets: Vec<Arc<DirectSocket>>,
+    /// The same sockets' addresses: a transaction's several notifications
+    /// reach a socket several times, and a thousand listeners must not cost
+    /// a scan each.
+    seen: HashSet<usize>,
+}
 
 impl Fanout {
     pub fn hold(&mut self, socket: &Arc<DirectSocket>) {
-        if !self.0.iter().any(|s| Arc::ptr_eq(s, socket)) {
-            self.0.push(socket.clone());
+        if self.seen.insert(Arc::as_ptr(socket) as usize) {
+            self.sockets.push(socket.clone());
         }
     }
 
     pub fn write(&mut self) {
-        for socket in self.0.drain(..) {
+        self.seen.clear();
+        for socket in self.sockets.drain(..) {
             socket.write_held();
         }
     }
@@ -146,13 +154,18 @@ impl DirectSocket {
         if !state.armed || state.held.is_empty() {
             return;
         }
-        let bytes: Vec<u8> = state
-            .held
-            .iter()
-            .flat_map(|n| n.encoded())
-            .copied()
-            .collect();
-        match state.write(&bytes) {
+        // One notification (the common case) is written from its encoding.
+        let written = match state.held.as_slice() {
+            [one] => {
+                let one = one.clone();
+                state.write(one.encoded())
+            }
+            many => {
+                let bytes: Vec<u8> = many.iter().flat_map(|n| n.encoded()).copied().collect();
+                state.write(&bytes)
+            }
+        };
+        match written {
             Written::Whole => state.held.clear(),
             Written::Part => {
                 state.held.clear();
