@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -171,6 +172,10 @@ pub async fn start_with(config: Config, listeners: Listeners) -> Result<Server, 
             tracker.spawn(async move {
                 // Client addresses key the REST rate limit.
                 let app = app.into_make_service_with_connect_info::<SocketAddr>();
+                // Frames and replies are small and latency is the point.
+                let http = http.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 if let Err(e) = axum::serve(http, app)
                     .with_graceful_shutdown(async move { stop.cancelled().await })
                     .await
