@@ -142,7 +142,8 @@ struct Pending {
     tag: String,
 }
 
-/// Resolves when the hub left the end of a message for the session to send.
+/// Resolves when a direct write left something for the session to send (the
+/// end of a message, or notifications the socket would not take).
 async fn backlog_ready(direct: Option<&DirectSocket>) {
     match direct {
         Some(direct) => direct.backlog_ready().await,

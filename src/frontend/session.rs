@@ -376,12 +376,13 @@ impl Session {
         }
     }
 
-    /// Ends `tx` with `verb` (COMMIT or ROLLBACK); the settings become what
-    /// the transaction leaves behind.
-    async fn end(&mut self, tx: Tx, verb: &'static str) -> Result<()> {
+    /// Commits or rolls back `tx`; the settings become what the transaction
+    /// leaves behind.
+    async fn end(&mut self, tx: Tx, commit: bool) -> Result<()> {
         let (at_commit, at_start) = (tx.settings_at_commit.clone(), tx.settings_at_start.clone());
+        let verb = if commit { "COMMIT" } else { "ROLLBACK" };
         let ended = finish(tx, verb, &self.store).await;
-        let committed = verb == "COMMIT" && ended.is_ok();
+        let committed = commit && ended.is_ok();
         self.restore_settings(if committed { at_commit } else { at_start });
         ended
     }
@@ -700,7 +701,7 @@ impl Session {
                 })
             }
             TxState::Failed(tx) => {
-                self.end(tx, "ROLLBACK").await?;
+                self.end(tx, false).await?;
                 Ok(Outcome::Command {
                     tag: "ROLLBACK".into(),
                 })
@@ -730,7 +731,7 @@ impl Session {
                     tx.writer = Some(guard);
                     notifications = recorded?;
                 }
-                self.end(tx, "COMMIT").await?;
+                self.end(tx, true).await?;
                 // Committed: LISTEN changes take effect, notifications go out.
                 for change in listens {
                     self.apply_listening(change);
@@ -824,7 +825,7 @@ impl Session {
     pub async fn rollback(&mut self) -> Result<()> {
         match std::mem::replace(&mut self.tx, TxState::Idle) {
             TxState::Idle => Ok(()),
-            TxState::Active(tx) | TxState::Failed(tx) => self.end(tx, "ROLLBACK").await,
+            TxState::Active(tx) | TxState::Failed(tx) => self.end(tx, false).await,
         }
     }
 
