@@ -41,6 +41,25 @@ use super::Notification;
 /// bounded queue, so memory stays bounded by the queue's size.
 const HELD_LIMIT: usize = 64;
 
+impl Notification {
+    /// The NotificationResponse message (type, length, pid, channel, payload),
+    /// encoded once for every socket it is written to.
+    fn encoded(&self) -> &[u8] {
+        self.wire.get_or_init(|| {
+            let body = 4 + self.channel.len() + 1 + self.payload.len() + 1;
+            let mut bytes = Vec::with_capacity(1 + 4 + body);
+            bytes.push(b'A');
+            bytes.extend_from_slice(&((4 + body) as i32).to_be_bytes());
+            bytes.extend_from_slice(&self.pid.to_be_bytes());
+            for text in [&self.channel, &self.payload] {
+                bytes.extend_from_slice(text.as_bytes());
+                bytes.push(0);
+            }
+            bytes
+        })
+    }
+}
+
 /// A wire session's socket as the hub sees it.
 pub struct DirectSocket {
     state: Mutex<State>,

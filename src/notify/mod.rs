@@ -56,22 +56,6 @@ impl Notification {
             ..Notification::new(channel, payload, 0)
         }
     }
-
-    /// The NotificationResponse message (type, length, pid, channel, payload).
-    fn encoded(&self) -> &[u8] {
-        self.wire.get_or_init(|| {
-            let body = 4 + self.channel.len() + 1 + self.payload.len() + 1;
-            let mut bytes = Vec::with_capacity(1 + 4 + body);
-            bytes.push(b'A');
-            bytes.extend_from_slice(&((4 + body) as i32).to_be_bytes());
-            bytes.extend_from_slice(&self.pid.to_be_bytes());
-            for text in [&self.channel, &self.payload] {
-                bytes.extend_from_slice(text.as_bytes());
-                bytes.push(0);
-            }
-            bytes
-        })
-    }
 }
 
 /// How a listener takes a notification; `false` means it cannot keep up.
