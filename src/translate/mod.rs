@@ -638,7 +638,7 @@ fn set_plan(set: sqlparser::ast::Set) -> Result<Plan> {
         Set::SetTransaction { .. } => Plan::Set {
             name: "transaction_isolation".into(),
             value: None,
-            local: true,
+            local: false,
         },
         other => return Err(Error::unsupported(format!("{other}"))),
     })
