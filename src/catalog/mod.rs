@@ -214,7 +214,7 @@ impl Catalog {
 
     /// An enum type by name (optionally `public.`-qualified).
     pub fn enum_type(&self, name: &str) -> Option<&EnumType> {
-        self.enums.get(name.strip_prefix("public.").unwrap_or(name))
+        self.enums.get(unqualified(name))
     }
 
     /// Every enum type, by name.
@@ -224,13 +224,13 @@ impl Catalog {
 
     /// Whether `name` (optionally `public.`-qualified) is a sequence.
     pub fn is_sequence(&self, name: &str) -> bool {
-        let name = name.strip_prefix("public.").unwrap_or(name);
+        let name = unqualified(name);
         self.sequences.contains(&name.to_ascii_lowercase())
     }
 
     /// Whether `name` (optionally `public.`-qualified) is a view.
     pub fn is_view(&self, name: &str) -> bool {
-        let name = name.strip_prefix("public.").unwrap_or(name);
+        let name = unqualified(name);
         self.views.contains_key(&name.to_ascii_lowercase())
     }
 
@@ -269,7 +269,7 @@ impl Catalog {
         if let Some(relation) = catalog_relation(name) {
             return Some(relation);
         }
-        let name = name.strip_prefix("public.").unwrap_or(name);
+        let name = unqualified(name);
         self.tables.get(&name.to_ascii_lowercase())
     }
 
@@ -295,6 +295,12 @@ impl Catalog {
 
 /// The schema every database has, whose relations keep their bare names.
 pub const PUBLIC: &str = "public";
+
+/// A name given with the `public` schema, as it is stored: `public.x` is `x`
+/// (see [`stored_name`]).
+pub fn unqualified(name: &str) -> &str {
+    name.strip_prefix("public.").unwrap_or(name)
+}
 
 /// The name a relation of `schema` is stored under in SQLite, which has one
 /// namespace: `public` relations keep their bare name (so databases made

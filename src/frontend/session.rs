@@ -590,11 +590,10 @@ impl Session {
                     ));
                 }
                 let catalog = self.store.catalog();
-                if let Some(missing) = tables.iter().find(|t| {
-                    catalog
-                        .table(t.strip_prefix("public.").unwrap_or(t))
-                        .is_none()
-                }) {
+                if let Some(missing) = tables
+                    .iter()
+                    .find(|t| catalog.table(crate::catalog::unqualified(t)).is_none())
+                {
                     return Err(Error::new(
                         SqlState::UndefinedTable,
                         format!("relation \"{missing}\" does not exist"),

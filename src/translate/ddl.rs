@@ -81,7 +81,7 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<SqlPlan> {
             let mut statements: Vec<String> = Vec::new();
             for name in &names {
                 let name = object_name(name);
-                let name = name.strip_prefix("public.").unwrap_or(&name).to_string();
+                let name = crate::catalog::unqualified(&name).to_string();
                 statements.push(format!(
                     "DROP {keyword} {exists}\"{}\"",
                     name.replace('"', "\"\"")
@@ -165,10 +165,7 @@ fn create_table(mut create: CreateTable, catalog: &Catalog) -> Result<SqlPlan> {
         other => return Err(Error::unsupported(format!("table options {other}"))),
     }
     let table_name = object_name(&create.name);
-    let table_name = table_name
-        .strip_prefix("public.")
-        .unwrap_or(&table_name)
-        .to_string();
+    let table_name = crate::catalog::unqualified(&table_name).to_string();
     create.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
         '"',
         table_name.clone(),
@@ -385,7 +382,7 @@ pub fn truncate(truncate: sqlparser::ast::Truncate) -> Result<SqlPlan> {
 
 /// A table name quoted, without the `public.` schema SQLite does not have.
 pub(super) fn quoted(name: &str) -> String {
-    super::quote_ident(name.strip_prefix("public.").unwrap_or(name))
+    super::quote_ident(crate::catalog::unqualified(name))
 }
 
 /// ALTER TABLE: columns are added, dropped and renamed by SQLite itself (with
@@ -396,7 +393,7 @@ fn alter_table(alter: sqlparser::ast::AlterTable, catalog: &Catalog) -> Result<S
         AlterColumnOperation, AlterTableOperation as Op, RenameTableNameKind, TableConstraint,
     };
     let table = object_name(&alter.name);
-    let table = table.strip_prefix("public.").unwrap_or(&table).to_string();
+    let table = crate::catalog::unqualified(&table).to_string();
     let known = catalog.table(&table).ok_or_else(|| {
         Error::new(
             SqlState::UndefinedTable,
@@ -670,10 +667,7 @@ fn foreign_key(
     catalog: &Catalog,
 ) -> Result<TableChange> {
     let parent = object_name(&fk.foreign_table);
-    let parent = parent
-        .strip_prefix("public.")
-        .unwrap_or(&parent)
-        .to_string();
+    let parent = crate::catalog::unqualified(&parent).to_string();
     let known = catalog.table(&parent).ok_or_else(|| {
         Error::new(
             SqlState::UndefinedTable,

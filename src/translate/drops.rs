@@ -119,7 +119,7 @@ pub(super) fn drop_relations(
 
 fn unqualified(name: &sqlparser::ast::ObjectName) -> String {
     let name = object_name(name);
-    name.strip_prefix("public.").unwrap_or(&name).to_string()
+    crate::catalog::unqualified(&name).to_string()
 }
 
 /// The relation kinds whose kind the catalog knows.

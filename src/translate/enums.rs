@@ -29,7 +29,7 @@ pub fn create(
         return Err(Error::unsupported("CREATE TYPE other than AS ENUM"));
     };
     let name = object_name(name);
-    let name = name.strip_prefix("public.").unwrap_or(&name).to_string();
+    let name = crate::catalog::unqualified(&name).to_string();
     if catalog.enum_type(&name).is_some() || ColumnType::parse(&name).is_some() {
         return Err(Error::new(
             SqlState::DuplicateObject,
@@ -76,7 +76,7 @@ pub fn alter(alter: AlterType, catalog: &Catalog) -> Result<Plan> {
         return Err(Error::unsupported("ALTER TYPE other than ADD VALUE"));
     };
     let name = object_name(&alter.name);
-    let name = name.strip_prefix("public.").unwrap_or(&name);
+    let name = crate::catalog::unqualified(&name);
     let e = catalog.enum_type(name).ok_or_else(|| {
         Error::new(
             SqlState::UndefinedObject,

@@ -125,7 +125,7 @@ fn sql_string(s: &str) -> String {
 
 fn bare_name(name: &sqlparser::ast::ObjectName) -> String {
     let name = object_name(name);
-    name.strip_prefix("public.").unwrap_or(&name).to_string()
+    crate::catalog::unqualified(&name).to_string()
 }
 
 fn schema_plan(mut statements: Vec<String>, tag: &'static str) -> SqlPlan {

@@ -29,7 +29,7 @@ pub fn create(view: CreateView, catalog: &Catalog) -> Result<SqlPlan> {
         return Err(Error::unsupported("CREATE VIEW ... WITH (options)"));
     }
     let name = super::object_name(&view.name);
-    let name = name.strip_prefix("public.").unwrap_or(&name).to_string();
+    let name = crate::catalog::unqualified(&name).to_string();
     if catalog.is_sequence(&name) {
         return Err(duplicate_relation(&name));
     }
@@ -195,7 +195,7 @@ pub fn refuse_write(verb: &str, target: &str, catalog: &Catalog) -> Result<()> {
     if !catalog.is_view(target) {
         return Ok(());
     }
-    let name = target.strip_prefix("public.").unwrap_or(target);
+    let name = crate::catalog::unqualified(target);
     Err(Error::new(
         SqlState::FeatureNotSupported,
         format!("cannot {verb} view \"{name}\""),
