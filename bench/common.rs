@@ -61,6 +61,23 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Opens a WebSocket to the gateway at `http`. The client reads with a 4 KiB
+/// buffer, as the server does: tungstenite's 128 KiB default zeroes the whole
+/// buffer on every read, which made each benchmark client spend more CPU on
+/// `memset` than on everything else (on the same cores as the server).
+pub async fn ws_connect(
+    http: &str,
+) -> tokio_tungstenite::tungstenite::Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{http}/ws"), Some(config), true)
+            .await?;
+    Ok(ws)
+}
+
 pub async fn pg(addr: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(
         &format!(

@@ -39,9 +39,7 @@ async fn socket(
     ready: Arc<AtomicUsize>,
     latencies: mpsc::UnboundedSender<f64>,
 ) {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
-        .await
-        .expect("websocket");
+    let ws = common::ws_connect(&http).await.expect("websocket");
     let (mut tx, mut rx) = ws.split();
     let send = async move {
         for user in users {
