@@ -307,3 +307,36 @@ def test_cancel_running_query(conn):
     with conn.cursor() as cur:
         cur.execute("SELECT 2")
         assert cur.fetchall() == [(2,)]
+
+
+def test_if_exists_notices_name_each_object(conn, uniq):
+    """DROP ... IF EXISTS sends one NOTICE per name it skips and still drops
+    the rest; CREATE INDEX IF NOT EXISTS of a name in use sends one too; the
+    wrong kind is an error whose hint names the right command."""
+    t = uniq("ie")
+    i = f"{t}_idx"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, a int)")
+        cur.execute(f"CREATE INDEX {i} ON {t} (a)")
+        del conn.notices[:]
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {i} ON {t} (a)")
+        cur.execute(f"DROP INDEX IF EXISTS {t}_nope, {i}")
+        cur.execute(f"DROP INDEX IF EXISTS {i}")
+        cur.execute(f"DROP TABLE IF EXISTS {t}_a, {t}, {t}_b")
+        assert conn.notices == [
+            f'NOTICE:  relation "{i}" already exists, skipping\n',
+            f'NOTICE:  index "{t}_nope" does not exist, skipping\n',
+            f'NOTICE:  index "{i}" does not exist, skipping\n',
+            f'NOTICE:  table "{t}_a" does not exist, skipping\n',
+            f'NOTICE:  table "{t}_b" does not exist, skipping\n',
+        ]
+        cur.execute("SELECT count(*) FROM pg_class WHERE relname IN (%s, %s)", (t, i))
+        assert cur.fetchone() == (0,)
+        cur.execute(f"CREATE TABLE {t} (a int)")
+        with pytest.raises(psycopg2.errors.WrongObjectType) as info:
+            cur.execute(f"DROP INDEX {t}")
+        assert (str(info.value.pgerror).splitlines()[:2]
+                == [f'ERROR:  "{t}" is not an index', "HINT:  Use DROP TABLE to remove a table."])
+        with pytest.raises(psycopg2.errors.UndefinedObject):
+            cur.execute(f"DROP INDEX {i}")
+        cur.execute(f"DROP TABLE {t}")

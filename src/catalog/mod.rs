@@ -102,6 +102,8 @@ pub struct Catalog {
     views: HashMap<String, Vec<String>>,
     /// Sequences made with CREATE SEQUENCE (`_lw_sequences`), lowercased.
     sequences: HashSet<String>,
+    /// Indexes by stored name, lowercased (for `IF [NOT] EXISTS`).
+    indexes: HashSet<String>,
     /// Enum types by name (`_lw_enums`).
     enums: HashMap<String, EnumType>,
     /// Schemas made with CREATE SCHEMA (`_lw_schemas`); `public` is implicit.
@@ -126,6 +128,7 @@ impl Catalog {
             triggers: Vec::new(),
             views: HashMap::new(),
             sequences: HashSet::new(),
+            indexes: HashSet::new(),
             enums: HashMap::new(),
             schemas: HashSet::new(),
         }
@@ -199,11 +202,20 @@ impl Catalog {
 
     /// This catalog with the named sequences.
     pub fn with_sequences(mut self, sequences: impl IntoIterator<Item = String>) -> Self {
-        self.sequences = sequences
-            .into_iter()
-            .map(|s| s.to_ascii_lowercase())
-            .collect();
+        self.sequences = lowercased(sequences);
         self
+    }
+
+    /// This catalog with the named indexes.
+    pub fn with_indexes(mut self, indexes: impl IntoIterator<Item = String>) -> Self {
+        self.indexes = lowercased(indexes);
+        self
+    }
+
+    /// Whether `name` (stored, optionally `public.`-qualified) is an index.
+    pub fn is_index(&self, name: &str) -> bool {
+        self.indexes
+            .contains(&unqualified(name).to_ascii_lowercase())
     }
 
     /// This catalog with the enum types.
@@ -295,6 +307,11 @@ impl Catalog {
 
 /// The schema every database has, whose relations keep their bare names.
 pub const PUBLIC: &str = "public";
+
+/// Names as the catalog keys them (unquoted names are case-insensitive).
+fn lowercased(names: impl IntoIterator<Item = String>) -> HashSet<String> {
+    names.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+}
 
 /// A name given with the `public` schema, as it is stored: `public.x` is `x`
 /// (see [`stored_name`]).

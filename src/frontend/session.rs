@@ -21,7 +21,7 @@ use crate::notify::direct::{DirectSocket, Fanout};
 use crate::notify::{ListenChange, Listener, Notification, NotifyHub, Pending};
 use crate::store::exec::{self, ColumnMeta, Output};
 use crate::store::{Conn, Store, WriterGuard, advisory, blocking};
-use crate::translate::{self, Access, Plan, SqlPlan};
+use crate::translate::{self, Access, Notice, Plan, SqlPlan, Then};
 use crate::types::{ColumnType, PgType};
 
 use super::settings::Settings;
@@ -119,24 +119,6 @@ pub enum Outcome {
         tag: String,
     },
     Empty,
-}
-
-/// A warning sent as NoticeResponse before the statement's result.
-pub struct Notice {
-    pub state: SqlState,
-    pub message: String,
-}
-
-impl Notice {
-    /// The transaction-state complaints (25001, 25P01) are warnings in
-    /// Postgres; the rest (`... does not exist, skipping`, `schema "s"
-    /// already exists, skipping`) are notices.
-    pub fn severity(&self) -> &'static str {
-        match self.state {
-            SqlState::ActiveSqlTransaction | SqlState::NoActiveSqlTransaction => "WARNING",
-            _ => "NOTICE",
-        }
-    }
 }
 
 /// Whether a message of `severity` reaches a client whose
@@ -462,10 +444,6 @@ impl Session {
         match plan {
             Plan::Empty => Ok(Outcome::Empty),
             Plan::Accepted(tag) => command(tag),
-            Plan::Skipped { tag, state, notice } => {
-                self.warn(*state, notice);
-                command(tag)
-            }
             Plan::Copy(_) | Plan::Deallocate(_) | Plan::Prepare { .. } | Plan::Execute { .. } => {
                 Err(Error::internal(
                     "COPY and prepared statements are run by the connection",
@@ -578,9 +556,14 @@ impl Session {
                 command("DISCARD ALL")
             }
             Plan::Sql(sql) => self.run_sql(sql.clone(), params, described).await,
-            Plan::Noticed { notice, plan } => {
-                self.warn(SqlState::SuccessfulCompletion, notice);
-                self.run_sql(plan.clone(), params, described).await
+            Plan::Noticed { notices, then } => {
+                for notice in notices {
+                    self.warn(notice.state, &notice.message);
+                }
+                match then {
+                    Then::Nothing(tag) => command(tag),
+                    Then::Sql(plan) => self.run_sql(plan.clone(), params, described).await,
+                }
             }
             Plan::Lock(tables) => {
                 if !matches!(&self.tx, TxState::Active(tx) if !tx.implicit) {
@@ -636,10 +619,7 @@ impl Session {
     /// Queues a NOTICE or WARNING for the client, unless its
     /// `client_min_messages` is above that level.
     fn warn(&mut self, state: SqlState, message: &str) {
-        let notice = Notice {
-            state,
-            message: message.to_string(),
-        };
+        let notice = Notice::new(state, message);
         let minimum = self.settings.get("client_min_messages");
         if minimum.is_none_or(|m| reaches(notice.severity(), &m)) {
             self.notices.push(notice);

@@ -29,7 +29,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::notify::{NotifyHub, Pending};
 use crate::store::exec::{self, Output};
 use crate::store::{Conn, Store, blocking};
-use crate::translate::{self, Access, Plan, SqlPlan};
+use crate::translate::{self, Access, Plan, SqlPlan, Then};
 use crate::types::json_value;
 use crate::types::{ColumnType, PgType};
 
@@ -203,7 +203,11 @@ fn translated(sql: &str, catalog: &Catalog) -> Result<Step> {
         ));
     }
     match plans.remove(0) {
-        Plan::Sql(plan) | Plan::Noticed { plan, .. } => Ok(Step::Sql(plan)),
+        Plan::Sql(plan)
+        | Plan::Noticed {
+            then: Then::Sql(plan),
+            ..
+        } => Ok(Step::Sql(plan)),
         Plan::Notify { channel, payload } => Ok(Step::Notify { channel, payload }),
         other => Err(Error::unsupported(format!(
             "{} over HTTP (each request is its own transaction)",
@@ -229,7 +233,6 @@ fn plan_name(plan: &Plan) -> &'static str {
         }
         Plan::Empty
         | Plan::Accepted(_)
-        | Plan::Skipped { .. }
         | Plan::Sql(_)
         | Plan::Noticed { .. }
         | Plan::Notify { .. } => "this statement",

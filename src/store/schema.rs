@@ -144,6 +144,7 @@ pub fn load_catalog(conn: &Connection) -> rusqlite::Result<Catalog> {
     let catalog = Catalog::new(tables)
         .with_views(views(conn)?)
         .with_sequences(texts(conn, "SELECT name FROM _lw_sequences")?)
+        .with_indexes(texts(conn, user_names!("'index'"))?)
         .with_enums(enums(conn)?)
         .with_schemas(texts(conn, "SELECT name FROM _lw_schemas")?);
     let mut functions = conn.prepare_cached("SELECT name, source FROM _lw_functions")?;

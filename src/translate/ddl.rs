@@ -10,7 +10,7 @@ use sqlparser::ast::{
 };
 
 use super::expr::{Typer, cast_call, coerce_literal, coerce_to_column, column_type, object_name};
-use super::{Access, Plan, SqlPlan};
+use super::{Access, Notice, Plan, SqlPlan};
 use crate::catalog::{Catalog, Column, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::store::alter::TableChange;
@@ -126,20 +126,34 @@ fn is_serial(data_type: &DataType) -> bool {
     )
 }
 
-/// `CREATE TABLE IF NOT EXISTS` of a relation that exists: nothing to run
-/// (the statement as written may not even be SQLite), a notice as Postgres
-/// gives.
-pub fn create_existing(create: &CreateTable, catalog: &Catalog) -> Option<Plan> {
-    // The name is stored (`s.t` for schema s): the notice names the table.
-    let name = object_name(&create.name);
-    let exists = catalog.is_sequence(&name) || catalog.table(&name).is_some();
+/// `CREATE TABLE | INDEX IF NOT EXISTS` of a relation name in use (tables,
+/// views, sequences and indexes share it): nothing to run (the statement as
+/// written may not even be SQLite), a notice as Postgres gives.
+pub fn create_existing(statement: &Statement, catalog: &Catalog) -> Option<Plan> {
+    let (tag, name) = match statement {
+        Statement::CreateTable(create) if create.if_not_exists => ("CREATE TABLE", &create.name),
+        Statement::CreateIndex(sqlparser::ast::CreateIndex {
+            if_not_exists: true,
+            name: Some(name),
+            ..
+        }) => ("CREATE INDEX", name),
+        _ => return None,
+    };
+    // The name is stored (`s.t` for schema s): the notice names the relation.
+    let name = object_name(name);
+    let exists =
+        catalog.is_sequence(&name) || catalog.is_index(&name) || catalog.table(&name).is_some();
     let shown = name
         .rsplit_once('.')
         .map_or(name.as_str(), |(_, bare)| bare);
-    (create.if_not_exists && exists).then(|| Plan::Skipped {
-        tag: "CREATE TABLE",
-        state: SqlState::DuplicateTable,
-        notice: format!("relation \"{shown}\" already exists, skipping"),
+    exists.then(|| {
+        Plan::skipped(
+            tag,
+            vec![Notice::new(
+                SqlState::DuplicateTable,
+                format!("relation \"{shown}\" already exists, skipping"),
+            )],
+        )
     })
 }
 

@@ -1,26 +1,26 @@
 //! `DROP TABLE | VIEW | SEQUENCE | INDEX ...`: the checks Postgres makes
 //! before dropping (the object exists, is of the kind named, and no view
 //! reads it unless CASCADE, which drops those views too), with its messages,
-//! then the kind's own translation. SQLite would drop a view through `DROP TABLE` no
-//! more than Postgres does, but it words the errors its own way and sends no
-//! NOTICE for `IF EXISTS` of nothing.
+//! then the kind's own translation of what exists. SQLite would drop a view
+//! through `DROP TABLE` no more than Postgres does, but it words the errors
+//! its own way and sends no NOTICE for each name `IF EXISTS` skips.
 
 use std::sync::Arc;
 
 use sqlparser::ast::{Ident, ObjectName, ObjectType, Statement};
 
-use super::{Plan, SqlPlan, ddl, object_name};
+use super::{Plan, SqlPlan, ddl, object_name, skipping};
 use crate::catalog::{Catalog, catalog_relation};
 use crate::error::{Error, Result, SqlState};
 
-pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
+pub fn plan(mut statement: Statement, catalog: &Catalog) -> Result<Plan> {
     let Statement::Drop {
         object_type,
         if_exists,
         names,
         cascade,
         ..
-    } = &statement
+    } = &mut statement
     else {
         unreachable!("drops::plan is called for DROP only")
     };
@@ -28,29 +28,42 @@ pub fn plan(statement: Statement, catalog: &Catalog) -> Result<Plan> {
         let names: Vec<String> = names.iter().map(unqualified).collect();
         return super::enums::drop(&names, *if_exists, catalog);
     }
-    if let Some(kind) = Relation::of(*object_type) {
-        let names: Vec<String> = names.iter().map(unqualified).collect();
-        if let Some(skipped) = kind.check(&names, *if_exists, catalog)? {
-            return Ok(skipped);
-        }
-        if kind == Relation::Sequence {
-            let present: Vec<String> = names
-                .into_iter()
-                .filter(|n| catalog.is_sequence(n))
-                .collect();
-            return Ok(Plan::Sql(Arc::new(super::sequences::drop(&present))));
-        }
-        let dependents = catalog.dependent_views(&names);
-        if !dependents.is_empty() {
-            if !cascade {
-                return Err(depended_on(kind, &names, &dependents, catalog));
-            }
-            return Ok(Plan::Sql(Arc::new(with_dependents(
-                statement, dependents, catalog,
-            )?)));
-        }
+    let Some(kind) = Relation::of(*object_type) else {
+        return Ok(Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)));
+    };
+    let (cascade, if_exists) = (*cascade, *if_exists);
+    let checked = kind.check(names, if_exists, catalog)?;
+    let notices = checked
+        .skipped
+        .iter()
+        .map(|name| kind.skipping(name))
+        .collect();
+    if checked.present.is_empty() {
+        return Ok(Plan::skipped(kind.tag(), notices));
     }
-    Ok(Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)))
+    // What is left to drop: the names that exist.
+    names.retain(|name| !checked.skipped.contains(&unqualified(name)));
+    let present = checked.present;
+    let plan = if kind == Relation::Sequence {
+        super::sequences::drop(&present)
+    } else {
+        let dependents = catalog.dependent_views(&present);
+        if dependents.is_empty() {
+            ddl::plan(statement, catalog)?
+        } else if cascade {
+            with_dependents(statement, dependents, catalog)?
+        } else {
+            return Err(depended_on(kind, &present, &dependents, catalog));
+        }
+    };
+    Ok(Plan::noticed(notices, plan))
+}
+
+/// The names of a DROP, checked: those that exist, and those `IF EXISTS`
+/// skips.
+struct Checked {
+    present: Vec<String>,
+    skipped: Vec<String>,
 }
 
 /// 2BP01, naming each view and what it reads, as Postgres's detail does.
@@ -128,6 +141,7 @@ enum Relation {
     Table,
     View,
     Sequence,
+    Index,
 }
 
 impl Relation {
@@ -136,6 +150,7 @@ impl Relation {
             ObjectType::Table => Some(Relation::Table),
             ObjectType::View => Some(Relation::View),
             ObjectType::Sequence => Some(Relation::Sequence),
+            ObjectType::Index => Some(Relation::Index),
             _ => None,
         }
     }
@@ -145,6 +160,7 @@ impl Relation {
             Relation::Table => "table",
             Relation::View => "view",
             Relation::Sequence => "sequence",
+            Relation::Index => "index",
         }
     }
 
@@ -153,6 +169,7 @@ impl Relation {
             Relation::Table => "DROP TABLE",
             Relation::View => "DROP VIEW",
             Relation::Sequence => "DROP SEQUENCE",
+            Relation::Index => "DROP INDEX",
         }
     }
 
@@ -162,6 +179,8 @@ impl Relation {
             Some(Relation::Sequence)
         } else if catalog.is_view(name) {
             Some(Relation::View)
+        } else if catalog.is_index(name) {
+            Some(Relation::Index)
         } else {
             catalog
                 .table(name)
@@ -170,39 +189,60 @@ impl Relation {
         }
     }
 
-    /// Errors for a missing relation (unless IF EXISTS) or one of another
-    /// kind; `Some(Skipped)` when IF EXISTS leaves nothing to drop.
-    fn check(self, names: &[String], if_exists: bool, catalog: &Catalog) -> Result<Option<Plan>> {
-        let mut missing = Vec::new();
-        for name in names {
-            match Relation::find(name, catalog) {
-                None => missing.push(name),
+    /// "a table", "an index".
+    fn with_article(self) -> String {
+        let word = self.word();
+        let article = if word.starts_with('i') { "an" } else { "a" };
+        format!("{article} {word}")
+    }
+
+    /// The SQLSTATE of a missing one: indexes are not tables to Postgres here.
+    fn undefined(self) -> SqlState {
+        match self {
+            Relation::Index => SqlState::UndefinedObject,
+            _ => SqlState::UndefinedTable,
+        }
+    }
+
+    /// `<kind> "name" does not exist`, naming it without its schema (`s.t`
+    /// is stored for `t` in schema `s`), as Postgres does.
+    fn missing(self, name: &str) -> String {
+        let bare = name.rsplit_once('.').map_or(name, |(_, bare)| bare);
+        format!("{} \"{bare}\" does not exist", self.word())
+    }
+
+    /// The notice for a name `IF EXISTS` skips.
+    fn skipping(self, name: &str) -> super::Notice {
+        skipping(&self.missing(name))
+    }
+
+    /// Splits `names` into those that exist and those IF EXISTS skips; errors
+    /// for a missing relation (without IF EXISTS) or one of another kind.
+    fn check(self, names: &[ObjectName], if_exists: bool, catalog: &Catalog) -> Result<Checked> {
+        let mut checked = Checked {
+            present: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for name in names.iter().map(unqualified) {
+            match Relation::find(&name, catalog) {
+                None if if_exists => checked.skipped.push(name),
+                None => return Err(Error::new(self.undefined(), self.missing(&name))),
                 Some(actual) => {
                     if actual != self {
                         return Err(Error::new(
                             SqlState::WrongObjectType,
-                            format!("\"{name}\" is not a {}", self.word()),
+                            format!("\"{name}\" is not {}", self.with_article()),
                         )
                         .with_hint(format!(
-                            "Use {} to remove a {}.",
+                            "Use {} to remove {}.",
                             actual.tag(),
-                            actual.word()
+                            actual.with_article()
                         )));
                     }
+                    checked.present.push(name);
                 }
             }
         }
-        let Some(first) = missing.first() else {
-            return Ok(None);
-        };
-        let message = format!("{} \"{first}\" does not exist", self.word());
-        if !if_exists {
-            return Err(Error::new(SqlState::UndefinedTable, message));
-        }
-        Ok((missing.len() == names.len()).then(|| Plan::Skipped {
-            tag: self.tag(),
-            state: SqlState::SuccessfulCompletion,
-            notice: format!("{message}, skipping"),
-        }))
+        Ok(checked)
     }
 }

@@ -11,7 +11,7 @@ use sqlparser::ast::{
 
 use super::ddl::{schema_plan, sql_string};
 use super::expr::call;
-use super::{Plan, SqlPlan, object_name};
+use super::{Notice, Plan, SqlPlan, object_name};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
 use crate::types::{ColumnType, TypeModifier};
@@ -87,11 +87,13 @@ pub fn alter(alter: AlterType, catalog: &Catalog) -> Result<Plan> {
     if e.labels.contains(&label) {
         let exists = format!("enum label \"{label}\" already exists");
         if if_not_exists {
-            return Ok(Plan::Skipped {
-                tag: "ALTER TYPE",
-                state: SqlState::DuplicateObject,
-                notice: format!("{exists}, skipping"),
-            });
+            return Ok(Plan::skipped(
+                "ALTER TYPE",
+                vec![Notice::new(
+                    SqlState::DuplicateObject,
+                    format!("{exists}, skipping"),
+                )],
+            ));
         }
         return Err(Error::new(SqlState::DuplicateObject, exists));
     }
@@ -212,10 +214,12 @@ pub fn order_by(query: &mut Query, type_of: impl Fn(&Expr) -> Option<ColumnType>
 /// `DROP TYPE [IF EXISTS] a, b`: refused while a column has the type (2BP01).
 pub fn drop(names: &[String], if_exists: bool, catalog: &Catalog) -> Result<Plan> {
     let mut present = Vec::new();
+    let mut skipped = Vec::new();
     for name in names {
         let Some(e) = catalog.enum_type(name) else {
             let missing = format!("type \"{name}\" does not exist");
             if if_exists {
+                skipped.push(super::skipping(&missing));
                 continue;
             }
             return Err(Error::new(SqlState::UndefinedObject, missing));
@@ -245,18 +249,17 @@ pub fn drop(names: &[String], if_exists: bool, catalog: &Catalog) -> Result<Plan
         present.push(sql_string(name));
     }
     if present.is_empty() {
-        return Ok(Plan::Skipped {
-            tag: "DROP TYPE",
-            state: SqlState::SuccessfulCompletion,
-            notice: format!("type \"{}\" does not exist, skipping", names[0]),
-        });
+        return Ok(Plan::skipped("DROP TYPE", skipped));
     }
-    Ok(Plan::Sql(std::sync::Arc::new(schema_plan(
-        format!(
-            "DELETE FROM _lw_enums WHERE type_name IN ({})",
-            present.join(", ")
+    Ok(Plan::noticed(
+        skipped,
+        schema_plan(
+            format!(
+                "DELETE FROM _lw_enums WHERE type_name IN ({})",
+                present.join(", ")
+            ),
+            Vec::new(),
+            "DROP TYPE",
         ),
-        Vec::new(),
-        "DROP TYPE",
-    ))))
+    ))
 }

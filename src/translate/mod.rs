@@ -49,6 +49,50 @@ use crate::catalog::{Catalog, SearchPath};
 use crate::error::{Error, Result, SqlState};
 use crate::types::{ColumnType, PgType};
 
+/// A NOTICE (or WARNING) Postgres sends with a statement's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// 42P06 for an existing schema, 00000 for most, ...
+    pub state: SqlState,
+    pub message: String,
+}
+
+impl Notice {
+    pub fn new(state: SqlState, message: impl Into<String>) -> Notice {
+        Notice {
+            state,
+            message: message.into(),
+        }
+    }
+
+    /// The transaction-state complaints (25001, 25P01) are warnings in
+    /// Postgres; the rest (`... does not exist, skipping`, `schema "s"
+    /// already exists, skipping`) are notices.
+    pub fn severity(&self) -> &'static str {
+        match self.state {
+            SqlState::ActiveSqlTransaction | SqlState::NoActiveSqlTransaction => "WARNING",
+            _ => "NOTICE",
+        }
+    }
+}
+
+/// `<what> does not exist, skipping`: the notice of `... IF EXISTS` for each
+/// object it did not find.
+pub(crate) fn skipping(missing: &str) -> Notice {
+    Notice::new(
+        SqlState::SuccessfulCompletion,
+        format!("{missing}, skipping"),
+    )
+}
+
+/// What a [`Plan::Noticed`] statement runs after its notices.
+#[derive(Debug, Clone)]
+pub enum Then {
+    /// Nothing: the statement completes with this tag.
+    Nothing(&'static str),
+    Sql(Arc<SqlPlan>),
+}
+
 /// One client statement, ready to run.
 #[derive(Debug, Clone)]
 pub enum Plan {
@@ -79,19 +123,12 @@ pub enum Plan {
     Copy(copy::Copy),
     /// A statement that is accepted and has nothing to do here (its tag).
     Accepted(&'static str),
-    /// `DROP ... IF EXISTS` of nothing: its tag, and the NOTICE Postgres sends
-    /// (`trigger "t" for relation "x" does not exist, skipping`).
-    Skipped {
-        tag: &'static str,
-        /// The NOTICE's SQLSTATE (42P06 for an existing schema, ...).
-        state: SqlState,
-        notice: String,
-    },
-    /// A DDL statement Postgres announces with a NOTICE before it runs
-    /// (`drop cascades to table s.t`).
+    /// A statement Postgres answers with NOTICEs, sent before what it runs:
+    /// nothing for `DROP ... IF EXISTS` of nothing (`trigger "t" for relation
+    /// "x" does not exist, skipping`), or SQL (`drop cascades to table s.t`).
     Noticed {
-        notice: String,
-        plan: Arc<SqlPlan>,
+        notices: Vec<Notice>,
+        then: Then,
     },
     /// `DISCARD ALL`: drop prepared statements and reset settings.
     DiscardAll,
@@ -151,6 +188,28 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// `... IF [NOT] EXISTS` with nothing to do: the statement's tag after the
+    /// notices Postgres sends (one per object skipped).
+    pub fn skipped(tag: &'static str, notices: Vec<Notice>) -> Plan {
+        Plan::Noticed {
+            notices,
+            then: Then::Nothing(tag),
+        }
+    }
+
+    /// `plan` after `notices` (the plain plan when there are none).
+    pub fn noticed(notices: Vec<Notice>, plan: SqlPlan) -> Plan {
+        let plan = Arc::new(plan);
+        if notices.is_empty() {
+            Plan::Sql(plan)
+        } else {
+            Plan::Noticed {
+                notices,
+                then: Then::Sql(plan),
+            }
+        }
+    }
+
     /// The types of `$1..$n` as far as the plan knows them (text for the
     /// arguments of the live-query functions).
     pub fn parameters(&self) -> Vec<Option<ColumnType>> {
@@ -502,16 +561,13 @@ fn translate_statement(statement: Statement, catalog: &Catalog, params: &[PgType
             comment,
             catalog,
         )?)),
-        Statement::CreateTable(create) => match ddl::create_existing(&create, catalog) {
-            Some(skipped) => skipped,
-            None => Plan::Sql(Arc::new(ddl::plan(
-                Statement::CreateTable(create),
-                catalog,
-            )?)),
-        },
-        Statement::CreateIndex(_) | Statement::AlterTable(_) => {
-            Plan::Sql(Arc::new(ddl::plan(statement, catalog)?))
+        Statement::CreateTable(_) | Statement::CreateIndex(_) => {
+            match ddl::create_existing(&statement, catalog) {
+                Some(skipped) => skipped,
+                None => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
+            }
         }
+        Statement::AlterTable(_) => Plan::Sql(Arc::new(ddl::plan(statement, catalog)?)),
         Statement::CreateFunction(_)
         | Statement::CreateTrigger(_)
         | Statement::DropTrigger(_)

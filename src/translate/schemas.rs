@@ -23,7 +23,7 @@ use sqlparser::ast::{
     VisitorMut,
 };
 
-use super::{Plan, ddl, ident_text};
+use super::{Notice, Plan, ddl, ident_text};
 use crate::catalog::{Catalog, PUBLIC, SearchPath, catalog_relation, stored_name};
 use crate::error::{Error, Result, SqlState};
 
@@ -324,11 +324,13 @@ pub fn create(schema_name: &SchemaName, if_not_exists: bool, catalog: &Catalog) 
     let exists =
         catalog.has_schema(&name) || matches!(name.as_str(), "pg_catalog" | "information_schema");
     if exists && if_not_exists {
-        return Ok(Plan::Skipped {
-            tag: "CREATE SCHEMA",
-            state: SqlState::DuplicateSchema,
-            notice: format!("schema \"{name}\" already exists, skipping"),
-        });
+        return Ok(Plan::skipped(
+            "CREATE SCHEMA",
+            vec![Notice::new(
+                SqlState::DuplicateSchema,
+                format!("schema \"{name}\" already exists, skipping"),
+            )],
+        ));
     }
     if exists {
         return Err(Error::new(
@@ -371,17 +373,15 @@ pub fn drop(
         if catalog.has_schema(&name) {
             present.push(name);
         } else if if_exists {
-            skipped.push(format!("schema \"{name}\" does not exist, skipping"));
+            skipped.push(super::skipping(&format!(
+                "schema \"{name}\" does not exist"
+            )));
         } else {
             return Err(no_schema(&name));
         }
     }
     if present.is_empty() {
-        return Ok(Plan::Skipped {
-            tag: "DROP SCHEMA",
-            state: SqlState::SuccessfulCompletion,
-            notice: skipped.join("\n"),
-        });
+        return Ok(Plan::skipped("DROP SCHEMA", skipped));
     }
     let contents: Vec<String> = present
         .iter()
@@ -431,13 +431,11 @@ pub fn drop(
         plan.after.push(target.sql);
         plan.after.extend(target.after);
     }
-    Ok(match cascade_notice(&contents, catalog) {
-        Some(notice) => Plan::Noticed {
-            notice,
-            plan: Arc::new(plan),
-        },
-        None => Plan::Sql(Arc::new(plan)),
-    })
+    skipped.extend(
+        cascade_notice(&contents, catalog)
+            .map(|message| Notice::new(SqlState::SuccessfulCompletion, message)),
+    );
+    Ok(Plan::noticed(skipped, plan))
 }
 
 fn schema_of(stored: &str) -> &str {

@@ -216,11 +216,10 @@ fn alter(words: &mut Words, catalog: &Catalog) -> Result<Option<Plan>> {
     if !catalog.is_sequence(&name) {
         let missing = format!("relation \"{name}\" does not exist");
         if if_exists {
-            return Ok(Some(Plan::Skipped {
-                tag: "ALTER SEQUENCE",
-                state: SqlState::SuccessfulCompletion,
-                notice: format!("{missing}, skipping"),
-            }));
+            return Ok(Some(Plan::skipped(
+                "ALTER SEQUENCE",
+                vec![super::skipping(&missing)],
+            )));
         }
         return Err(Error::new(SqlState::UndefinedTable, missing));
     }

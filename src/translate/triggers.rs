@@ -322,16 +322,10 @@ fn drop_trigger(drop: DropTrigger, catalog: &Catalog) -> Result<Plan> {
     }
     // Postgres says "relation" where the error said "table".
     let notice = missing.message.replace("for table", "for relation");
-    Ok(skipped("DROP TRIGGER", &notice))
-}
-
-/// `DROP ... IF EXISTS` of nothing: Postgres's NOTICE for what was missing.
-fn skipped(tag: &'static str, missing: &str) -> Plan {
-    Plan::Skipped {
-        tag,
-        state: SqlState::SuccessfulCompletion,
-        notice: format!("{missing}, skipping"),
-    }
+    Ok(Plan::skipped(
+        "DROP TRIGGER",
+        vec![super::skipping(&notice)],
+    ))
 }
 
 /// `DROP FUNCTION f`: refused while triggers use it (2BP01), unless CASCADE,
@@ -343,7 +337,7 @@ fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<Plan> {
         let name = bare_name(&desc.name);
         if catalog.function(&name).is_none() {
             if drop.if_exists {
-                notices.push(undefined_function(&name).message);
+                notices.push(super::skipping(&undefined_function(&name).message));
                 continue;
             }
             return Err(undefined_function(&name));
@@ -374,15 +368,13 @@ fn drop_function(drop: DropFunction, catalog: &Catalog) -> Result<Plan> {
             sql_string(&name)
         ));
     }
-    if statements.is_empty()
-        && let Some(missing) = notices.first()
-    {
-        return Ok(skipped("DROP FUNCTION", missing));
+    if statements.is_empty() {
+        return Ok(Plan::skipped("DROP FUNCTION", notices));
     }
-    Ok(Plan::Sql(Arc::new(schema_plan(
-        statements,
-        "DROP FUNCTION",
-    ))))
+    Ok(Plan::noticed(
+        notices,
+        schema_plan(statements, "DROP FUNCTION"),
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

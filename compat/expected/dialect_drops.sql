@@ -1,0 +1,33 @@
+-- DROP ... IF EXISTS and CREATE ... IF NOT EXISTS: one NOTICE per name skipped,
+-- what exists is still dropped, indexes included, and the errors for the wrong kind.
+DROP TABLE IF EXISTS drp_nope;
+DROP INDEX IF EXISTS drp_nope_idx;
+DROP VIEW IF EXISTS drp_nope_v;
+DROP TABLE IF EXISTS drp_nope, drp_nope2;
+CREATE TABLE drp_t1 (id int primary key, a int);
+CREATE INDEX drp_t1_a ON drp_t1 (a);
+CREATE INDEX IF NOT EXISTS drp_t1_a ON drp_t1 (a);
+CREATE INDEX IF NOT EXISTS drp_t1 ON drp_t1 (a);
+CREATE TABLE IF NOT EXISTS drp_t1 (id int);
+CREATE TABLE IF NOT EXISTS drp_t1_a (id int);
+CREATE VIEW drp_v1 AS SELECT 1 AS x;
+DROP INDEX drp_t1;
+DROP TABLE drp_t1_a;
+DROP INDEX drp_nope;
+DROP INDEX IF EXISTS drp_nope, drp_t1_a;
+DROP INDEX IF EXISTS drp_t1_a;
+DROP TABLE IF EXISTS drp_t1, drp_nope;
+DROP SEQUENCE IF EXISTS drp_nope_seq, drp_nope_seq2;
+DROP FUNCTION IF EXISTS drp_nope_fn(), drp_nope_fn2();
+DROP TRIGGER IF EXISTS drp_nope_tr ON drp_v1;
+CREATE TYPE drp_e1 AS ENUM ('a');
+CREATE SCHEMA drp_s1;
+CREATE TABLE drp_s1.drp_st (a int);
+CREATE INDEX drp_si ON drp_s1.drp_st (a);
+CREATE INDEX IF NOT EXISTS drp_si ON drp_s1.drp_st (a);
+DROP INDEX IF EXISTS drp_s1.drp_si, drp_s1.drp_nope;
+DROP TYPE IF EXISTS drp_nt1, drp_nt2;
+DROP TYPE IF EXISTS drp_nt1, drp_e1;
+DROP SCHEMA IF EXISTS drp_ns1, drp_ns2;
+DROP SCHEMA IF EXISTS drp_ns1, drp_s1 CASCADE;
+DROP VIEW drp_v1;
