@@ -68,15 +68,23 @@ pub struct DirectSocket {
     backlog_ready: Notify,
 }
 
-struct State {
-    /// A duplicate of the session's plain TCP socket (non-blocking, as the
-    /// session's own); `None` once the session ends.
-    socket: Option<TcpStream>,
-    armed: bool,
-    /// Notifications held for a direct write, in order.
-    held: Vec<Arc<Notification>>,
-    /// The unsent end of a message the socket took only in part.
-    backlog: Vec<u8>,
+/// Who writes to the socket. `socket` is a duplicate of the session's plain
+/// TCP socket (non-blocking, as the session's own).
+enum State {
+    /// The session is idle (armed): the hub holds notifications for a direct
+    /// write, in order.
+    Idle {
+        socket: TcpStream,
+        held: Vec<Arc<Notification>>,
+    },
+    /// The session writes (disarmed): the hub queues, and `pending` is what
+    /// the session must send before anything else.
+    Busy {
+        socket: TcpStream,
+        pending: Reclaimed,
+    },
+    /// The session ended; the duplicate is closed.
+    Closed,
 }
 
 /// How a socket took a notification.
@@ -90,6 +98,7 @@ pub enum Taken {
 
 /// What the session finds when it takes its socket back: bytes to write
 /// first, then notifications to send, before anything else.
+#[derive(Default)]
 pub struct Reclaimed {
     pub backlog: Vec<u8>,
     pub held: Vec<Arc<Notification>>,
@@ -132,11 +141,9 @@ impl DirectSocket {
     /// Shares `socket` (a duplicate of the session's) with the hub, disarmed.
     pub fn new(socket: TcpStream) -> Arc<DirectSocket> {
         Arc::new(DirectSocket {
-            state: Mutex::new(State {
-                socket: Some(socket),
-                armed: false,
-                held: Vec::new(),
-                backlog: Vec::new(),
+            state: Mutex::new(State::Busy {
+                socket,
+                pending: Reclaimed::default(),
             }),
             backlog_ready: Notify::new(),
         })
@@ -151,15 +158,21 @@ impl DirectSocket {
     /// consumer by the session), else put on `queue`.
     pub fn deliver(&self, n: &Arc<Notification>, queue: &mpsc::Sender<Arc<Notification>>) -> Taken {
         let mut state = self.state();
-        if state.armed && n.id.is_none() && state.held.len() < HELD_LIMIT {
-            state.held.push(n.clone());
-            return Taken::Held;
-        }
-        if state.armed && !state.held.is_empty() {
+        if let State::Idle { held, .. } = &mut *state {
+            if n.id.is_none() && held.len() < HELD_LIMIT {
+                held.push(n.clone());
+                return Taken::Held;
+            }
             // What is held goes first: the session sends it, then the queue.
-            self.backlog_ready.notify_one();
+            let held = std::mem::take(held);
+            if !held.is_empty() {
+                self.backlog_ready.notify_one();
+            }
+            state.disarm(Reclaimed {
+                backlog: Vec::new(),
+                held,
+            });
         }
-        state.armed = false;
         match queue.try_send(n.clone()) {
             Ok(()) => Taken::Queued,
             Err(_) => Taken::Refused,
@@ -170,52 +183,78 @@ impl DirectSocket {
     /// idle (otherwise it sends them itself).
     fn write_held(&self) {
         let mut state = self.state();
-        if !state.armed || state.held.is_empty() {
+        let State::Idle { socket, held } = &mut *state else {
             return;
-        }
+        };
         // One notification (the common case) is written from its encoding.
-        let written = match state.held.as_slice() {
+        let (first, joined);
+        let bytes: &[u8] = match held.as_slice() {
+            [] => return,
             [one] => {
-                let one = one.clone();
-                state.write(one.encoded())
+                first = one.clone();
+                first.encoded()
             }
             many => {
-                let bytes: Vec<u8> = many.iter().flat_map(|n| n.encoded()).copied().collect();
-                state.write(&bytes)
+                joined = many
+                    .iter()
+                    .flat_map(|n| n.encoded())
+                    .copied()
+                    .collect::<Vec<u8>>();
+                &joined
             }
         };
-        match written {
-            Written::Whole => state.held.clear(),
-            Written::Part => {
-                state.held.clear();
-                state.armed = false;
-                self.backlog_ready.notify_one();
+        let pending = match write(socket, bytes) {
+            sent if sent == bytes.len() => {
+                held.clear();
+                return;
             }
-            Written::Nothing => {
-                state.armed = false;
-                self.backlog_ready.notify_one();
+            // Nothing went: the session sends the notifications themselves.
+            0 => Reclaimed {
+                backlog: Vec::new(),
+                held: std::mem::take(held),
+            },
+            sent => {
+                held.clear();
+                Reclaimed {
+                    backlog: bytes[sent..].to_vec(),
+                    held: Vec::new(),
+                }
             }
-        }
+        };
+        state.disarm(pending);
+        self.backlog_ready.notify_one();
     }
 
-    /// Marks the session idle, unless something is still waiting for it
-    /// (`false`: send that first, then arm again).
-    pub fn arm(&self, queue: &mpsc::Receiver<Arc<Notification>>) -> bool {
+    /// Marks the session idle, unless something is still waiting for it (the
+    /// session sends that first, then arms again).
+    pub fn arm(&self, queue: &mpsc::Receiver<Arc<Notification>>) {
         let mut state = self.state();
-        state.armed = state.socket.is_some()
-            && state.backlog.is_empty()
-            && state.held.is_empty()
-            && queue.is_empty();
-        state.armed
+        if let State::Busy { pending, .. } = &*state
+            && pending.is_empty()
+            && queue.is_empty()
+            && let State::Busy { socket, .. } = std::mem::replace(&mut *state, State::Closed)
+        {
+            *state = State::Idle {
+                socket,
+                held: Vec::new(),
+            };
+        }
     }
 
     /// Stops direct writes before the session writes itself.
     pub fn disarm(&self) -> Reclaimed {
         let mut state = self.state();
-        state.armed = false;
-        Reclaimed {
-            backlog: std::mem::take(&mut state.backlog),
-            held: std::mem::take(&mut state.held),
+        match &mut *state {
+            State::Idle { held, .. } => {
+                let held = std::mem::take(held);
+                state.disarm(Reclaimed::default());
+                Reclaimed {
+                    backlog: Vec::new(),
+                    held,
+                }
+            }
+            State::Busy { pending, .. } => std::mem::take(pending),
+            State::Closed => Reclaimed::default(),
         }
     }
 
@@ -226,39 +265,37 @@ impl DirectSocket {
 
     /// The session ended: the duplicate socket is closed.
     pub fn close(&self) {
-        let mut state = self.state();
-        state.armed = false;
-        state.socket = None;
+        *self.state() = State::Closed;
     }
 }
 
-enum Written {
-    Whole,
-    Part,
-    Nothing,
+impl Reclaimed {
+    fn is_empty(&self) -> bool {
+        self.backlog.is_empty() && self.held.is_empty()
+    }
 }
 
 impl State {
-    fn write(&mut self, bytes: &[u8]) -> Written {
-        let Some(socket) = &self.socket else {
-            return Written::Nothing;
-        };
-        let mut sent = 0;
-        while sent < bytes.len() {
-            match (&*socket).write(&bytes[sent..]) {
-                Ok(0) => break,
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        match sent {
-            0 => Written::Nothing,
-            n if n == bytes.len() => Written::Whole,
-            n => {
-                self.backlog.extend_from_slice(&bytes[n..]);
-                Written::Part
-            }
+    /// Idle to busy, with what the session must send first.
+    fn disarm(&mut self, pending: Reclaimed) {
+        if let State::Idle { .. } = self
+            && let State::Idle { socket, .. } = std::mem::replace(self, State::Closed)
+        {
+            *self = State::Busy { socket, pending };
         }
     }
+}
+
+/// Writes what the non-blocking `socket` takes of `bytes`; the count sent.
+fn write(socket: &TcpStream, bytes: &[u8]) -> usize {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        match (&*socket).write(&bytes[sent..]) {
+            Ok(0) => break,
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    sent
 }
