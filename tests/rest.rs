@@ -503,6 +503,27 @@ async fn sql_statements_and_transactions() {
     )
     .await;
     assert_eq!(body["rows"], json!([[2]]));
+    // IF [NOT] EXISTS with nothing to do completes (a migration run twice).
+    let (status, body) = sql(
+        &server,
+        json!([{"query": "CREATE TABLE IF NOT EXISTS orders (id int)"},
+               {"query": "DROP TABLE IF EXISTS no_such_table"}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body[0]["command"].clone(), body[1]["command"].clone()),
+        (json!("CREATE TABLE"), json!("DROP TABLE"))
+    );
+    let (status, body) = sql(
+        &server,
+        json!({"query": "CREATE TABLE IF NOT EXISTS orders (id int)"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["command"].clone()),
+        (StatusCode::OK, json!("CREATE TABLE"))
+    );
     // Session commands mean nothing over HTTP; syntax errors are 400.
     let (status, body) = sql(&server, json!({"query": "BEGIN"})).await;
     assert_eq!(

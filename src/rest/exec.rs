@@ -81,6 +81,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A statement's result with no rows, only its tag.
+    fn command(tag: &str) -> Outcome {
+        Outcome {
+            columns: Vec::new(),
+            rows: Vec::new(),
+            tag: tag.into(),
+        }
+    }
+
     /// The rows as JSON objects keyed by column name.
     pub fn objects(&self) -> Vec<Json> {
         self.rows
@@ -185,11 +194,14 @@ impl Executor {
     }
 }
 
-/// A statement as the REST door runs it: SQL, or a NOTIFY to publish at commit.
+/// A statement as the REST door runs it: SQL, a NOTIFY to publish at commit,
+/// or nothing but its tag (`CREATE TABLE IF NOT EXISTS` of a table that
+/// exists, whose NOTICE HTTP has no place for).
 #[derive(Clone)]
 enum Step {
     Sql(Arc<SqlPlan>),
     Notify { channel: String, payload: String },
+    Done(&'static str),
 }
 
 /// Translates exactly one statement; session commands (transactions, SET,
@@ -209,6 +221,10 @@ fn translated(sql: &str, catalog: &Catalog) -> Result<Step> {
             ..
         } => Ok(Step::Sql(plan)),
         Plan::Notify { channel, payload } => Ok(Step::Notify { channel, payload }),
+        Plan::Noticed {
+            then: Then::Nothing(tag),
+            ..
+        } => Ok(Step::Done(tag)),
         other => Err(Error::unsupported(format!(
             "{} over HTTP (each request is its own transaction)",
             plan_name(&other)
@@ -252,12 +268,9 @@ pub(super) fn run_step(
     match plans.get(&s.sql, &catalog)? {
         Step::Notify { channel, payload } => {
             pending.notify(channel, payload);
-            Ok(Outcome {
-                columns: Vec::new(),
-                rows: Vec::new(),
-                tag: "NOTIFY".into(),
-            })
+            Ok(Outcome::command("NOTIFY"))
         }
+        Step::Done(tag) => Ok(Outcome::command(tag)),
         Step::Sql(plan) => {
             let outcome = run_plan(conn, &catalog, &plan, &s.params)?;
             if plan.access == Access::Schema {
