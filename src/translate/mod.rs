@@ -50,7 +50,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::types::{ColumnType, PgType};
 
 /// A NOTICE (or WARNING) Postgres sends with a statement's result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Notice {
     /// 42P06 for an existing schema, 00000 for most, ...
     pub state: SqlState,
