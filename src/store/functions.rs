@@ -34,6 +34,10 @@ struct ContextState {
     /// `set_config(name, value, is_local)` calls, for the session to apply
     /// after the statement (it owns the settings).
     set_configs: Vec<(String, String, bool)>,
+    /// The search path as the statement sees it, parsed once for all the rows
+    /// that ask (`pg_table_is_visible` over a whole catalog); reset by a
+    /// `set_config` of it.
+    search_path: Option<SearchPath>,
     listening: Vec<String>,
     /// The user and database of the statement's session (`current_user`,
     /// `current_database()`).
@@ -65,6 +69,7 @@ impl StatementContext {
         state.notifications.clear();
         state.alterations.clear();
         state.set_configs.clear();
+        state.search_path = None;
         state.listening = listening;
         state.identity = None;
         state.settings = None;
@@ -113,6 +118,19 @@ impl StatementContext {
             (set, state.settings.clone())
         };
         set.or_else(|| session.and_then(|s| s.setting(name)))
+    }
+
+    /// Where schema `name` is on the statement's search path (0 first).
+    fn search_position(&self, name: &str) -> Option<usize> {
+        if let Some(path) = &self.state().search_path {
+            return path.position(name);
+        }
+        let path = self
+            .setting("search_path")
+            .map_or_else(SearchPath::default, |s| SearchPath::parse(&s));
+        let position = path.position(name);
+        self.state().search_path = Some(path);
+        position
     }
 
     /// The settings `set_config()` changed: (name, value, is_local).
@@ -232,9 +250,7 @@ pub fn register(
     let path = context.clone();
     conn.create_scalar_function("lw_search_position", 1, VOLATILE, move |ctx| {
         let name: String = ctx.get(0)?;
-        let setting = path.setting("search_path");
-        let path = setting.map_or_else(SearchPath::default, |s| SearchPath::parse(&s));
-        Ok(path.position(&name).map(|p| p as i64))
+        Ok(path.search_position(&name).map(|p| p as i64))
     })?;
     // set_config(name, value, is_local): queued for the session, which owns
     // the settings (is_local is SET LOCAL).
@@ -243,7 +259,11 @@ pub fn register(
         let name: String = ctx.get(0)?;
         let value: String = ctx.get::<Option<String>>(1)?.unwrap_or_default();
         let local = ctx.get::<Option<bool>>(2)?.unwrap_or(false);
-        set.state().set_configs.push((name, value.clone(), local));
+        let mut state = set.state();
+        if name.eq_ignore_ascii_case("search_path") {
+            state.search_path = None;
+        }
+        state.set_configs.push((name, value.clone(), local));
         Ok(value)
     })?;
     let alter = context.clone();
