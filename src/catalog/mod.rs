@@ -330,6 +330,12 @@ pub fn stored_name(schema: &str, name: &str) -> String {
     }
 }
 
+/// The relation's own name in a stored name (`t` of `s.t`), as Postgres's
+/// messages name it.
+pub fn bare_name(stored: &str) -> &str {
+    stored.rsplit_once('.').map_or(stored, |(_, bare)| bare)
+}
+
 /// `search_path`: the schemas unqualified names are looked up in, in order,
 /// and the first of which (that exists) new relations are created in.
 #[derive(Debug, Clone, PartialEq, Eq)]

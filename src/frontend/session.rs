@@ -362,8 +362,7 @@ impl Session {
     /// leaves behind.
     async fn end(&mut self, tx: Tx, commit: bool) -> Result<()> {
         let (at_commit, at_start) = (tx.settings_at_commit.clone(), tx.settings_at_start.clone());
-        let verb = if commit { "COMMIT" } else { "ROLLBACK" };
-        let ended = finish(tx, verb, &self.store).await;
+        let ended = finish(tx, commit, &self.store).await;
         let committed = commit && ended.is_ok();
         self.restore_settings(if committed { at_commit } else { at_start });
         ended
@@ -1122,17 +1121,17 @@ where
     .await
 }
 
-async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
+async fn finish(tx: Tx, commit: bool, store: &Arc<Store>) -> Result<()> {
     let Some(guard) = tx.writer else {
         return Ok(());
     };
     let changed_schema = tx.changed_schema;
     let catalog_store = store.clone();
     let (_guard, result) = blocking(guard, move |conn| {
-        let result = if verb == "COMMIT" {
+        let result = if commit {
             exec::commit_write(conn)
         } else {
-            conn.sqlite.execute_batch(verb).map_err(Error::from)
+            conn.sqlite.execute_batch("ROLLBACK").map_err(Error::from)
         };
         if result.is_err() && !conn.sqlite.is_autocommit() {
             let _ = conn.sqlite.execute_batch("ROLLBACK");
@@ -1144,7 +1143,7 @@ async fn finish(tx: Tx, verb: &'static str, store: &Arc<Store>) -> Result<()> {
         result
     })
     .await;
-    if result.is_ok() && verb == "COMMIT" {
+    if result.is_ok() && commit {
         store.committed();
     }
     result

@@ -143,15 +143,15 @@ pub fn create_existing(statement: &Statement, catalog: &Catalog) -> Option<Plan>
     let name = object_name(name);
     let exists =
         catalog.is_sequence(&name) || catalog.is_index(&name) || catalog.table(&name).is_some();
-    let shown = name
-        .rsplit_once('.')
-        .map_or(name.as_str(), |(_, bare)| bare);
     exists.then(|| {
         Plan::skipped(
             tag,
             vec![Notice::new(
                 SqlState::DuplicateTable,
-                format!("relation \"{shown}\" already exists, skipping"),
+                format!(
+                    "relation \"{}\" already exists, skipping",
+                    crate::catalog::bare_name(&name)
+                ),
             )],
         )
     })

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use sqlparser::ast::{Ident, ObjectName, ObjectType, Statement};
 
 use super::{Plan, SqlPlan, ddl, object_name, skipping};
-use crate::catalog::{Catalog, catalog_relation};
+use crate::catalog::{Catalog, bare_name, catalog_relation};
 use crate::error::{Error, Result, SqlState};
 
 pub fn plan(mut statement: Statement, catalog: &Catalog) -> Result<Plan> {
@@ -207,8 +207,7 @@ impl Relation {
     /// `<kind> "name" does not exist`, naming it without its schema (`s.t`
     /// is stored for `t` in schema `s`), as Postgres does.
     fn missing(self, name: &str) -> String {
-        let bare = name.rsplit_once('.').map_or(name, |(_, bare)| bare);
-        format!("{} \"{bare}\" does not exist", self.word())
+        format!("{} \"{}\" does not exist", self.word(), bare_name(name))
     }
 
     /// The notice for a name `IF EXISTS` skips.

@@ -365,7 +365,7 @@ pub fn drop(
     catalog: &Catalog,
 ) -> Result<Plan> {
     let mut present = Vec::new();
-    let mut skipped = Vec::new();
+    let mut notices = Vec::new();
     for name in names.iter().map(super::object_name) {
         if name == PUBLIC || matches!(name.as_str(), "pg_catalog" | "information_schema") {
             return Err(Error::unsupported(format!("DROP SCHEMA {name}")));
@@ -373,7 +373,7 @@ pub fn drop(
         if catalog.has_schema(&name) {
             present.push(name);
         } else if if_exists {
-            skipped.push(super::skipping(&format!(
+            notices.push(super::skipping(&format!(
                 "schema \"{name}\" does not exist"
             )));
         } else {
@@ -381,7 +381,7 @@ pub fn drop(
         }
     }
     if present.is_empty() {
-        return Ok(Plan::skipped("DROP SCHEMA", skipped));
+        return Ok(Plan::skipped("DROP SCHEMA", notices));
     }
     let contents: Vec<String> = present
         .iter()
@@ -431,11 +431,11 @@ pub fn drop(
         plan.after.push(target.sql);
         plan.after.extend(target.after);
     }
-    skipped.extend(
+    notices.extend(
         cascade_notice(&contents, catalog)
             .map(|message| Notice::new(SqlState::SuccessfulCompletion, message)),
     );
-    Ok(Plan::noticed(skipped, plan))
+    Ok(Plan::noticed(notices, plan))
 }
 
 fn schema_of(stored: &str) -> &str {
