@@ -92,6 +92,54 @@ async fn committed_changes_reach_listeners_in_order_and_rollbacks_do_not() {
     assert_eq!(since, lsns[1..]);
 }
 
+/// The stream is read only while someone follows it. LISTEN on a change
+/// channel opens the bridge's cursor before it returns, so a write right
+/// after it is delivered; after the last UNLISTEN the cursor closes, and a
+/// change made meanwhile is never delivered late. The head still moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_is_followed_only_while_someone_listens() {
+    let server = start().await;
+    let writer = connect(&server).await;
+    writer.batch_execute(ORDERS).await.unwrap();
+    assert_eq!(server.changes.followers(), 0);
+    let (listener, mut rx) = connect_listening(&server).await;
+    for round in 0..20 {
+        listener
+            .batch_execute("LISTEN \"litewire.changes.orders\"")
+            .await
+            .unwrap();
+        assert!(server.changes.followers() > 0, "round {round}");
+        for customer in [format!("heard {round}"), format!("unheard {round}")] {
+            writer
+                .execute("INSERT INTO orders (customer) VALUES ($1)", &[&customer])
+                .await
+                .unwrap();
+            if customer.starts_with("heard") {
+                let (_, change) = payload(next_notification(&mut rx).await);
+                assert_eq!(change["row"]["customer"], customer.as_str());
+                listener
+                    .batch_execute("UNLISTEN \"litewire.changes.orders\"")
+                    .await
+                    .unwrap();
+            }
+        }
+        eventually("the bridge closes its cursor", || {
+            server.changes.followers() == 0
+        })
+        .await;
+    }
+    assert_none(&listener, &mut rx).await;
+    let newest: i64 = writer
+        .query_one("SELECT max(lsn) FROM litewire.changes(0)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    eventually("the head reaches the newest change", || {
+        server.changes.head() == newest
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_follows_alter_table_and_covers_every_table() {
     let server = start().await;

@@ -181,7 +181,12 @@ async fn a_feed_resumed_after_a_disconnect_misses_and_repeats_nothing() {
         owners.push(diff["row"]["owner"].as_str().unwrap().to_string());
     }
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // With its only subscriber gone the feed closes its cursor: the writes
+    // go on while nothing follows the stream, and the resume reads them back.
+    eventually("the feed closes its cursor", || {
+        server.changes.followers() == 0
+    })
+    .await;
     let mut ws = ws_connect(&server, None).await;
     let ack = ws_request(
         &mut ws,

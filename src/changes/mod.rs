@@ -11,11 +11,16 @@
 //! `since` LSN) or falls behind (broadcast lag), then follows the live
 //! broadcast, so it sees every change exactly once and in order.
 //!
+//! While no cursor is open the dispatcher only moves the head to the newest
+//! LSN: reading and parsing every change for nobody was a quarter of the cost
+//! of a captured autocommit write. Followers ([`follow`]) therefore hold a
+//! cursor only while they have subscribers.
+//!
 //! Retention ([`ChangeStream::compact`]) deletes changes older than the window;
 //! resuming from before it fails with [`ChangeError::Compacted`].
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -136,6 +141,10 @@ pub struct ChangeStream {
     head: AtomicI64,
     retention: Retention,
     stop: AtomicBool,
+    /// Held while a cursor is opened and while the dispatcher, finding no
+    /// cursor open, moves the head without broadcasting: a cursor opened at
+    /// the head then misses nothing committed after it.
+    opening: Mutex<()>,
 }
 
 const SELECT_CHANGES: &str = "SELECT lsn, txid, tbl, op, pk, row, old, committed_at \
@@ -187,6 +196,7 @@ impl ChangeStream {
             head: AtomicI64::new(head),
             retention,
             stop: AtomicBool::new(false),
+            opening: Mutex::new(()),
         });
         let dispatcher = stream.clone();
         std::thread::Builder::new()
@@ -201,6 +211,11 @@ impl ChangeStream {
         self.head.load(Ordering::Acquire)
     }
 
+    /// How many cursors follow the stream now (for stats and tests).
+    pub fn followers(&self) -> usize {
+        self.live.receiver_count()
+    }
+
     /// Stops the dispatcher (at its next wake-up, within [`POLL`]).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
@@ -212,9 +227,15 @@ impl ChangeStream {
         let mut rung = 0;
         let mut version = None;
         while !self.stop.load(Ordering::Acquire) {
+            let seen = rung;
             rung = bell.wait(rung, POLL);
-            let current: Option<i64> = conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok();
-            if current.is_some() && current == version {
+            // A ring is a commit by litewire; only a quiet poll has to ask
+            // whether another process wrote.
+            let current = conn
+                .prepare_cached("PRAGMA data_version")
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .ok();
+            if rung == seen && current.is_some() && current == version {
                 continue;
             }
             version = current;
@@ -225,8 +246,12 @@ impl ChangeStream {
         }
     }
 
-    /// Broadcasts everything committed after the head.
+    /// Broadcasts everything committed after the head, or, with no cursor
+    /// open, moves the head past it.
     fn drain(&self, conn: &Connection) -> rusqlite::Result<()> {
+        if self.skip_unfollowed(conn)? {
+            return Ok(());
+        }
         loop {
             let changes = read_changes(conn, self.head(), READ_LIMIT)?;
             let Some(last) = changes.last().map(|c| c.lsn) else {
@@ -244,9 +269,31 @@ impl ChangeStream {
         }
     }
 
+    /// With no cursor open, moves the head to the newest change (counted as
+    /// dispatched) and says so; the changes themselves stay in the table for
+    /// any cursor that asks for them with `since`.
+    fn skip_unfollowed(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if self.live.receiver_count() > 0 {
+            return Ok(false);
+        }
+        let newest: i64 = conn
+            .prepare_cached("SELECT coalesce(max(lsn), 0) FROM _lw_changes")?
+            .query_row([], |r| r.get(0))?;
+        let head = self.head();
+        if newest > head {
+            // LSNs are consecutive row ids, so the difference is the count.
+            metrics::counter!(crate::metrics::CHANGES).increment((newest - head) as u64);
+            metrics::gauge!(crate::metrics::CHANGE_LSN).set(newest as f64);
+            self.head.store(newest, Ordering::Release);
+        }
+        Ok(true)
+    }
+
     /// Follows the stream: from `since` (replaying what came after it), or from
     /// now when `None`.
     pub fn cursor(self: &Arc<Self>, since: Option<i64>) -> Cursor {
+        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         let live = self.live.subscribe();
         let last = since.unwrap_or_else(|| self.head());
         Cursor {
@@ -358,20 +405,45 @@ impl Cursor {
 
 /// A task that follows the stream for many subscribers (table feeds, live
 /// queries): it takes commands from its doors and handles each batch of
-/// changes in order, from one [`Cursor`] it owns. Driven by [`follow`].
+/// changes in order, from one [`Cursor`] it owns while it has subscribers
+/// (none is open while it has none, so the dispatcher reads nothing for it).
+/// Driven by [`follow`].
 pub trait Follower {
     type Command;
 
-    fn cursor(&mut self) -> &mut Cursor;
+    /// The follower's cursor, `None` while it is idle.
+    fn cursor(&mut self) -> &mut Option<Cursor>;
+
+    fn stream(&self) -> &Arc<ChangeStream>;
+
+    /// Whether the follower has no subscribers left (its cursor is then
+    /// closed until the next one comes).
+    fn is_idle(&self) -> bool;
 
     fn command(&mut self, command: Self::Command) -> impl Future<Output = ()> + Send;
 
     fn batch(&mut self, batch: ChangeBatch) -> impl Future<Output = ()> + Send;
 
     /// The follower's own cursor fell behind retention (it cannot while it
-    /// keeps up): its subscribers must resnapshot, and it starts again from
-    /// now.
+    /// keeps up): its subscribers must resnapshot.
     fn fell_behind(&mut self, error: ChangeError);
+
+    /// Where a subscriber added now starts following: the cursor's position,
+    /// opening the cursor at the head if the follower was idle.
+    fn position(&mut self) -> i64 {
+        let stream = self.stream().clone();
+        self.cursor()
+            .get_or_insert_with(|| stream.cursor(None))
+            .position()
+    }
+}
+
+/// The next batch of `cursor`; never, while there is none.
+pub async fn next_batch(cursor: &mut Option<Cursor>) -> Option<Result<ChangeBatch, ChangeError>> {
+    match cursor {
+        Some(cursor) => cursor.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs `follower` until shutdown or until its doors drop their command
@@ -390,7 +462,7 @@ pub async fn follow<F: Follower>(
                 None => return,
                 Some(command) => follower.command(command).await,
             },
-            batch = follower.cursor().next() => match batch {
+            batch = next_batch(follower.cursor()) => match batch {
                 None => return,
                 Some(Ok(batch)) => follower.batch(batch).await,
                 Some(Err(e)) => {
@@ -398,6 +470,9 @@ pub async fn follow<F: Follower>(
                     follower.fell_behind(e);
                 }
             },
+        }
+        if follower.is_idle() {
+            *follower.cursor() = None;
         }
     }
 }

@@ -61,10 +61,9 @@ pub struct Feeds {
 impl Feeds {
     pub fn start(changes: Arc<ChangeStream>, shutdown: CancellationToken) -> Feeds {
         let (commands, rx) = mpsc::unbounded_channel();
-        let cursor = changes.cursor(None);
         let hub = Hub {
             changes,
-            cursor,
+            cursor: None,
             live: HashMap::new(),
         };
         tokio::spawn(follow(hub, rx, shutdown));
@@ -90,7 +89,7 @@ struct Live {
 
 struct Hub {
     changes: Arc<ChangeStream>,
-    cursor: Cursor,
+    cursor: Option<Cursor>,
     /// Live subscriptions by table.
     live: HashMap<String, Vec<Live>>,
 }
@@ -98,8 +97,16 @@ struct Hub {
 impl Follower for Hub {
     type Command = Command;
 
-    fn cursor(&mut self) -> &mut Cursor {
+    fn cursor(&mut self) -> &mut Option<Cursor> {
         &mut self.cursor
+    }
+
+    fn stream(&self) -> &Arc<ChangeStream> {
+        &self.changes
+    }
+
+    fn is_idle(&self) -> bool {
+        self.live.is_empty()
     }
 
     async fn command(&mut self, command: Command) {
@@ -132,11 +139,10 @@ impl Hub {
             live.outbox
                 .push(protocol::sub_error(&live.sub, &error).into());
         }
-        self.cursor = self.changes.cursor(None);
     }
 
     async fn add(&mut self, s: Subscription) {
-        let position = self.cursor.position();
+        let position = self.position();
         let start = s.since.unwrap_or(position);
         let ack = protocol::ack(
             &s.request,

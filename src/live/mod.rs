@@ -125,7 +125,7 @@ impl LiveEngine {
         let (commands, rx) = mpsc::unbounded_channel();
         let engine = Engine {
             store: store.clone(),
-            cursor: changes.cursor(None),
+            cursor: None,
             changes,
             subs: HashMap::new(),
             tables: HashMap::new(),
@@ -226,7 +226,7 @@ struct TableSubs {
 struct Engine {
     store: Arc<Store>,
     changes: Arc<ChangeStream>,
-    cursor: Cursor,
+    cursor: Option<Cursor>,
     subs: HashMap<LiveId, Sub>,
     tables: HashMap<String, TableSubs>,
 }
@@ -234,8 +234,16 @@ struct Engine {
 impl Follower for Engine {
     type Command = Command;
 
-    fn cursor(&mut self) -> &mut Cursor {
+    fn cursor(&mut self) -> &mut Option<Cursor> {
         &mut self.cursor
+    }
+
+    fn stream(&self) -> &Arc<ChangeStream> {
+        &self.changes
+    }
+
+    fn is_idle(&self) -> bool {
+        self.subs.is_empty()
     }
 
     async fn command(&mut self, command: Command) {
@@ -255,13 +263,12 @@ impl Follower for Engine {
             sub.sink.send(LiveEvent::Failed(error.clone()));
         }
         self.tables.clear();
-        self.cursor = self.changes.cursor(None);
     }
 }
 
 impl Engine {
     async fn add(&mut self, id: LiveId, p: Pending) {
-        let position = self.cursor.position();
+        let position = self.position();
         let mut sub = Sub {
             prepared: p.prepared,
             shape: p.shape,

@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Notification, NotifyHub};
-use crate::changes::{Change, ChangeStream};
+use crate::changes::{Change, ChangeStream, Cursor, next_batch};
 use crate::translate::MAX_PAYLOAD;
 
 /// Every change channel's name starts with this.
@@ -56,31 +57,66 @@ fn payload(change: &Change) -> String {
 }
 
 /// Publishes the stream into `hub` until `shutdown`. Payloads are built only
-/// for channels someone listens on.
-pub async fn bridge(stream: Arc<ChangeStream>, hub: Arc<NotifyHub>, shutdown: CancellationToken) {
-    let mut cursor = stream.cursor(None);
+/// for channels someone listens on, and the stream is followed only while
+/// someone listens on a change channel: the hub hands the bridge a cursor
+/// opened when the first one is listened on.
+/// The hub's hook is set here, before the task runs, so no LISTEN can come
+/// before it.
+pub fn bridge(
+    stream: Arc<ChangeStream>,
+    hub: Arc<NotifyHub>,
+    shutdown: CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
+    let (opened_tx, opened) = mpsc::unbounded_channel();
+    {
+        let stream = stream.clone();
+        hub.on_change_channel(move || {
+            let _ = opened_tx.send(stream.cursor(None));
+        });
+    }
+    follow_for_listeners(stream, hub, opened, shutdown)
+}
+
+async fn follow_for_listeners(
+    stream: Arc<ChangeStream>,
+    hub: Arc<NotifyHub>,
+    mut opened: mpsc::UnboundedReceiver<Cursor>,
+    shutdown: CancellationToken,
+) {
+    let mut cursor: Option<Cursor> = None;
     loop {
         let batch = tokio::select! {
+            biased;
             _ = shutdown.cancelled() => return,
-            batch = cursor.next() => batch,
-        };
-        let batch = match batch {
-            None => return,
-            Some(Ok(batch)) => batch,
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "change stream bridge fell behind retention");
-                cursor = stream.cursor(None);
+            Some(fresh) = opened.recv() => {
+                // An open cursor is older, so it already covers the new one.
+                cursor.get_or_insert(fresh);
                 continue;
             }
+            batch = next_batch(&mut cursor) => batch,
         };
-        let mut notifications = Vec::new();
-        for change in batch.iter() {
-            for channel in [table_channel(&change.table), ALL_TABLES.to_string()] {
-                if hub.has_listeners(&channel) {
-                    notifications.push(Notification::new(channel, payload(change), 0));
-                }
+        match batch {
+            None => return,
+            Some(Ok(batch)) => publish(&hub, &batch),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "change stream bridge fell behind retention");
+                cursor = Some(stream.cursor(None));
             }
         }
-        hub.publish(notifications);
+        if !hub.has_change_listeners() {
+            cursor = None;
+        }
     }
+}
+
+fn publish(hub: &NotifyHub, batch: &[Change]) {
+    let mut notifications = Vec::new();
+    for change in batch {
+        for channel in [table_channel(&change.table), ALL_TABLES.to_string()] {
+            if hub.has_listeners(&channel) {
+                notifications.push(Notification::new(channel, payload(change), 0));
+            }
+        }
+    }
+    hub.publish(notifications);
 }

@@ -12,7 +12,7 @@
 //! session sees that, tells the client why and ends the connection.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc;
@@ -102,6 +102,12 @@ impl Listener {
 #[derive(Default)]
 pub struct NotifyHub {
     channels: Mutex<HashMap<String, Vec<Arc<Listener>>>>,
+    /// How many of `channels` are change channels (`litewire.changes.*`):
+    /// the change bridge follows the stream only while there are some.
+    change_channels: AtomicUsize,
+    /// Run when a change channel gets its first listener, before LISTEN
+    /// returns (see [`NotifyHub::on_change_channel`]).
+    change_channel_opened: OnceLock<Box<dyn Fn() + Send + Sync>>,
     capacity: usize,
     /// Channels with a durable consumer (their messages are recorded).
     durable: Mutex<Arc<HashSet<String>>>,
@@ -111,9 +117,8 @@ impl NotifyHub {
     /// A hub whose listeners each buffer at most `capacity` notifications.
     pub fn new(capacity: usize) -> Self {
         NotifyHub {
-            channels: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
-            durable: Mutex::default(),
+            ..NotifyHub::default()
         }
     }
 
@@ -156,11 +161,42 @@ impl NotifyHub {
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sets what runs when a change channel gets its first listener. The
+    /// change bridge opens its cursor there, synchronously, so a change
+    /// committed after LISTEN returns is never missed.
+    pub fn on_change_channel(&self, opened: impl Fn() + Send + Sync + 'static) {
+        let _ = self.change_channel_opened.set(Box::new(opened));
+    }
+
+    /// Whether anyone listens on a change channel.
+    pub fn has_change_listeners(&self) -> bool {
+        self.change_channels.load(Ordering::Acquire) > 0
+    }
+
+    /// Counts a change channel that gained its first listener (`opened`) or
+    /// lost its last; says whether `channel` is one.
+    fn count_change_channel(&self, channel: &str, opened: bool) -> bool {
+        let is_change = changes::channel_table(channel).is_some();
+        if is_change && opened {
+            self.change_channels.fetch_add(1, Ordering::AcqRel);
+        } else if is_change {
+            self.change_channels.fetch_sub(1, Ordering::AcqRel);
+        }
+        is_change
+    }
+
     pub fn listen(&self, channel: &str, listener: &Arc<Listener>) {
-        let mut channels = self.channels();
-        let list = channels.entry(channel.to_string()).or_default();
-        if !list.iter().any(|l| Arc::ptr_eq(l, listener)) {
-            list.push(listener.clone());
+        let opened_change_channel = {
+            let mut channels = self.channels();
+            let opened = !channels.contains_key(channel);
+            let list = channels.entry(channel.to_string()).or_default();
+            if !list.iter().any(|l| Arc::ptr_eq(l, listener)) {
+                list.push(listener.clone());
+            }
+            opened && self.count_change_channel(channel, true)
+        };
+        if opened_change_channel && let Some(opened) = self.change_channel_opened.get() {
+            opened();
         }
     }
 
@@ -170,13 +206,17 @@ impl NotifyHub {
             list.retain(|l| !Arc::ptr_eq(l, listener));
             if list.is_empty() {
                 channels.remove(channel);
+                self.count_change_channel(channel, false);
             }
         }
     }
 
     pub fn unlisten_all(&self, listener: &Arc<Listener>) {
-        self.channels().retain(|_, list| {
+        self.channels().retain(|channel, list| {
             list.retain(|l| !Arc::ptr_eq(l, listener));
+            if list.is_empty() {
+                self.count_change_channel(channel, false);
+            }
             !list.is_empty()
         });
     }

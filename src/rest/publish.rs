@@ -58,6 +58,9 @@ pub async fn stats(
         },
         "channels": rest.exec.hub.channel_counts(),
         "presence": rest.presence.counts(),
-        "change_stream": {"lsn": rest.changes.head()},
+        "change_stream": {
+            "lsn": rest.changes.head(),
+            "followers": rest.changes.followers(),
+        },
     })))
 }

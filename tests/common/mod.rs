@@ -123,6 +123,17 @@ pub async fn assert_none(
     assert!(rx.try_recv().is_err(), "unexpected notification");
 }
 
+/// Waits until `done` holds (generously: it only fails a broken test).
+pub async fn eventually(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never came true: {what}");
+}
+
 /// A server with the WebSocket gateway on an ephemeral HTTP port.
 pub async fn start_realtime(config: Config) -> litewire::Server {
     let pg = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
