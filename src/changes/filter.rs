@@ -317,7 +317,7 @@ impl Predicate {
 
     /// The change as seen by someone who sees only rows matching `self`; `None`
     /// when neither the old nor the new row is visible.
-    pub fn view(&self, change: &Change) -> Option<Seen> {
+    pub fn view<'c>(&self, change: &'c Change) -> Option<Seen<'c>> {
         let before = change.old.as_ref().is_some_and(|r| self.matches(r));
         let after = change.row.as_ref().is_some_and(|r| self.matches(r));
         let op = match (before, after) {
@@ -328,18 +328,29 @@ impl Predicate {
         };
         Some(Seen {
             op,
-            row: after.then_some(change.row.as_ref()).flatten().cloned(),
-            old: before.then_some(change.old.as_ref()).flatten().cloned(),
+            row: change.row.as_ref().filter(|_| after),
+            old: change.old.as_ref().filter(|_| before),
         })
     }
 }
 
-/// A change as one subscriber sees it (see [`Predicate::view`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Seen {
+/// A change as one subscriber sees it (see [`Predicate::view`]): its rows are
+/// the change's own, borrowed, because a change fans out to many subscribers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen<'c> {
     pub op: Op,
-    pub row: Option<Json>,
-    pub old: Option<Json>,
+    pub row: Option<&'c Json>,
+    pub old: Option<&'c Json>,
+}
+
+impl Seen<'_> {
+    /// Whether the subscriber sees the change as it is (the common case), so
+    /// one encoding of it serves every such subscriber.
+    pub fn is_whole(&self, change: &Change) -> bool {
+        self.op == change.op
+            && self.row.is_some() == change.row.is_some()
+            && self.old.is_some() == change.old.is_some()
+    }
 }
 
 /// SQL order between two JSON values; `None` when either is NULL or they
@@ -606,20 +617,16 @@ mod tests {
             old: Some(old),
             committed_at: String::new(),
         };
-        let seen = p
-            .view(&change(
-                json!({"status": "pending"}),
-                json!({"status": "shipped"}),
-            ))
-            .unwrap();
+        let leaving = change(json!({"status": "pending"}), json!({"status": "shipped"}));
+        let seen = p.view(&leaving).unwrap();
         assert_eq!((seen.op, seen.row), (Op::Delete, None));
-        let seen = p
-            .view(&change(
-                json!({"status": "new"}),
-                json!({"status": "pending"}),
-            ))
-            .unwrap();
+        assert_eq!(seen.old, leaving.old.as_ref());
+        let entering = change(json!({"status": "new"}), json!({"status": "pending"}));
+        let seen = p.view(&entering).unwrap();
         assert_eq!((seen.op, seen.old), (Op::Insert, None));
+        assert!(!seen.is_whole(&entering));
+        let staying = change(json!({"status": "pending"}), json!({"status": "pending"}));
+        assert!(p.view(&staying).unwrap().is_whole(&staying));
         assert!(
             p.view(&change(json!({"status": "a"}), json!({"status": "b"})))
                 .is_none()

@@ -208,8 +208,7 @@ fn send(live: &Live, change: &Change, frames: &mut Frames) -> bool {
     let Some(seen) = live.predicate.view(change) else {
         return true;
     };
-    let whole = seen.op == change.op && seen.row == change.row && seen.old == change.old;
-    let frame = if whole {
+    let frame = if seen.is_whole(change) {
         let rest = frames
             .whole
             .get_or_insert_with(|| protocol::diff_fields(change, &seen));

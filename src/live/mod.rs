@@ -531,14 +531,15 @@ fn incremental(sub: &Sub, change: &Change) -> Option<LiveEvent> {
         return None;
     }
     let seen = predicate.view(change)?;
-    let project = |row: Option<Json>| {
+    let project = |row: Option<&Json>| {
         row.map(|r| match (columns, r) {
-            (Some(cols), Json::Object(mut all)) => Json::Object(
+            (Some(cols), Json::Object(all)) => Json::Object(
                 cols.iter()
-                    .filter_map(|c| all.shift_remove_entry(c))
+                    .filter_map(|c| all.get_key_value(c))
+                    .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             ),
-            (_, r) => r,
+            (_, r) => r.clone(),
         })
     };
     let (row, old) = (project(seen.row), project(seen.old));

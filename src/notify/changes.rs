@@ -60,6 +60,7 @@ fn payload(change: &Change) -> String {
 /// for channels someone listens on, and the stream is followed only while
 /// someone listens on a change channel: the hub hands the bridge a cursor
 /// opened when the first one is listened on.
+///
 /// The hub's hook is set here, before the task runs, so no LISTEN can come
 /// before it.
 pub fn bridge(

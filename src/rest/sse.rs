@@ -162,8 +162,8 @@ impl Feed {
         // is a delete).
         let mut data = change.to_json();
         data["op"] = seen.op.as_str().into();
-        data["row"] = seen.row.unwrap_or(Json::Null);
-        data["old"] = seen.old.unwrap_or(Json::Null);
+        data["row"] = seen.row.cloned().unwrap_or(Json::Null);
+        data["old"] = seen.old.cloned().unwrap_or(Json::Null);
         Some(
             Event::default()
                 .event(seen.op.as_str())
