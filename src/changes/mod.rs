@@ -142,8 +142,9 @@ pub struct ChangeStream {
     retention: Retention,
     stop: AtomicBool,
     /// Held while a cursor is opened and while the dispatcher, finding no
-    /// cursor open, moves the head without broadcasting: a cursor opened at
-    /// the head then misses nothing committed after it.
+    /// cursor open, moves the head without broadcasting (never across a
+    /// read): a cursor opened at the head then misses nothing committed after
+    /// it.
     opening: Mutex<()>,
 }
 
@@ -271,15 +272,21 @@ impl ChangeStream {
 
     /// With no cursor open, moves the head to the newest change (counted as
     /// dispatched) and says so; the changes themselves stay in the table for
-    /// any cursor that asks for them with `since`.
+    /// any cursor that asks for them with `since`. The newest LSN is read
+    /// before taking the lock, so opening a cursor never waits on the disk:
+    /// a cursor opened meanwhile is seen under the lock and gets a broadcast
+    /// from the old head instead.
     fn skip_unfollowed(&self, conn: &Connection) -> rusqlite::Result<bool> {
-        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         if self.live.receiver_count() > 0 {
             return Ok(false);
         }
         let newest: i64 = conn
             .prepare_cached("SELECT coalesce(max(lsn), 0) FROM _lw_changes")?
             .query_row([], |r| r.get(0))?;
+        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if self.live.receiver_count() > 0 {
+            return Ok(false);
+        }
         let head = self.head();
         if newest > head {
             // LSNs are consecutive row ids, so the difference is the count.

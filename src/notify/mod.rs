@@ -173,16 +173,21 @@ impl NotifyHub {
         self.change_channels.load(Ordering::Acquire) > 0
     }
 
-    /// Counts a change channel that gained its first listener (`opened`) or
-    /// lost its last; says whether `channel` is one.
-    fn count_change_channel(&self, channel: &str, opened: bool) -> bool {
+    /// Counts `channel`, which just got its first listener, if it is a
+    /// change channel; says whether it is.
+    fn opened(&self, channel: &str) -> bool {
         let is_change = changes::channel_table(channel).is_some();
-        if is_change && opened {
+        if is_change {
             self.change_channels.fetch_add(1, Ordering::AcqRel);
-        } else if is_change {
-            self.change_channels.fetch_sub(1, Ordering::AcqRel);
         }
         is_change
+    }
+
+    /// Uncounts `channel`, which just lost its last listener.
+    fn closed(&self, channel: &str) {
+        if changes::channel_table(channel).is_some() {
+            self.change_channels.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     pub fn listen(&self, channel: &str, listener: &Arc<Listener>) {
@@ -193,7 +198,7 @@ impl NotifyHub {
             if !list.iter().any(|l| Arc::ptr_eq(l, listener)) {
                 list.push(listener.clone());
             }
-            opened && self.count_change_channel(channel, true)
+            opened && self.opened(channel)
         };
         if opened_change_channel && let Some(opened) = self.change_channel_opened.get() {
             opened();
@@ -206,7 +211,7 @@ impl NotifyHub {
             list.retain(|l| !Arc::ptr_eq(l, listener));
             if list.is_empty() {
                 channels.remove(channel);
-                self.count_change_channel(channel, false);
+                self.closed(channel);
             }
         }
     }
@@ -215,7 +220,7 @@ impl NotifyHub {
         self.channels().retain(|channel, list| {
             list.retain(|l| !Arc::ptr_eq(l, listener));
             if list.is_empty() {
-                self.count_change_channel(channel, false);
+                self.closed(channel);
             }
             !list.is_empty()
         });
