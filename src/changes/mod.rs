@@ -231,15 +231,18 @@ impl ChangeStream {
             let seen = rung;
             rung = bell.wait(rung, POLL);
             // A ring is a commit by litewire; only a quiet poll has to ask
-            // whether another process wrote.
-            let current = conn
-                .prepare_cached("PRAGMA data_version")
-                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-                .ok();
-            if rung == seen && current.is_some() && current == version {
-                continue;
+            // whether another process wrote (after a ring the version it
+            // remembers is stale, which costs one empty read at most).
+            if rung == seen {
+                let current = conn
+                    .prepare_cached("PRAGMA data_version")
+                    .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                    .ok();
+                if current.is_some() && current == version {
+                    continue;
+                }
+                version = current;
             }
-            version = current;
             if let Err(e) = self.drain(&conn) {
                 tracing::warn!(error = %e, "reading the change log failed; retrying");
                 version = None;
@@ -410,18 +413,64 @@ impl Cursor {
     }
 }
 
+/// A follower's hold on the stream: the cursor it reads through while it has
+/// subscribers, `None` while it has none (so the dispatcher reads nothing
+/// for it).
+pub struct Following {
+    stream: Arc<ChangeStream>,
+    cursor: Option<Cursor>,
+}
+
+impl Following {
+    /// Idle until the first subscriber asks for [`Following::position`].
+    pub fn new(stream: Arc<ChangeStream>) -> Following {
+        Following {
+            stream,
+            cursor: None,
+        }
+    }
+
+    pub fn stream(&self) -> &Arc<ChangeStream> {
+        &self.stream
+    }
+
+    /// Where a subscriber added now starts following: the cursor's position,
+    /// opening the cursor at the head if the follower was idle.
+    pub fn position(&mut self) -> i64 {
+        let stream = &self.stream;
+        self.cursor
+            .get_or_insert_with(|| stream.cursor(None))
+            .position()
+    }
+
+    /// Takes `cursor` unless one is open (the open one is older, so it
+    /// already covers it).
+    pub fn open(&mut self, cursor: Cursor) {
+        self.cursor.get_or_insert(cursor);
+    }
+
+    /// Follows on from now (after the cursor fell behind retention).
+    pub fn restart(&mut self) {
+        self.cursor = Some(self.stream.cursor(None));
+    }
+
+    /// The next batch; never, while idle.
+    async fn next(&mut self) -> Option<Result<ChangeBatch, ChangeError>> {
+        match &mut self.cursor {
+            Some(cursor) => cursor.next().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
 /// A task that follows the stream for many subscribers (table feeds, live
-/// queries): it takes commands from its doors and handles each batch of
-/// changes in order, from one [`Cursor`] it owns while it has subscribers
-/// (none is open while it has none, so the dispatcher reads nothing for it).
+/// queries, the change channels): it takes commands from its doors and
+/// handles each batch of changes in order, through its [`Following`].
 /// Driven by [`follow`].
 pub trait Follower {
     type Command;
 
-    /// The follower's cursor, `None` while it is idle.
-    fn cursor(&mut self) -> &mut Option<Cursor>;
-
-    fn stream(&self) -> &Arc<ChangeStream>;
+    fn following(&mut self) -> &mut Following;
 
     /// Whether the follower has no subscribers left (its cursor is then
     /// closed until the next one comes).
@@ -434,23 +483,6 @@ pub trait Follower {
     /// The follower's own cursor fell behind retention (it cannot while it
     /// keeps up): its subscribers must resnapshot.
     fn fell_behind(&mut self, error: ChangeError);
-
-    /// Where a subscriber added now starts following: the cursor's position,
-    /// opening the cursor at the head if the follower was idle.
-    fn position(&mut self) -> i64 {
-        let stream = self.stream().clone();
-        self.cursor()
-            .get_or_insert_with(|| stream.cursor(None))
-            .position()
-    }
-}
-
-/// The next batch of `cursor`; never, while there is none.
-pub async fn next_batch(cursor: &mut Option<Cursor>) -> Option<Result<ChangeBatch, ChangeError>> {
-    match cursor {
-        Some(cursor) => cursor.next().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Runs `follower` until shutdown or until its doors drop their command
@@ -469,7 +501,7 @@ pub async fn follow<F: Follower>(
                 None => return,
                 Some(command) => follower.command(command).await,
             },
-            batch = next_batch(follower.cursor()) => match batch {
+            batch = follower.following().next() => match batch {
                 None => return,
                 Some(Ok(batch)) => follower.batch(batch).await,
                 Some(Err(e)) => {
@@ -479,7 +511,7 @@ pub async fn follow<F: Follower>(
             },
         }
         if follower.is_idle() {
-            *follower.cursor() = None;
+            follower.following().cursor = None;
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection::Outbox;
 use super::protocol;
 use crate::changes::filter::Predicate;
-use crate::changes::{Change, ChangeBatch, ChangeError, ChangeStream, Cursor, Follower, follow};
+use crate::changes::{Change, ChangeBatch, ChangeError, ChangeStream, Follower, Following, follow};
 use crate::error::Error;
 
 /// Changes read per step while catching a subscription up.
@@ -62,8 +62,7 @@ impl Feeds {
     pub fn start(changes: Arc<ChangeStream>, shutdown: CancellationToken) -> Feeds {
         let (commands, rx) = mpsc::unbounded_channel();
         let hub = Hub {
-            changes,
-            cursor: None,
+            following: Following::new(changes),
             live: HashMap::new(),
         };
         tokio::spawn(follow(hub, rx, shutdown));
@@ -88,8 +87,7 @@ struct Live {
 }
 
 struct Hub {
-    changes: Arc<ChangeStream>,
-    cursor: Option<Cursor>,
+    following: Following,
     /// Live subscriptions by table.
     live: HashMap<String, Vec<Live>>,
 }
@@ -97,12 +95,8 @@ struct Hub {
 impl Follower for Hub {
     type Command = Command;
 
-    fn cursor(&mut self) -> &mut Option<Cursor> {
-        &mut self.cursor
-    }
-
-    fn stream(&self) -> &Arc<ChangeStream> {
-        &self.changes
+    fn following(&mut self) -> &mut Following {
+        &mut self.following
     }
 
     fn is_idle(&self) -> bool {
@@ -142,7 +136,7 @@ impl Hub {
     }
 
     async fn add(&mut self, s: Subscription) {
-        let position = self.position();
+        let position = self.following.position();
         let start = s.since.unwrap_or(position);
         let ack = protocol::ack(
             &s.request,
@@ -159,7 +153,7 @@ impl Hub {
         };
         let mut from = start;
         while from < position {
-            let changes = match self.changes.read_since(from, REPLAY_CHUNK).await {
+            let changes = match self.following.stream().read_since(from, REPLAY_CHUNK).await {
                 Ok(changes) => changes,
                 Err(e) => {
                     live.outbox

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Table;
 use crate::changes;
 use crate::changes::{
-    Change, ChangeBatch, ChangeError, ChangeStream, Cursor, Follower, Op, follow,
+    Change, ChangeBatch, ChangeError, ChangeStream, Follower, Following, Op, follow,
 };
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -125,8 +125,7 @@ impl LiveEngine {
         let (commands, rx) = mpsc::unbounded_channel();
         let engine = Engine {
             store: store.clone(),
-            cursor: None,
-            changes,
+            following: Following::new(changes),
             subs: HashMap::new(),
             tables: HashMap::new(),
         };
@@ -225,8 +224,7 @@ struct TableSubs {
 
 struct Engine {
     store: Arc<Store>,
-    changes: Arc<ChangeStream>,
-    cursor: Option<Cursor>,
+    following: Following,
     subs: HashMap<LiveId, Sub>,
     tables: HashMap<String, TableSubs>,
 }
@@ -234,12 +232,8 @@ struct Engine {
 impl Follower for Engine {
     type Command = Command;
 
-    fn cursor(&mut self) -> &mut Option<Cursor> {
-        &mut self.cursor
-    }
-
-    fn stream(&self) -> &Arc<ChangeStream> {
-        &self.changes
+    fn following(&mut self) -> &mut Following {
+        &mut self.following
     }
 
     fn is_idle(&self) -> bool {
@@ -268,7 +262,7 @@ impl Follower for Engine {
 
 impl Engine {
     async fn add(&mut self, id: LiveId, p: Pending) {
-        let position = self.position();
+        let position = self.following.position();
         let mut sub = Sub {
             prepared: p.prepared,
             shape: p.shape,
@@ -351,7 +345,8 @@ impl Engine {
         let mut from = since;
         while from < position {
             let changes = self
-                .changes
+                .following
+                .stream()
                 .read_since(from, REPLAY_CHUNK)
                 .await
                 .map_err(|e| Error::from(e).message)?;

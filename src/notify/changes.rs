@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Notification, NotifyHub};
-use crate::changes::{Change, ChangeStream, Cursor, next_batch};
+use crate::changes::{
+    Change, ChangeBatch, ChangeError, ChangeStream, Cursor, Follower, Following, follow,
+};
 use crate::translate::MAX_PAYLOAD;
 
 /// Every change channel's name starts with this.
@@ -75,38 +77,42 @@ pub fn bridge(
             let _ = opened_tx.send(stream.cursor(None));
         });
     }
-    follow_for_listeners(stream, hub, opened, shutdown)
+    let bridge = Bridge {
+        following: Following::new(stream),
+        hub,
+    };
+    follow(bridge, opened, shutdown)
 }
 
-async fn follow_for_listeners(
-    stream: Arc<ChangeStream>,
+/// The change channels' follower: its commands are the cursors the hub's
+/// hook opens, and it is idle while no change channel has a listener.
+struct Bridge {
+    following: Following,
     hub: Arc<NotifyHub>,
-    mut opened: mpsc::UnboundedReceiver<Cursor>,
-    shutdown: CancellationToken,
-) {
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let batch = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return,
-            Some(fresh) = opened.recv() => {
-                // An open cursor is older, so it already covers the new one.
-                cursor.get_or_insert(fresh);
-                continue;
-            }
-            batch = next_batch(&mut cursor) => batch,
-        };
-        match batch {
-            None => return,
-            Some(Ok(batch)) => publish(&hub, &batch),
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "change stream bridge fell behind retention");
-                cursor = Some(stream.cursor(None));
-            }
-        }
-        if !hub.has_change_listeners() {
-            cursor = None;
-        }
+}
+
+impl Follower for Bridge {
+    type Command = Cursor;
+
+    fn following(&mut self) -> &mut Following {
+        &mut self.following
+    }
+
+    fn is_idle(&self) -> bool {
+        !self.hub.has_change_listeners()
+    }
+
+    async fn command(&mut self, fresh: Cursor) {
+        self.following.open(fresh);
+    }
+
+    async fn batch(&mut self, batch: ChangeBatch) {
+        publish(&self.hub, &batch);
+    }
+
+    /// Listeners have no position to resume from: the bridge goes on from now.
+    fn fell_behind(&mut self, _: ChangeError) {
+        self.following.restart();
     }
 }
 
