@@ -143,9 +143,12 @@ pub struct ChangeStream {
     stop: AtomicBool,
     /// Held while a cursor is opened and while the dispatcher, finding no
     /// cursor open, moves the head without broadcasting (never across a
-    /// read): a cursor opened at the head then misses nothing committed after
-    /// it.
-    opening: Mutex<()>,
+    /// read): a cursor opened now then misses nothing committed after it.
+    /// It guards the connection a cursor opened "from now" reads the newest
+    /// LSN through: the head may lag a commit the dispatcher has not read
+    /// yet, and a cursor started there would deliver a change committed
+    /// before it was opened (as LISTEN must not).
+    opening: Mutex<Connection>,
 }
 
 const SELECT_CHANGES: &str = "SELECT lsn, txid, tbl, op, pk, row, old, committed_at \
@@ -169,6 +172,24 @@ fn read_changes(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<V
     rows.collect()
 }
 
+/// The newest LSN committed (retention always keeps it, so it never goes back).
+fn newest_lsn(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(lsn), 0) FROM _lw_changes")?
+        .query_row([], |r| r.get(0))
+}
+
+/// A plain read-only connection to the database file, outside the store's
+/// pools (the dispatcher's thread and cursor opening must never wait on them).
+fn open_reader(store: &Store) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        store.path(),
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch("PRAGMA query_only = ON")?;
+    Ok(conn)
+}
+
 fn compacted_through(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "SELECT coalesce((SELECT value FROM _lw_state WHERE key = 'compacted_through'), 0)",
@@ -180,16 +201,9 @@ impl ChangeStream {
     /// Starts the dispatcher thread, following on from the last change in the
     /// database (history stays readable through cursors with `since`).
     pub fn start(store: Arc<Store>, retention: Retention) -> Result<Arc<ChangeStream>, Error> {
-        let conn = Connection::open_with_flags(
-            store.path(),
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.execute_batch("PRAGMA query_only = ON")?;
-        let head: i64 =
-            conn.query_row("SELECT coalesce(max(lsn), 0) FROM _lw_changes", [], |r| {
-                r.get(0)
-            })?;
+        let conn = open_reader(&store)?;
+        let opening = open_reader(&store)?;
+        let head = newest_lsn(&conn)?;
         let (live, _) = broadcast::channel(BROADCAST_CAPACITY);
         let stream = Arc::new(ChangeStream {
             store,
@@ -197,7 +211,7 @@ impl ChangeStream {
             head: AtomicI64::new(head),
             retention,
             stop: AtomicBool::new(false),
-            opening: Mutex::new(()),
+            opening: Mutex::new(opening),
         });
         let dispatcher = stream.clone();
         std::thread::Builder::new()
@@ -276,16 +290,14 @@ impl ChangeStream {
     /// With no cursor open, moves the head to the newest change (counted as
     /// dispatched) and says so; the changes themselves stay in the table for
     /// any cursor that asks for them with `since`. The newest LSN is read
-    /// before taking the lock, so opening a cursor never waits on the disk:
+    /// before taking the lock, so opening a cursor never waits for that read:
     /// a cursor opened meanwhile is seen under the lock and gets a broadcast
     /// from the old head instead.
     fn skip_unfollowed(&self, conn: &Connection) -> rusqlite::Result<bool> {
         if self.live.receiver_count() > 0 {
             return Ok(false);
         }
-        let newest: i64 = conn
-            .prepare_cached("SELECT coalesce(max(lsn), 0) FROM _lw_changes")?
-            .query_row([], |r| r.get(0))?;
+        let newest = newest_lsn(conn)?;
         let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         if self.live.receiver_count() > 0 {
             return Ok(false);
@@ -301,11 +313,15 @@ impl ChangeStream {
     }
 
     /// Follows the stream: from `since` (replaying what came after it), or from
-    /// now when `None`.
+    /// now when `None`: after the newest committed change, even one the
+    /// dispatcher has not read yet (the head, should the file be unreadable).
     pub fn cursor(self: &Arc<Self>, since: Option<i64>) -> Cursor {
-        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        let opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
         let live = self.live.subscribe();
-        let last = since.unwrap_or_else(|| self.head());
+        let last = since.unwrap_or_else(|| {
+            let head = self.head();
+            newest_lsn(&opening).map_or(head, |newest| newest.max(head))
+        });
         Cursor {
             stream: self.clone(),
             live,
@@ -435,7 +451,7 @@ impl Following {
     }
 
     /// Where a subscriber added now starts following: the cursor's position,
-    /// opening the cursor at the head if the follower was idle.
+    /// opening the cursor from now if the follower was idle.
     pub fn position(&mut self) -> i64 {
         let stream = &self.stream;
         self.cursor
