@@ -140,6 +140,49 @@ async fn the_stream_is_followed_only_while_someone_listens() {
     .await;
 }
 
+/// A LISTEN is handed only changes committed after it, as in Postgres, even
+/// while another listener keeps the bridge's cursor open and the bridge is
+/// still publishing a large transaction committed just before the LISTEN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listen_is_not_handed_changes_committed_before_it() {
+    const ROUNDS: usize = 10;
+    const BULK: usize = 500;
+    let server = start().await;
+    let writer = connect(&server).await;
+    writer.batch_execute(ORDERS).await.unwrap();
+    let (busy, mut busy_rx) = connect_listening(&server).await;
+    busy.batch_execute("LISTEN \"litewire.changes.*\"")
+        .await
+        .unwrap();
+    let (late, mut late_rx) = connect_listening(&server).await;
+    let bulk = format!(
+        "INSERT INTO orders (customer) VALUES {}",
+        vec!["('before')"; BULK].join(", ")
+    );
+    for round in 0..ROUNDS {
+        writer.batch_execute(&bulk).await.unwrap();
+        late.batch_execute("LISTEN \"litewire.changes.orders\"")
+            .await
+            .unwrap();
+        let after = format!("after {round}");
+        writer
+            .execute("INSERT INTO orders (customer) VALUES ($1)", &[&after])
+            .await
+            .unwrap();
+        let (_, change) = payload(next_notification(&mut late_rx).await);
+        assert_eq!(change["row"]["customer"], after.as_str(), "round {round}");
+        late.batch_execute("UNLISTEN \"litewire.changes.orders\"")
+            .await
+            .unwrap();
+        assert_none(&late, &mut late_rx).await;
+    }
+    // The listener that was there all along heard every change.
+    for _ in 0..ROUNDS * (BULK + 1) {
+        next_notification(&mut busy_rx).await;
+    }
+    assert_none(&busy, &mut busy_rx).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_follows_alter_table_and_covers_every_table() {
     let server = start().await;

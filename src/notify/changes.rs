@@ -60,8 +60,9 @@ fn payload(change: &Change) -> String {
 
 /// Publishes the stream into `hub` until `shutdown`. Payloads are built only
 /// for channels someone listens on, and the stream is followed only while
-/// someone listens on a change channel: the hub hands the bridge a cursor
-/// opened when the first one is listened on.
+/// someone listens on a change channel: each LISTEN of one opens a cursor
+/// from now, which the bridge takes if it has none, and hears the changes
+/// after that cursor's position.
 ///
 /// The hub's hook is set here, before the task runs, so no LISTEN can come
 /// before it.
@@ -74,7 +75,10 @@ pub fn bridge(
     {
         let stream = stream.clone();
         hub.on_change_channel(move || {
-            let _ = opened_tx.send(stream.cursor(None));
+            let cursor = stream.cursor(None);
+            let newest = cursor.position();
+            let _ = opened_tx.send(cursor);
+            newest
         });
     }
     let bridge = Bridge {
@@ -121,7 +125,7 @@ fn publish(hub: &NotifyHub, batch: &[Change]) {
     for change in batch {
         for channel in [table_channel(&change.table), ALL_TABLES.to_string()] {
             if hub.has_listeners(&channel) {
-                notifications.push(Notification::new(channel, payload(change), 0));
+                notifications.push(Notification::change(channel, payload(change), change.lsn));
             }
         }
     }

@@ -33,6 +33,8 @@ pub struct Notification {
     pub pid: i32,
     /// The message id on a durable channel (see [`durable`]).
     pub id: Option<i64>,
+    /// The change's LSN on a change channel (see [`Subscription`]).
+    lsn: Option<i64>,
     /// Its NotificationResponse bytes, encoded once for all the sockets it
     /// is written to directly (see [`direct`]).
     wire: OnceLock<Vec<u8>>,
@@ -45,6 +47,7 @@ impl Notification {
             payload,
             pid,
             id: None,
+            lsn: None,
             wire: OnceLock::new(),
         }
     }
@@ -53,6 +56,14 @@ impl Notification {
     pub fn durable(channel: String, payload: String, id: i64) -> Notification {
         Notification {
             id: Some(id),
+            ..Notification::new(channel, payload, 0)
+        }
+    }
+
+    /// The change numbered `lsn`, on a change channel (see [`changes`]).
+    pub fn change(channel: String, payload: String, lsn: i64) -> Notification {
+        Notification {
+            lsn: Some(lsn),
             ..Notification::new(channel, payload, 0)
         }
     }
@@ -99,15 +110,32 @@ impl Listener {
     }
 }
 
+/// A listener on one channel. On a change channel it hears only the changes
+/// committed after it listened, as LISTEN hears only transactions committed
+/// after it in Postgres, although the bridge may still be publishing older
+/// ones: `after` is the newest LSN when it listened. Elsewhere `after` is 0
+/// and unused, as only change notifications carry an LSN.
+struct Subscription {
+    listener: Arc<Listener>,
+    after: i64,
+}
+
+impl Subscription {
+    fn hears(&self, n: &Notification) -> bool {
+        n.lsn.is_none_or(|lsn| lsn > self.after)
+    }
+}
+
 #[derive(Default)]
 pub struct NotifyHub {
-    channels: Mutex<HashMap<String, Vec<Arc<Listener>>>>,
-    /// How many of `channels` are change channels (`litewire.changes.*`):
-    /// the change bridge follows the stream only while there are some.
-    change_channels: AtomicUsize,
-    /// Run when a change channel gets its first listener, before LISTEN
-    /// returns (see [`NotifyHub::on_change_channel`]).
-    change_channel_opened: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    channels: Mutex<HashMap<String, Vec<Subscription>>>,
+    /// How many subscriptions to change channels (`litewire.changes.*`) there
+    /// are or are being made: the change bridge follows the stream only
+    /// while there are some.
+    change_subscriptions: AtomicUsize,
+    /// Run on every LISTEN of a change channel, before LISTEN returns (see
+    /// [`NotifyHub::on_change_channel`]).
+    change_channel_listened: OnceLock<Box<dyn Fn() -> i64 + Send + Sync>>,
     capacity: usize,
     /// Channels with a durable consumer (their messages are recorded).
     durable: Mutex<Arc<HashSet<String>>>,
@@ -157,73 +185,81 @@ impl NotifyHub {
         })
     }
 
-    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Arc<Listener>>>> {
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Subscription>>> {
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sets what runs when a change channel gets its first listener. The
-    /// change bridge opens its cursor there, synchronously, so a change
-    /// committed after LISTEN returns is never missed.
-    pub fn on_change_channel(&self, opened: impl Fn() + Send + Sync + 'static) {
-        let _ = self.change_channel_opened.set(Box::new(opened));
+    /// Sets what runs on each LISTEN of a change channel, before the listener
+    /// is added: the change bridge makes sure it follows the stream
+    /// (synchronously, so a change committed after LISTEN returns is never
+    /// missed) and says the newest LSN, which the new [`Subscription`] hears
+    /// after.
+    pub fn on_change_channel(&self, listened: impl Fn() -> i64 + Send + Sync + 'static) {
+        let _ = self.change_channel_listened.set(Box::new(listened));
     }
 
-    /// Whether anyone listens on a change channel.
+    /// Whether anyone listens on a change channel (or is starting to).
     pub fn has_change_listeners(&self) -> bool {
-        self.change_channels.load(Ordering::Acquire) > 0
+        self.change_subscriptions.load(Ordering::Acquire) > 0
     }
 
-    /// Counts `channel`, which just got its first listener, if it is a
-    /// change channel; says whether it is.
-    fn opened(&self, channel: &str) -> bool {
-        let is_change = changes::channel_table(channel).is_some();
-        if is_change {
-            self.change_channels.fetch_add(1, Ordering::AcqRel);
-        }
-        is_change
-    }
-
-    /// Uncounts `channel`, which just lost its last listener.
-    fn closed(&self, channel: &str) {
-        if changes::channel_table(channel).is_some() {
-            self.change_channels.fetch_sub(1, Ordering::AcqRel);
+    /// Uncounts `removed` subscriptions to `channel` if it is a change channel.
+    fn unsubscribed(&self, channel: &str, removed: usize) {
+        if removed > 0 && changes::channel_table(channel).is_some() {
+            self.change_subscriptions
+                .fetch_sub(removed, Ordering::AcqRel);
         }
     }
 
     pub fn listen(&self, channel: &str, listener: &Arc<Listener>) {
-        let opened_change_channel = {
-            let mut channels = self.channels();
-            let opened = !channels.contains_key(channel);
-            let list = channels.entry(channel.to_string()).or_default();
-            if !list.iter().any(|l| Arc::ptr_eq(l, listener)) {
-                list.push(listener.clone());
-            }
-            opened && self.opened(channel)
+        // A change channel's subscription is counted before the bridge is
+        // asked to follow, so the bridge never finds itself idle between the
+        // two and closes the cursor it was just handed.
+        let after = if changes::channel_table(channel).is_some() {
+            self.change_subscriptions.fetch_add(1, Ordering::AcqRel);
+            self.change_channel_listened
+                .get()
+                .map_or(0, |listened| listened())
+        } else {
+            0
         };
-        if opened_change_channel && let Some(opened) = self.change_channel_opened.get() {
-            opened();
+        let mut channels = self.channels();
+        let list = channels.entry(channel.to_string()).or_default();
+        if list.iter().any(|s| Arc::ptr_eq(&s.listener, listener)) {
+            // Listening again changes nothing, as in Postgres.
+            self.unsubscribed(channel, 1);
+        } else {
+            list.push(Subscription {
+                listener: listener.clone(),
+                after,
+            });
         }
     }
 
     pub fn unlisten(&self, channel: &str, listener: &Arc<Listener>) {
         let mut channels = self.channels();
         if let Some(list) = channels.get_mut(channel) {
-            list.retain(|l| !Arc::ptr_eq(l, listener));
+            let removed = Self::remove(list, listener);
+            self.unsubscribed(channel, removed);
             if list.is_empty() {
                 channels.remove(channel);
-                self.closed(channel);
             }
         }
     }
 
     pub fn unlisten_all(&self, listener: &Arc<Listener>) {
         self.channels().retain(|channel, list| {
-            list.retain(|l| !Arc::ptr_eq(l, listener));
-            if list.is_empty() {
-                self.closed(channel);
-            }
+            let removed = Self::remove(list, listener);
+            self.unsubscribed(channel, removed);
             !list.is_empty()
         });
+    }
+
+    /// Removes `listener` from `list`; says how many subscriptions went.
+    fn remove(list: &mut Vec<Subscription>, listener: &Arc<Listener>) -> usize {
+        let before = list.len();
+        list.retain(|s| !Arc::ptr_eq(&s.listener, listener));
+        before - list.len()
     }
 
     /// Delivers a committed transaction's notifications, in order. Never waits.
@@ -247,7 +283,7 @@ impl NotifyHub {
                     continue;
                 };
                 let n = Arc::new(n);
-                for listener in list {
+                for listener in list.iter().filter(|s| s.hears(&n)).map(|s| &s.listener) {
                     if !listener.deliver(&n, fanout)
                         && !listener.lagging.swap(true, Ordering::AcqRel)
                     {
