@@ -396,6 +396,32 @@ mod tests {
     }
 
     #[test]
+    fn a_change_subscription_hears_changes_after_it_and_is_counted_once() {
+        let hub = NotifyHub::new(8);
+        let newest = Arc::new(AtomicUsize::new(5));
+        let at = newest.clone();
+        hub.on_change_channel(move || at.load(Ordering::Acquire) as i64);
+        let channel = "litewire.changes.orders";
+        let (early, mut early_rx) = hub.listener(1);
+        hub.listen(channel, &early);
+        newest.store(7, Ordering::Release);
+        hub.listen(channel, &early); // again: still hears after 5
+        let (late, mut late_rx) = hub.listener(2);
+        hub.listen(channel, &late);
+        let change = |lsn: i64| Notification::change(channel.into(), lsn.to_string(), lsn);
+        hub.publish((5..=8).map(change).collect());
+        let heard = |rx: &mut mpsc::Receiver<Arc<Notification>>| {
+            std::iter::from_fn(|| rx.try_recv().ok().map(|n| n.payload.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(heard(&mut early_rx), ["6", "7", "8"]);
+        assert_eq!(heard(&mut late_rx), ["8"]);
+        hub.unlisten(channel, &early);
+        assert!(hub.has_change_listeners());
+        hub.unlisten_all(&late);
+        assert!(!hub.has_change_listeners());
+    }
+
+    #[test]
     fn duplicates_in_a_transaction_are_delivered_once_and_savepoints_trim() {
         let mut p = Pending::default();
         p.notify("a".into(), "x".into());
