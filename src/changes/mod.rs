@@ -141,14 +141,14 @@ pub struct ChangeStream {
     head: AtomicI64,
     retention: Retention,
     stop: AtomicBool,
-    /// Held while a cursor is opened and while the dispatcher, finding no
-    /// cursor open, moves the head without broadcasting (never across a
-    /// read): a cursor opened now then misses nothing committed after it.
-    /// It guards the connection a cursor opened "from now" reads the newest
-    /// LSN through: the head may lag a commit the dispatcher has not read
-    /// yet, and a cursor started there would deliver a change committed
-    /// before it was opened (as LISTEN must not).
-    opening: Mutex<Connection>,
+    /// The connection the newest committed LSN is read through, locked while
+    /// a cursor is opened "from now" and while the dispatcher, finding no
+    /// cursor open, moves the head there without broadcasting: a cursor
+    /// opened now then misses nothing committed after it. (The head itself
+    /// may lag a commit the dispatcher has not read yet; a cursor started
+    /// there would deliver a change committed before it was opened, as
+    /// LISTEN must not.)
+    newest: Mutex<Connection>,
 }
 
 const SELECT_CHANGES: &str = "SELECT lsn, txid, tbl, op, pk, row, old, committed_at \
@@ -179,7 +179,7 @@ fn newest_lsn(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// A plain read-only connection to the database file, outside the store's
-/// pools (the dispatcher's thread and cursor opening must never wait on them).
+/// pools (the dispatcher's thread and cursor opening never wait on them).
 fn open_reader(store: &Store) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         store.path(),
@@ -202,8 +202,8 @@ impl ChangeStream {
     /// database (history stays readable through cursors with `since`).
     pub fn start(store: Arc<Store>, retention: Retention) -> Result<Arc<ChangeStream>, Error> {
         let conn = open_reader(&store)?;
-        let opening = open_reader(&store)?;
-        let head = newest_lsn(&conn)?;
+        let newest = open_reader(&store)?;
+        let head = newest_lsn(&newest)?;
         let (live, _) = broadcast::channel(BROADCAST_CAPACITY);
         let stream = Arc::new(ChangeStream {
             store,
@@ -211,7 +211,7 @@ impl ChangeStream {
             head: AtomicI64::new(head),
             retention,
             stop: AtomicBool::new(false),
-            opening: Mutex::new(opening),
+            newest: Mutex::new(newest),
         });
         let dispatcher = stream.clone();
         std::thread::Builder::new()
@@ -267,7 +267,7 @@ impl ChangeStream {
     /// Broadcasts everything committed after the head, or, with no cursor
     /// open, moves the head past it.
     fn drain(&self, conn: &Connection) -> rusqlite::Result<()> {
-        if self.skip_unfollowed(conn)? {
+        if self.skip_unfollowed()? {
             return Ok(());
         }
         loop {
@@ -289,19 +289,13 @@ impl ChangeStream {
 
     /// With no cursor open, moves the head to the newest change (counted as
     /// dispatched) and says so; the changes themselves stay in the table for
-    /// any cursor that asks for them with `since`. The newest LSN is read
-    /// before taking the lock, so opening a cursor never waits for that read:
-    /// a cursor opened meanwhile is seen under the lock and gets a broadcast
-    /// from the old head instead.
-    fn skip_unfollowed(&self, conn: &Connection) -> rusqlite::Result<bool> {
+    /// any cursor that asks for them with `since`.
+    fn skip_unfollowed(&self) -> rusqlite::Result<bool> {
+        let conn = self.newest.lock().unwrap_or_else(|e| e.into_inner());
         if self.live.receiver_count() > 0 {
             return Ok(false);
         }
-        let newest = newest_lsn(conn)?;
-        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
-        if self.live.receiver_count() > 0 {
-            return Ok(false);
-        }
+        let newest = newest_lsn(&conn)?;
         let head = self.head();
         if newest > head {
             // LSNs are consecutive row ids, so the difference is the count.
@@ -316,12 +310,9 @@ impl ChangeStream {
     /// now when `None`: after the newest committed change, even one the
     /// dispatcher has not read yet (the head, should the file be unreadable).
     pub fn cursor(self: &Arc<Self>, since: Option<i64>) -> Cursor {
-        let opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        let newest = self.newest.lock().unwrap_or_else(|e| e.into_inner());
         let live = self.live.subscribe();
-        let last = since.unwrap_or_else(|| {
-            let head = self.head();
-            newest_lsn(&opening).map_or(head, |newest| newest.max(head))
-        });
+        let last = since.unwrap_or_else(|| newest_lsn(&newest).unwrap_or_else(|_| self.head()));
         Cursor {
             stream: self.clone(),
             live,
@@ -465,6 +456,11 @@ impl Following {
         self.cursor.get_or_insert(cursor);
     }
 
+    /// Stops following: the follower has no subscribers left.
+    fn close(&mut self) {
+        self.cursor = None;
+    }
+
     /// Follows on from now (after the cursor fell behind retention).
     pub fn restart(&mut self) {
         self.cursor = Some(self.stream.cursor(None));
@@ -527,7 +523,7 @@ pub async fn follow<F: Follower>(
             },
         }
         if follower.is_idle() {
-            follower.following().cursor = None;
+            follower.following().close();
         }
     }
 }
